@@ -1,0 +1,57 @@
+"""Named aggregations from per-item columns to a metric value.
+
+Kept numpy/scipy-only (no torch) so ``harness compare`` and the leaderboard can
+recompute metrics on bootstrap resamples from result files alone.
+
+- ``spearman(human, score)``: Spearman rank correlation ρ of the two columns.
+- ``mean(x)``: Σx / n.
+- ``ratio(num, den)``: Σnum / Σden (e.g. accuracy = Σcorrect / Σtokens).
+- ``exp_ratio(num, den)``: exp(Σnum / Σden) (perplexity = exp(ΣNLL / N)).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's ρ = Pearson correlation of average ranks (ties share their mean rank)."""
+    from scipy.stats import spearmanr
+
+    if len(a) < 2:
+        return float("nan")
+    rho = spearmanr(a, b).statistic
+    return float(rho)
+
+
+def mean(x: np.ndarray) -> float:
+    return float(np.mean(x)) if len(x) else float("nan")
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> float:
+    d = float(np.sum(den))
+    return float(np.sum(num)) / d if d else float("nan")
+
+
+def exp_ratio(num: np.ndarray, den: np.ndarray) -> float:
+    r = ratio(num, den)
+    return math.exp(r) if not math.isnan(r) else float("nan")
+
+
+AGGREGATORS: dict[str, Callable[..., float]] = {
+    "spearman": spearman,
+    "mean": mean,
+    "ratio": ratio,
+    "exp_ratio": exp_ratio,
+}
+
+
+def aggregate(fn: str, columns: dict[str, np.ndarray], names: tuple[str, ...] | list[str], index: np.ndarray | None = None) -> float:
+    """Apply aggregation ``fn`` to the named columns, optionally on the rows ``index``."""
+    cols = [np.asarray(columns[n], dtype=float) for n in names]
+    if index is not None:
+        cols = [c[index] for c in cols]
+    return AGGREGATORS[fn](*cols)

@@ -1,0 +1,64 @@
+"""The ``harness`` command line: argparse subcommands only, no logic beyond parsing and calling.
+
+Each subcommand lives in a module with ``add_parser(subparsers)``; the module must not
+import torch at import time (``harness --help`` and ``harness list`` answer in well
+under a second). A :class:`~harness.errors.UserError` ends in one line on stderr and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from harness import __version__
+from harness.errors import UserError
+
+COMMAND_MODULES = (
+    "harness.commands.list_tasks",
+    "harness.commands.eval",
+    "harness.commands.compare",
+    "harness.commands.concepts",
+    "harness.commands.train",
+    "harness.commands.sweep",
+    "leaderboard.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Evaluate, train and compare concept-level objectives for causal language models.",
+    )
+    parser.add_argument("--version", action="version", version=f"concept-harness {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command not built yet
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

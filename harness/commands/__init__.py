@@ -1,0 +1,1 @@
+"""One module per ``harness`` subcommand: ``add_parser(subparsers)`` and the function it calls."""

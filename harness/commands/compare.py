@@ -1,0 +1,62 @@
+"""``harness compare A B``: paired bootstrap of B − A per metric, from result files or folders.
+
+A and B are two result files of the same task, or two model result folders
+(``results/<model_id>``), whose files are paired by task and variant.
+"""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compare", help="paired bootstrap CIs of B − A from result files or folders")
+    p.add_argument("a", help="result file or model result folder (the reference, e.g. the base model)")
+    p.add_argument("b", help="result file or model result folder")
+    p.add_argument("--resamples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--confidence", type=float, default=0.95)
+    p.set_defaults(func=run)
+
+
+def pair_results(a: str, b: str):
+    from pathlib import Path
+
+    from harness.errors import UserError
+    from harness.results import ResultError, iter_result_files, load_result
+
+    pa, pb = Path(a), Path(b)
+    for p in (pa, pb):
+        if not p.exists():
+            raise UserError(f"{p} does not exist")
+    try:
+        if pa.is_file() and pb.is_file():
+            ra, rb = load_result(pa), load_result(pb)
+            if ra.key != rb.key:
+                raise UserError(f"{pa} is {ra.key} but {pb} is {rb.key}: compare results of one task")
+            return [(ra, rb)]
+        if pa.is_dir() and pb.is_dir():
+            res_a = {r.key: r for r in map(load_result, iter_result_files(pa))}
+            res_b = {r.key: r for r in map(load_result, iter_result_files(pb))}
+            common = sorted(set(res_a) & set(res_b))
+            if not common:
+                raise UserError(f"{pa} and {pb} share no task")
+            return [(res_a[k], res_b[k]) for k in common]
+    except ResultError as exc:
+        raise UserError(str(exc)) from None
+    raise UserError("compare two files or two folders, not one of each")
+
+
+def run(args) -> int:
+    from harness.errors import UserError
+    from harness.runner import format_comparisons
+    from harness.stats import paired_bootstrap
+
+    if not 0 < args.confidence < 1:
+        raise UserError("--confidence must lie strictly between 0 and 1")
+    groups = []
+    for ra, rb in pair_results(args.a, args.b):
+        comps = paired_bootstrap(ra.record, rb.record, n_resamples=args.resamples, seed=args.seed, confidence=args.confidence)
+        groups.append((ra.key, comps))
+    print(f"B − A with {args.confidence:.0%} paired bootstrap CIs ({args.resamples} resamples, seed {args.seed}); "
+          f"* = interval contains 0 (not significant)")
+    print(format_comparisons(groups))
+    return 0

@@ -1,0 +1,175 @@
+"""The results file: the one interface between a run and a leaderboard.
+
+One JSON file per model and task (and variant, e.g. corpus), at
+``<results_dir>/<model_id>/<task>[@<variant>].json``. Fixed keys that other
+tools rely on are listed in :data:`REQUIRED_KEYS`. Files are written
+atomically (temporary file in the same folder, fsync, rename); a file that is
+replaced is first moved to ``<model_id>/history/`` so nothing is lost.
+
+This module imports neither torch nor any task: the leaderboard and
+``harness compare`` read results with it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+REQUIRED_KEYS = ("schema_version", "task", "model", "metrics", "main_metric")
+MODEL_KEYS = ("id", "name", "spec", "kind", "base", "adapter_path", "adapter_hash")
+
+
+class ResultError(ValueError):
+    """A result file that cannot be read or does not follow the schema."""
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see either the old or the new file, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=False, allow_nan=True) + "\n")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+
+
+def result_filename(task: str, variant: str = "") -> str:
+    return f"{task}@{slug(variant)}.json" if variant else f"{task}.json"
+
+
+def result_path(results_dir: Path, model_id: str, task: str, variant: str = "") -> Path:
+    return Path(results_dir) / model_id / result_filename(task, variant)
+
+
+def write_result(path: Path, record: dict[str, Any]) -> Path:
+    """Validate and atomically write one result record; keep any earlier file under ``history/``."""
+    problems = validate(record)
+    if problems:
+        raise ResultError(f"refusing to write an invalid result ({'; '.join(problems)})")
+    path = Path(path)
+    if path.exists():
+        history = path.parent / "history"
+        history.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(path.stat().st_mtime))
+        os.replace(path, history / f"{path.stem}.{stamp}.{os.getpid()}.json")
+    atomic_write_json(path, record)
+    return path
+
+
+def validate(record: Any) -> list[str]:
+    """Return the schema problems of a result record (empty when valid)."""
+    if not isinstance(record, dict):
+        return ["not a JSON object"]
+    problems = [f"missing key {k!r}" for k in REQUIRED_KEYS if k not in record]
+    if problems:
+        return problems
+    if record["schema_version"] != SCHEMA_VERSION:
+        problems.append(f"schema_version {record['schema_version']!r} is not {SCHEMA_VERSION}")
+    model = record["model"]
+    if not isinstance(model, dict):
+        problems.append("'model' is not an object")
+    else:
+        problems += [f"model lacks {k!r}" for k in ("id", "name", "spec") if k not in model]
+    metrics = record["metrics"]
+    if not isinstance(metrics, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in metrics.values()
+    ):
+        problems.append("'metrics' must map names to numbers")
+    elif record["main_metric"] not in metrics:
+        problems.append(f"main_metric {record['main_metric']!r} not in metrics")
+    items = record.get("items")
+    if items is not None:
+        ids = items.get("ids") if isinstance(items, dict) else None
+        cols = items.get("columns") if isinstance(items, dict) else None
+        if not isinstance(ids, list) or not isinstance(cols, dict):
+            problems.append("'items' must hold 'ids' and 'columns'")
+        elif any(len(c) != len(ids) for c in cols.values()):
+            problems.append("'items' columns differ in length from 'ids'")
+    return problems
+
+
+@dataclass
+class Result:
+    """A loaded, validated result file."""
+
+    path: Path
+    record: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        return self.record["task"]
+
+    @property
+    def variant(self) -> str:
+        return self.record.get("variant", "")
+
+    @property
+    def key(self) -> str:
+        """Task and variant: what must match for two results to be compared."""
+        return f"{self.task}@{self.variant}" if self.variant else self.task
+
+    @property
+    def model(self) -> dict[str, Any]:
+        return self.record["model"]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.record["metrics"]
+
+
+def load_result(path: Path) -> Result:
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultError(f"{path}: cannot read ({exc})") from None
+    problems = validate(record)
+    if problems:
+        raise ResultError(f"{path}: {'; '.join(problems)}")
+    return Result(path, record)
+
+
+def iter_result_files(root: Path) -> list[Path]:
+    """Every result file under ``root`` (a file or folder), skipping history and hidden files, sorted."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    return sorted(
+        p for p in root.rglob("*.json")
+        if "history" not in p.relative_to(root).parts and not p.name.startswith(".")
+    )
+
+
+def load_results(root: Path, on_error=None) -> list[Result]:
+    """Load every valid result under ``root``; invalid files go to ``on_error(path, message)``."""
+    out = []
+    for p in iter_result_files(root):
+        try:
+            out.append(load_result(p))
+        except ResultError as exc:
+            if on_error is None:
+                raise
+            on_error(p, str(exc))
+    return out
