@@ -54,6 +54,7 @@ class EvalContext:
         self.options = options
         self._embedding_cache = None
         self.shared: dict[str, Any] = {}  # caches tasks may share within one run (e.g. LM passes)
+        self.model_info: ModelInfo | None = None  # the model being evaluated, set before prepare()
 
     def embeddings(self, lm: LoadedModel):
         from harness.embedding import EmbeddingCache, EmbeddingProtocol
@@ -147,6 +148,7 @@ def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, 
     info = lm.info if lm is not None else describe_spec(spec, base)
     selected = select_tasks(tasks, info)
     ctx = EvalContext(options)
+    ctx.model_info = info
     prepared = {t.name: t.prepare(ctx) for t in selected}
     if lm is None:
         lm = load_model(spec, base=base, device=device, dtype=dtype)
@@ -165,9 +167,10 @@ def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, 
     return RunSummary(info, paths, records)
 
 
-def print_summary(summary: RunSummary, file=sys.stdout) -> None:
+def print_summary(summary: RunSummary, file=None) -> None:
     from tabulate import tabulate
 
+    file = file or sys.stdout
     rows = []
     for r in summary.records:
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in r["metrics"].items())

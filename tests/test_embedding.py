@@ -1,0 +1,107 @@
+"""Golden tests for pooling, cosine and Spearman, and padding invariance of batched embedding."""
+
+import numpy as np
+import pytest
+import torch
+
+from harness.aggregate import spearman
+from harness.embedding import EmbeddingProtocol, embed_texts, length_batches, mean_pool, token_rows
+from tasks.similarity import score_pairs
+from harness.data import Pair
+
+
+def _ranks(x):
+    """Average ranks (1-based), ties sharing their mean rank: written independently of scipy."""
+    x = np.asarray(x, dtype=float)
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and x[order[j + 1]] == x[order[i]]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def _spearman_by_hand(a, b):
+    ra, rb = _ranks(a), _ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float((ra * rb).sum() / np.sqrt((ra ** 2).sum() * (rb ** 2).sum()))
+
+
+def test_spearman_matches_hand_computation_with_ties():
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 5, size=40).astype(float)  # many ties
+    b = a + rng.normal(size=40)
+    assert spearman(a, b) == pytest.approx(_spearman_by_hand(a, b), abs=1e-12)
+
+
+def test_mean_pool_ignores_masked_positions():
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])
+    mask = torch.tensor([[1.0, 1.0, 0.0]])
+    assert mean_pool(hidden, mask).tolist() == [[2.0, 3.0]]
+
+
+def test_score_pairs_cosine_and_spearman_on_explicit_vectors():
+    vectors = {"a": [1.0, 0.0], "b": [0.0, 2.0], "c": [1.0, 1.0], "d": [-3.0, 0.5]}
+    pairs = [Pair("a", "b", 1.0, 1), Pair("a", "c", 5.0, 2), Pair("c", "d", 0.5, 3), Pair("b", "c", 4.0, 4)]
+
+    def embed(texts):
+        return np.array([vectors[t] for t in texts])
+
+    metrics, items = score_pairs(pairs, embed)
+    expected_cos = []
+    for p in pairs:
+        u, v = np.array(vectors[p.a]), np.array(vectors[p.b])
+        expected_cos.append(u @ v / (np.sqrt(u @ u) * np.sqrt(v @ v)))
+    assert items.columns["cosine"] == pytest.approx(expected_cos, abs=1e-12)
+    assert metrics["spearman"] == pytest.approx(_spearman_by_hand([p.score for p in pairs], expected_cos))
+
+
+def test_length_batches_respect_budget_and_cover_everything():
+    lengths = [5, 1, 9, 3, 3, 7, 2]
+    batches = length_batches(lengths, max_batch_tokens=12)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) * max(lengths[i] for i in b) <= 12 or len(b) == 1
+    assert [lengths[b[0]] for b in batches] == sorted((lengths[b[0]] for b in batches), reverse=True)
+
+
+def _manual_vector(lm, text, layer=-1):
+    ids = torch.tensor([lm.tokenizer(text)["input_ids"]])
+    with torch.no_grad():
+        out = lm.model(input_ids=ids, output_hidden_states=True)
+    h = out.hidden_states[layer][0]
+    v = h.mean(dim=0)
+    return (v / v.norm()).numpy()
+
+
+def test_batched_embedding_equals_one_text_at_a_time(tiny_llama):
+    texts = ["a", "the cat sat on the mat", "hello there, general", "x y", "A much longer sentence with quite a few words in it."]
+    protocol = EmbeddingProtocol()
+    batched = embed_texts(tiny_llama, texts, protocol, max_batch_tokens=64, progress=False)
+    for i, t in enumerate(texts):
+        single = embed_texts(tiny_llama, [t], protocol, progress=False)[0]
+        np.testing.assert_allclose(batched[i], single, atol=1e-5)
+        np.testing.assert_allclose(batched[i], _manual_vector(tiny_llama, t), atol=1e-5)
+        assert np.linalg.norm(batched[i]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_intermediate_layer_matches_hidden_states_tuple(tiny_llama):
+    protocol = EmbeddingProtocol(layer=1)
+    vec = embed_texts(tiny_llama, ["the cat sat"], protocol, progress=False)[0]
+    np.testing.assert_allclose(vec, _manual_vector(tiny_llama, "the cat sat", layer=1), atol=1e-5)
+
+
+def test_bos_modes(smollm2_tokenizer):
+    tok = smollm2_tokenizer
+    assert tok("cat")["input_ids"][0] != tok.bos_token_id  # SmolLM2 adds no BOS by itself
+    (native_ids, native_pool), = token_rows(tok, ["cat"], EmbeddingProtocol(bos="native"))
+    (add_ids, add_pool), = token_rows(tok, ["cat"], EmbeddingProtocol(bos="add"))
+    (ctx_ids, ctx_pool), = token_rows(tok, ["cat"], EmbeddingProtocol(bos="context"))
+    assert add_ids == ctx_ids == [tok.bos_token_id] + native_ids
+    assert add_pool == [1] * len(add_ids)
+    assert ctx_pool == [0] + [1] * len(native_ids)
+    assert native_pool == [1] * len(native_ids)
