@@ -40,11 +40,18 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -72,8 +79,14 @@ def write_result(path: Path, record: dict[str, Any]) -> Path:
     if path.exists():
         history = path.parent / "history"
         history.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(path.stat().st_mtime))
-        os.replace(path, history / f"{path.stem}.{stamp}.{os.getpid()}.json")
+        mtime_ns = path.stat().st_mtime_ns
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(mtime_ns / 1e9)) + f".{mtime_ns % 10**9:09d}"
+        target = history / f"{path.stem}.{stamp}.{os.getpid()}.json"
+        n = 1
+        while target.exists():  # two replacements within the clock's resolution
+            target = history / f"{path.stem}.{stamp}.{os.getpid()}-{n}.json"
+            n += 1
+        os.replace(path, target)
     atomic_write_json(path, record)
     return path
 

@@ -1,0 +1,74 @@
+"""Results folder -> leaderboard.md, leaderboard.csv and one PNG per metric (atomically written).
+
+Reads result files only and never imports torch. The whole build runs under the results
+folder's lock (:func:`leaderboard.store.results_lock`), so a rebuild after ``leaderboard add``
+always sees every file written before it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import UserError
+from harness.results import atomic_write_text
+
+
+@dataclass
+class BuildReport:
+    markdown: Path
+    csv: Path
+    plots: list[Path] = field(default_factory=list)
+    n_files: int = 0
+    n_models: int = 0
+    skipped: list[str] = field(default_factory=list)
+    bootstrapped: int = 0
+
+
+def publish(path: Path, text: str) -> None:
+    """Write atomically, then give the file the usual permissions (temporary files are private)."""
+    atomic_write_text(path, text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def default_paths(out: Path) -> tuple[Path, Path]:
+    """``leaderboard.md`` -> (``leaderboard.csv``, ``leaderboard_plots/``) beside it."""
+    return out.with_suffix(".csv"), out.parent / f"{out.stem}_plots"
+
+
+def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path | None = None,
+          plots_dir: Path | None = None, plots: bool = True, bootstrap: bool = False,
+          n_resamples: int = 1000, seed: int = 0) -> BuildReport:
+    from leaderboard.reader import read_summaries, warn_skipped
+    from leaderboard.render import render_csv, render_markdown
+    from leaderboard.store import results_lock
+    from leaderboard.table import bootstrap_missing, build_table
+
+    results_dir, out = Path(results_dir), Path(out)
+    if not results_dir.is_dir():
+        raise UserError(f"results folder {results_dir} does not exist (run harness eval first)")
+    default_csv, default_plots = default_paths(out)
+    csv_path = Path(csv_path) if csv_path else default_csv
+    plots_dir = Path(plots_dir) if plots_dir else default_plots
+    skipped: list[str] = []
+
+    def on_error(path: Path, message: str) -> None:
+        skipped.append(str(path))
+        warn_skipped(path, message)
+
+    with results_lock(results_dir):
+        summaries = read_summaries(results_dir, on_error)
+        board = build_table(summaries)
+        n_boot = bootstrap_missing(board, n_resamples=n_resamples, seed=seed) if bootstrap else 0
+        written = []
+        if plots and board.rows:
+            from leaderboard.plots import write_plots
+
+            written = write_plots(board, plots_dir)
+        links = [(title, Path(os.path.relpath(p, out.parent if str(out.parent) else ".")).as_posix()) for title, p in written]
+        publish(out, render_markdown(board, links, n_files=len(summaries)))
+        publish(csv_path, render_csv(board))
+    return BuildReport(out, csv_path, [p for _, p in written], len(summaries), len(board.rows), skipped, n_boot)

@@ -1,0 +1,101 @@
+"""``harness sweep``: the λ grid, and resuming (a point with a finished adapter and all its results is skipped)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UserError
+from test_leaderboard_helpers import run_cli
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("0,0.25,0.5,0.75,1", [0.0, 0.25, 0.5, 0.75, 1.0]),
+    ("1, 0.5,0.5,", [0.5, 1.0]),
+])
+def test_parse_lambdas(text, expected):
+    from harness.commands.sweep import parse_lambdas
+
+    assert parse_lambdas(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0,1.5", "-0.1", "a", ","])
+def test_bad_lambdas_are_user_errors(text):
+    from harness.commands.sweep import parse_lambdas
+
+    with pytest.raises(UserError):
+        parse_lambdas(text)
+
+
+def test_grid_has_no_noise_at_zero():
+    from harness.commands.sweep import grid
+
+    points = grid([0.0, 0.5, 1.0], noise=True)
+    assert [p.label for p in points] == ["ntp λ=0", "concept λ=0.5", "concept λ=1", "noise λ=0.5", "noise λ=1"]
+    assert [p.label for p in grid([0.0, 1.0], noise=False)] == ["ntp λ=0", "concept λ=1"]
+
+
+def plan(tmp_path: Path, *extra: str) -> list[tuple[str, str, str]]:
+    """(label, done|to run, adapter folder) per grid point, from ``harness sweep --dry-run``."""
+    out = run_cli("sweep", "--lambdas", "0,0.5", "--noise", "--runs-dir", str(tmp_path / "runs"),
+                  "--results-dir", str(tmp_path / "results"), "--tasks", "men,simlex999", "--dry-run", *extra,
+                  cwd=tmp_path).stdout
+    return re.findall(r"^\s+\d+/\d+ (\S+ λ=\S+)\s+(done|to run)\s+(\S+)$", out, flags=re.M)
+
+
+def fake_finished_adapter(folder: Path) -> None:
+    """What a finished training leaves (harness.models reads only these without torch)."""
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "smollm2-135m", "peft_type": "LORA"}))
+    (folder / "adapter_model.safetensors").write_bytes(b"not really weights")
+    (folder / "harness_train.json").write_text(json.dumps({"method": "concept", "objective": "concept", "lambda": 0.5}))
+
+
+def write_results(tmp_path: Path, adapter: Path, tasks: list[str], limit: int) -> None:
+    """Result files of the adapter, recorded with the options the sweep's defaults and --limit give."""
+    from harness.models import describe_spec
+    from harness.runner import EvalOptions
+
+    info = describe_spec(str(adapter))
+    recorded = EvalOptions(results_dir=tmp_path / "results", limit=limit, seed=0, extra=cli_task_options()).recorded()
+    for task in tasks:
+        record = {"schema_version": 1, "task": task, "variant": "", "model": info.to_dict(),
+                  "metrics": {"spearman": 0.5}, "main_metric": "spearman", "higher_is_better": {"spearman": True},
+                  "options": recorded}
+        path = tmp_path / "results" / info.id / f"{task}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record))
+
+
+def cli_task_options() -> dict:
+    """The task options the CLI's defaults give (harness.commands.common.TASK_OPTIONS)."""
+    import argparse
+
+    from harness.commands.common import add_eval_args, task_extra_options
+
+    p = argparse.ArgumentParser()
+    add_eval_args(p)
+    return task_extra_options(p.parse_args([]))
+
+
+def test_dry_run_skips_only_complete_points(tmp_path):
+    first = plan(tmp_path, "--limit", "7")
+    assert [(label, state) for label, state, _ in first] == [
+        ("ntp λ=0", "to run"), ("concept λ=0.5", "to run"), ("noise λ=0.5", "to run")]
+    assert len({folder for *_, folder in first}) == 3 and all(f.startswith(str(tmp_path / "runs")) for *_, f in first)
+    concept = Path(first[1][2])
+    fake_finished_adapter(concept)
+    assert [s for _, s, _ in plan(tmp_path, "--limit", "7")] == ["to run"] * 3  # trained, not evaluated
+    write_results(tmp_path, concept, ["men"], limit=7)
+    assert [s for _, s, _ in plan(tmp_path, "--limit", "7")] == ["to run"] * 3  # one task missing
+    write_results(tmp_path, concept, ["men", "simlex999"], limit=7)
+    assert [s for _, s, _ in plan(tmp_path, "--limit", "7")] == ["to run", "done", "to run"]
+    assert [s for _, s, _ in plan(tmp_path, "--limit", "8")] == ["to run"] * 3  # other options: not the same results
+
+
+def test_bad_lambda_is_one_line_error(tmp_path):
+    proc = run_cli("sweep", "--lambdas", "0,2", "--dry-run", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "outside [0, 1]" in proc.stderr
