@@ -46,6 +46,17 @@ def eval_options(args: argparse.Namespace):
 
 # Task-specific options: each entry is (flag, argparse kwargs); they land in EvalOptions.extra.
 TASK_OPTIONS: list[tuple[str, dict]] = []
+TASK_OPTIONS += [  # language-model tasks (tasks/lm.py)
+    ("--corpus", {"default": "wiki,lee", "help": "comma-separated corpora for content_word_ppl/global_ppl: wiki, "
+                                                 "lee, c4, openwebtext, or .txt/.jsonl files (default: wiki,lee)"}),
+    ("--heldout-size", {"type": int, "default": 1000, "help": "held-out sequences split off each corpus (default 1000)"}),
+]
+TASK_OPTIONS += [  # geometry tasks (tasks/geometry.py)
+    ("--geometry-corpus", {"default": "wiki", "help": "corpus whose held-out split gives the geometry tasks' concept sets"}),
+    ("--geometry-selector", {"default": "wordnet", "help": "synonym selector of the geometry tasks' concept sets"}),
+    ("--geometry-samples", {"type": int, "default": 1000, "help": "held-out sequences for clustering/centroid_similarity"}),
+    ("--geometry-concepts", {"help": "a concept file to use instead of the cached held-out build (geometry tasks)"}),
+]
 
 
 def task_extra_options(args: argparse.Namespace) -> dict:

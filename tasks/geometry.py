@@ -1,0 +1,283 @@
+"""Representation-geometry tasks (paper section 5.1): ``clustering`` and ``centroid_similarity``.
+
+Inputs are the held-out concept sets of the base model (:mod:`harness.concepts.builder`,
+split ``heldout``, never training text), so a base model and each of its adapters see the
+same sets. From each held-out sequence (file order, up to ``--geometry-samples``) one content
+word whose concept set T* has ≥ 2 members is drawn with ``numpy.random.default_rng(seed)``;
+its *variants* are ``input_ids[:position] + [t]`` for every t in T* (the original token
+first). Each variant's hidden state of layer ``--layer`` (default: last, after the final
+norm) at that last token is one vector; causal attention means nothing after the content
+token matters. Each prefix is run once and its key/value cache reused for all members.
+
+The choice of concepts depends only on the concept file, the seed and the sample count,
+never on the model, so every model compared gets exactly the same variant token ids. The
+hidden states are computed once per model run and shared by both tasks (``ctx.shared``).
+Metric formulas and the per-concept bootstrap pseudo-values: :mod:`harness.geometry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.errors import UserError
+from harness.task import Aggregation, Items, Metric, Task, TaskOutput, register_task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.concepts.concept_file import ConceptRecord
+    from harness.models import LoadedModel
+    from harness.runner import EvalContext
+
+DEFAULT_CORPUS = "wiki"
+DEFAULT_SELECTOR = "wordnet"
+DEFAULT_SAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class ConceptVariants:
+    """One concept instance: a held-out sequence's content word and every member substituted."""
+
+    id: str  # "<sequence index>:<position>", the bootstrap item id
+    word: str
+    prefix: tuple[int, ...]  # input_ids[:position]
+    members: tuple[int, ...]  # T*, original token first
+    member_words: tuple[str, ...]
+
+    def variant_ids(self) -> list[list[int]]:
+        return [list(self.prefix) + [t] for t in self.members]
+
+
+@dataclass
+class GeometryInputs:
+    """What ``prepare`` resolved: the concept file and the chosen concept instances."""
+
+    path: Path
+    sha256: str
+    header: dict[str, Any]
+    concepts: list[ConceptVariants]
+    settings: dict[str, Any]
+
+
+def choose_concepts(records: list["ConceptRecord"], samples: int, seed: int) -> list[ConceptVariants]:
+    """One content word per sequence, uniformly among targets with |T*| ≥ 2, for the first ``samples``
+    sequences (file order) that have one; the rng advances once per sequence used."""
+    rng = np.random.default_rng(seed)
+    out: list[ConceptVariants] = []
+    for rec in records:
+        if len(out) >= samples:
+            break
+        eligible = [t for t in rec.targets if len(set(t.set_ids)) >= 2]
+        if not eligible:
+            continue
+        t = eligible[int(rng.integers(len(eligible)))]
+        members, words, seen = [], [], set()
+        for tid, w in zip(t.set_ids, t.set_words):
+            if tid not in seen:
+                seen.add(tid)
+                members.append(tid)
+                words.append(w)
+        out.append(ConceptVariants(id=f"{rec.index}:{t.position}", word=t.word,
+                                   prefix=tuple(rec.input_ids[: t.position]), members=tuple(members),
+                                   member_words=tuple(words)))
+    return out
+
+
+def variant_hidden_states(lm: "LoadedModel", concepts: list[ConceptVariants], layer: int = -1,
+                          max_batch_tokens: int = 4096, progress: bool = True) -> list[np.ndarray]:
+    """For each concept, a (|T*|, d) float32 array: the layer-``layer`` hidden state at the substituted token.
+
+    Equal to running every ``prefix + [t]`` in full (causal attention), at a fraction of the cost:
+    concepts are grouped by prefix length into batches of ≤ ``max_batch_tokens / 4`` padded prefix
+    tokens (each member holds a copy of its prefix's cache, ~4 members per concept); each batch runs
+    its right-padded prefixes once, then every member as one token that attends to its own prefix's
+    cache entries only (attention mask) at position ``len(prefix)`` (explicit position ids)."""
+    import torch
+    from tqdm import tqdm
+
+    from harness.embedding import length_batches
+
+    backbone = lm.backbone
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    out: list[np.ndarray | None] = [None] * len(concepts)
+    batches = length_batches([len(c.prefix) for c in concepts], max(max_batch_tokens // 4, 1))
+    with torch.inference_mode():
+        for batch in tqdm(batches, desc=f"geometry: {len(concepts)} concepts", disable=None if progress else True,
+                          leave=False):
+            width = max(len(concepts[i].prefix) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width + 1), dtype=torch.long)
+            for r, i in enumerate(batch):
+                prefix = concepts[i].prefix
+                ids[r, : len(prefix)] = torch.tensor(prefix)
+                mask[r, : len(prefix)] = 1
+            mask[:, width] = 1  # the substituted token itself
+            cache = backbone(input_ids=ids.to(lm.device), attention_mask=mask[:, :width].to(lm.device),
+                             use_cache=True, return_dict=True).past_key_values
+            rows = [r for r, i in enumerate(batch) for _ in concepts[i].members]
+            cache.batch_select_indices(torch.tensor(rows, device=lm.device))
+            members = torch.tensor([[t] for i in batch for t in concepts[i].members], dtype=torch.long)
+            positions = torch.tensor([[len(concepts[i].prefix)] for i in batch for _ in concepts[i].members])
+            step = backbone(input_ids=members.to(lm.device), attention_mask=mask[rows].to(lm.device),
+                            position_ids=positions.to(lm.device), past_key_values=cache, use_cache=True,
+                            output_hidden_states=layer != -1, return_dict=True)
+            hidden = (step.last_hidden_state if layer == -1 else step.hidden_states[layer])[:, -1].float().cpu().numpy()
+            start = 0
+            for i in batch:
+                n = len(concepts[i].members)
+                out[i] = hidden[start: start + n]
+                start += n
+    return out  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ data
+
+
+def _settings(ctx: "EvalContext") -> dict[str, Any]:
+    extra = ctx.options.extra
+    samples = extra.get("geometry_samples")
+    samples = DEFAULT_SAMPLES if samples is None else int(samples)
+    if samples < 2:
+        raise UserError("--geometry-samples must be at least 2")
+    if ctx.options.limit:
+        samples = min(samples, ctx.options.limit)
+    return {"corpus": extra.get("geometry_corpus") or DEFAULT_CORPUS,
+            "selector": extra.get("geometry_selector") or DEFAULT_SELECTOR,
+            "concepts": extra.get("geometry_concepts"), "samples": samples, "seed": ctx.options.seed}
+
+
+def _base_spec(ctx: "EvalContext") -> str:
+    info = getattr(ctx, "model_info", None)
+    if info is None:
+        raise UserError("geometry tasks need the model being evaluated (run them through harness eval)")
+    return info.base  # an adapter's base; a plain causal LM's own spec
+
+
+def concept_file_path(ctx: "EvalContext", settings: dict[str, Any]) -> Path:
+    """The held-out concept file: ``--geometry-concepts`` if given, else the cached build for the base model."""
+    if settings["concepts"]:
+        path = Path(settings["concepts"]).expanduser()
+        if not path.is_file():
+            raise UserError(f"concept file {path} does not exist")
+        return path
+    from harness.concepts.builder import cached_concept_file
+
+    spec = _base_spec(ctx)
+    try:  # --limit (quick checks) builds only the first sequences of the held-out part, as its own cache entry
+        return cached_concept_file(spec, settings["corpus"], "heldout", settings["selector"], limit=ctx.options.limit)
+    except UserError as exc:
+        raise UserError(f"held-out concept sets ({settings['corpus']}, {settings['selector']}) for {spec} "
+                        f"are missing and cannot be built: {exc}") from None
+
+
+def prepare(ctx: "EvalContext") -> GeometryInputs:
+    """Resolve (building once, cached) the held-out concept sets and choose the concepts; both tasks share it."""
+    from harness.concepts.concept_file import load_concept_file
+    from harness.data import sha256_of
+
+    settings = _settings(ctx)
+    key = ("geometry-inputs", tuple(sorted((k, str(v)) for k, v in settings.items())))
+    if key in ctx.shared:
+        return ctx.shared[key]
+    path = concept_file_path(ctx, settings)
+    cf = load_concept_file(path)
+    part = _split_part(cf.header)
+    if part == "train":
+        raise UserError(f"concept file {path} was built from training text; the geometry tasks need held-out text")
+    concepts = choose_concepts(cf.records, settings["samples"], settings["seed"])
+    if len(concepts) < 2:
+        raise UserError(f"concept file {path} has {len(concepts)} sequence(s) with a concept set of ≥ 2 members; "
+                        f"the geometry tasks need at least 2")
+    inputs = GeometryInputs(path=path, sha256=sha256_of(path), header=cf.header, concepts=concepts,
+                            settings=settings)
+    ctx.shared[key] = inputs
+    return inputs
+
+
+def hidden_vectors(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[np.ndarray]:
+    """Variant hidden states for this model, computed once per run and shared by both tasks."""
+    from harness.concepts.concept_file import check_fits_tokenizer
+
+    key = ("geometry-hidden", lm.info.id, id(lm.model), inputs.sha256, len(inputs.concepts),
+           inputs.settings["seed"], ctx.options.layer)
+    if key not in ctx.shared:
+        check_fits_tokenizer(inputs.header, lm.tokenizer, inputs.path)
+        ctx.shared[key] = variant_hidden_states(lm, inputs.concepts, ctx.options.layer,
+                                                ctx.options.max_batch_tokens)
+    return ctx.shared[key]
+
+
+def _split_part(header: dict[str, Any]) -> str:
+    split = header.get("split", "")
+    return str(split.get("part", "") if isinstance(split, dict) else split)
+
+
+def _protocol(inputs: GeometryInputs, ctx: "EvalContext", vectors: list[np.ndarray]) -> dict[str, Any]:
+    s, h = inputs.settings, inputs.header
+
+    def name(key: str, default: str) -> str:  # header blocks are {"name": ...} dicts (builder) or plain strings
+        value = h.get(key, default)
+        return str(value.get("name", default)) if isinstance(value, dict) else str(value)
+
+    return {"kind": "concept_geometry", "layer": ctx.options.layer, "position": "substituted content token",
+            "corpus": name("corpus", s["corpus"]), "split": _split_part(h) or "heldout",
+            "selector": name("selector", s["selector"]), "concept_model": h.get("model"),
+            "samples": s["samples"], "seed": s["seed"], "concepts": len(vectors),
+            "variants": int(sum(len(v) for v in vectors)),
+            "bootstrap": "per-concept influence-function pseudo-values (harness.geometry)"}
+
+
+def _data(inputs: GeometryInputs) -> dict[str, Any]:
+    h = inputs.header  # the corpus and split blocks (with their sha256) the builder recorded
+    return {"concept_file": str(inputs.path), "concept_file_sha256": inputs.sha256,
+            **{k: h[k] for k in ("corpus", "split") if isinstance(h.get(k), dict)}}
+
+
+# ------------------------------------------------------------------ tasks
+
+
+def run_clustering(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[TaskOutput]:
+    from harness.geometry import clustering_stats
+
+    vectors = hidden_vectors(lm, ctx, inputs)
+    st = clustering_stats(vectors)
+    items = Items(ids=[c.id for c in inputs.concepts], columns={
+        "n": st.n.tolist(), "intra": st.intra.tolist(), "cross_sum": st.cross_sum.tolist(),
+        "cross_pairs": st.cross_pairs.tolist(), "inter_item": st.inter_item.tolist(),
+        "score_item": st.score_item.tolist()})
+    aggs = {"clustering_score": Aggregation("mean", ("score_item",)), "intra": Aggregation("mean", ("intra",)),
+            "inter": Aggregation("mean", ("inter_item",))}
+    return [TaskOutput(metrics=st.metrics(), items=items, aggregations=aggs, protocol=_protocol(inputs, ctx, vectors),
+                       data=_data(inputs))]
+
+
+def run_centroids(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[TaskOutput]:
+    from harness.geometry import centroid_stats
+
+    vectors = hidden_vectors(lm, ctx, inputs)
+    st = centroid_stats(vectors)
+    items = Items(ids=[c.id for c in inputs.concepts],
+                  columns={"centroid_cross": st.centroid_cross.tolist(), "item": st.item.tolist()})
+    return [TaskOutput(metrics={"centroid_similarity": st.similarity}, items=items,
+                       aggregations={"centroid_similarity": Aggregation("mean", ("item",))},
+                       protocol=_protocol(inputs, ctx, vectors), data=_data(inputs))]
+
+
+register_task(Task(
+    name="clustering",
+    description="Section 5.1: intra- minus inter-concept cosine of last-layer states of concept-set substitutions "
+                "in held-out text",
+    metrics=(Metric("clustering_score", True, "intra − inter"),
+             Metric("intra", True, "mean pairwise cosine within a concept"),
+             Metric("inter", False, "mean cosine over all pairs from different concepts")),
+    main_metric="clustering_score", run=run_clustering, prepare=prepare, requires=frozenset({"causal_lm"}),
+    group="geometry"))
+
+register_task(Task(
+    name="centroid_similarity",
+    description="Section 5.1: mean pairwise cosine between concept centroids in held-out text (lower: better separated)",
+    metrics=(Metric("centroid_similarity", False, "mean pairwise cosine across concept centroids"),),
+    main_metric="centroid_similarity", run=run_centroids, prepare=prepare, requires=frozenset({"causal_lm"}),
+    group="geometry"))

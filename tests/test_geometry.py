@@ -1,0 +1,383 @@
+"""Geometry tasks (paper section 5.1): golden metrics, bootstrap pseudo-values, identical inputs
+across models, the prefix-cache forward, and the CLI's one-line errors.
+
+Expected values come from explicit loops over all pairs written here, independent of
+harness.geometry's closed forms.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.geometry import centroid_stats, clustering_stats
+
+# ------------------------------------------------------------------ independent reference
+
+
+def _cos(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
+def reference_metrics(groups: list[np.ndarray]) -> dict[str, float]:
+    """intra (mean over concepts of their mean pairwise cosine), inter (mean over every cross pair),
+    centroid similarity (mean over centroid pairs), by explicit double loops."""
+    intras = []
+    for g in groups:
+        cs = [_cos(g[i], g[j]) for i in range(len(g)) for j in range(i + 1, len(g))]
+        intras.append(sum(cs) / len(cs))
+    cross = []
+    for a in range(len(groups)):
+        for b in range(a + 1, len(groups)):
+            for u in groups[a]:
+                for v in groups[b]:
+                    cross.append(_cos(u, v))
+    cents = [np.mean([u / np.linalg.norm(u) for u in g], axis=0) for g in groups]
+    cent = [_cos(cents[a], cents[b]) for a in range(len(cents)) for b in range(a + 1, len(cents))]
+    intra = sum(intras) / len(intras)
+    inter = sum(cross) / len(cross)
+    return {"intra": intra, "inter": inter, "clustering_score": intra - inter, "centroid_similarity": sum(cent) / len(cent)}
+
+
+# ------------------------------------------------------------------ golden metrics
+
+
+def test_two_tight_far_apart_clusters_known_answer():
+    rng = np.random.default_rng(1)
+    e1, e2 = np.eye(8)[0], np.eye(8)[1]
+    a = e1 * 3 + rng.normal(scale=1e-4, size=(4, 8))  # tight around e1 (scale must not matter)
+    b = e2 * 0.5 + rng.normal(scale=1e-5, size=(3, 8))  # tight around e2, orthogonal to e1
+    m = clustering_stats([a, b]).metrics()
+    assert m["intra"] == pytest.approx(1.0, abs=1e-6)
+    assert m["inter"] == pytest.approx(0.0, abs=1e-3)
+    assert m["clustering_score"] == pytest.approx(1.0, abs=1e-3)
+    assert centroid_stats([a, b]).similarity == pytest.approx(0.0, abs=1e-3)
+    opposite = clustering_stats([a, -a[:3]]).metrics()  # clusters at e1 and −e1
+    assert opposite["inter"] == pytest.approx(-1.0, abs=1e-6)
+    assert opposite["clustering_score"] == pytest.approx(2.0, abs=1e-6)
+
+
+def test_inter_uses_all_cross_pairs_not_adjacent_ones():
+    e1, e2 = np.eye(3)[0], np.eye(3)[1]
+    groups = [np.stack([e1, e1]), np.stack([e2, e2]), np.stack([e1, e1])]  # concepts 0 and 2 coincide
+    adjacent = np.mean([_cos(u, v) for a in range(2) for u in groups[a] for v in groups[a + 1]])
+    assert adjacent == 0.0  # the adjacent-pair shortcut would see no similarity at all
+    st = clustering_stats(groups)
+    assert st.inter == pytest.approx(1 / 3)  # pairs (0,2) are 1/3 of all cross pairs, cosine 1
+    assert st.inter == pytest.approx(reference_metrics(groups)["inter"])
+    assert centroid_stats(groups).similarity == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_metrics_match_double_loops_on_random_groups(seed):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(6, 5))
+    groups = [c + rng.normal(scale=0.7, size=(int(rng.integers(2, 6)), 5)) for c in centers]
+    want = reference_metrics(groups)
+    st = clustering_stats(groups)
+    got = st.metrics()
+    for k in ("intra", "inter", "clustering_score"):
+        assert got[k] == pytest.approx(want[k], abs=1e-12)
+    assert centroid_stats(groups).similarity == pytest.approx(want["centroid_similarity"], abs=1e-12)
+    # the per-concept columns reproduce the metrics through the aggregation the result file names
+    assert np.mean(st.intra) == pytest.approx(want["intra"], abs=1e-12)
+    assert np.mean(st.inter_item) == pytest.approx(want["inter"], abs=1e-12)
+    assert np.mean(st.score_item) == pytest.approx(want["clustering_score"], abs=1e-12)
+    assert np.mean(centroid_stats(groups).item) == pytest.approx(want["centroid_similarity"], abs=1e-12)
+
+
+def test_bootstrap_pseudo_values_follow_exact_resampling():
+    """Resampling concepts and recomputing inter exactly (pairs of resampled positions from different
+    concepts) moves like the mean of the pseudo-values; the naive row-ratio moves half as much."""
+    rng = np.random.default_rng(0)
+    k, d = 120, 6
+    centers = rng.normal(size=(k, d)) + rng.normal(size=d) * 0.8  # a shared direction: inter > 0, varies by concept
+    groups = [c + rng.normal(scale=0.5, size=(int(rng.integers(2, 5)), d)) for c in centers]
+    units = [g / np.linalg.norm(g, axis=1, keepdims=True) for g in groups]
+    sums = np.stack([u.sum(0) for u in units])
+    gram = sums @ sums.T  # Σ of cosines between the vectors of concepts c and c'
+    n = np.array([len(u) for u in units], dtype=float)
+    st = clustering_stats(groups)
+    exact, linear, rowratio = [], [], []
+    for _ in range(400):
+        idx = rng.integers(0, k, size=k)
+        diff = idx[:, None] != idx[None, :]
+        exact.append(gram[np.ix_(idx, idx)][diff].sum() / np.outer(n[idx], n[idx])[diff].sum())
+        linear.append(st.inter_item[idx].mean())
+        rowratio.append(st.cross_sum[idx].sum() / st.cross_pairs[idx].sum())
+    exact, linear, rowratio = map(np.asarray, (exact, linear, rowratio))
+    assert np.corrcoef(exact, linear)[0, 1] > 0.95
+    assert 0.85 < linear.std() / exact.std() < 1.15
+    assert rowratio.std() / exact.std() < 0.65
+
+
+# ------------------------------------------------------------------ choosing concepts
+
+
+def _record(index: int, ids: list[int], targets: list[tuple[int, list[int]]]):
+    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
+
+    ts = [ConceptTarget(position=p, token_id=ids[p], word=f"w{ids[p]}", pos="NOUN", set_ids=[ids[p]] + syn,
+                        set_words=[f"w{ids[p]}"] + [f"w{s}" for s in syn]) for p, syn in targets]
+    return ConceptRecord(index=index, text="", input_ids=ids, targets=ts)
+
+
+def test_choose_concepts_seeded_uniform_among_sets_of_two_or_more():
+    from tasks.geometry import choose_concepts
+
+    records = [
+        _record(0, [10, 11, 12, 13, 14], [(1, [21, 22]), (2, []), (4, [23])]),
+        _record(1, [30, 31, 32], [(2, [])]),  # no set with ≥ 2 members: skipped
+        _record(2, [40, 41, 42, 43], [(1, [24]), (3, [25, 26, 27])]),
+        _record(3, [50, 51], [(1, [28])]),
+    ]
+    chosen = choose_concepts(records, samples=2, seed=7)
+    rng = np.random.default_rng(7)  # independent replay of the documented rule
+    want = []
+    for rec, eligible in ((records[0], [(1, [21, 22]), (4, [23])]), (records[2], [(1, [24]), (3, [25, 26, 27])])):
+        p, syn = eligible[int(rng.integers(len(eligible)))]
+        want.append((f"{rec.index}:{p}", [rec.input_ids[:p] + [t] for t in [rec.input_ids[p]] + syn]))
+    assert [(c.id, c.variant_ids()) for c in chosen] == want
+    assert choose_concepts(records, samples=2, seed=7) == chosen
+    assert len(choose_concepts(records, samples=10, seed=7)) == 3
+    seeds = {tuple(c.id for c in choose_concepts(records, 10, s)) for s in range(20)}
+    assert len(seeds) > 1  # the seed matters
+
+
+# ------------------------------------------------------------------ forward pass
+
+
+def test_prefix_cache_equals_full_forward(tiny_llama):
+    import torch
+
+    from tasks.geometry import ConceptVariants, variant_hidden_states
+
+    concepts = [ConceptVariants("0:3", "a", (5, 6, 7), (100, 200, 300), ("a", "b", "c")),
+                ConceptVariants("1:1", "d", (9,), (400, 500), ("d", "e")),
+                ConceptVariants("2:9", "f", tuple(range(20, 29)), (600, 700), ("f", "g"))]
+    # one batch with prefixes of 3 lengths (padding), and one batch per concept
+    for layer, max_batch_tokens in ((-1, 4096), (1, 4096), (-1, 4)):
+        got = variant_hidden_states(tiny_llama, concepts, layer=layer, max_batch_tokens=max_batch_tokens,
+                                    progress=False)
+        for c, g in zip(concepts, got):
+            assert g.shape == (len(c.members), 32)
+            for row, ids in zip(g, c.variant_ids()):
+                with torch.inference_mode():
+                    out = tiny_llama.backbone(input_ids=torch.tensor([ids]), output_hidden_states=True)
+                np.testing.assert_allclose(row, out.hidden_states[layer][0, -1].numpy(), atol=2e-5, rtol=1e-4)
+
+
+# ------------------------------------------------------------------ through the runner
+
+SENTENCES = [  # text, content word, synonyms (each the first token of " " + synonym)
+    ("The big dog ran across the field.", "big", ["large", "huge"]),
+    ("She gave a quick answer to the question.", "quick", ["fast", "rapid"]),
+    ("They bought a new car last week.", "car", ["auto", "vehicle"]),
+    ("The old man walked slowly home.", "walked", ["strolled", "went"]),
+    ("He was happy with the result.", "happy", ["glad", "pleased"]),
+    ("The small house stood by the river.", "house", ["home", "building"]),
+]
+
+
+def write_concept_file(path: Path, tokenizer) -> Path:
+    from harness.concepts.concept_file import ConceptRecord, ConceptTarget, tokenizer_info
+    from harness.concepts.concept_file import write_concept_file as write
+
+    records = []
+    for i, (text, word, syns) in enumerate(SENTENCES):
+        ids = tokenizer(text)["input_ids"]
+        tid = tokenizer(" " + word, add_special_tokens=False)["input_ids"][0]
+        pos = ids.index(tid)
+        set_ids = [tid] + [tokenizer(" " + s, add_special_tokens=False)["input_ids"][0] for s in syns]
+        records.append(ConceptRecord(index=i, text=text, input_ids=ids, targets=[
+            ConceptTarget(position=pos, token_id=tid, word=word, pos="X", set_ids=set_ids, set_words=[word] + syns)]))
+    header = {"format_version": 1, "tokenizer": tokenizer_info(tokenizer), "corpus": "test", "split": "heldout",
+              "selector": "hand"}
+    write(path, header, records)
+    return path
+
+
+def _options(tmp_path: Path, concepts: Path, seed: int = 0):
+    from harness.runner import EvalOptions
+
+    return EvalOptions(results_dir=tmp_path / "results", seed=seed, n_resamples=50,
+                       extra={"geometry_concepts": str(concepts), "geometry_samples": 1000})
+
+
+def _record_backbone_calls(lm) -> list[tuple]:
+    """Every call into the model's backbone: (is a prefix pass, input_ids, attention_mask, position_ids)."""
+    seen: list[tuple] = []
+
+    def hook(module, args, kwargs):
+        pos = kwargs.get("position_ids")
+        seen.append((kwargs.get("past_key_values") is None, kwargs["input_ids"].tolist(),
+                     kwargs["attention_mask"].tolist(), None if pos is None else pos.tolist()))
+
+    lm.backbone.register_forward_pre_hook(hook, with_kwargs=True)
+    return seen
+
+
+def _tiny(tokenizer, seed: int, name: str):
+    import torch
+
+    from harness.models import LoadedModel, ModelInfo
+    from tests.conftest import tiny_llama_model
+
+    info = ModelInfo(id=f"{name}-0000", name=name, spec=name, kind="causal_lm", base=name, path="")
+    return LoadedModel(info=info, model=tiny_llama_model(len(tokenizer), seed=seed), tokenizer=tokenizer,
+                       device=torch.device("cpu"), dtype=torch.float32,
+                       capabilities=frozenset({"hidden_states", "causal_lm"}))
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, smollm2_tokenizer):
+    """Two different tiny random models evaluated on one concept file; the inputs each model saw."""
+    from harness.runner import evaluate
+
+    tmp = tmp_path_factory.mktemp("geometry")
+    cf = write_concept_file(tmp / "concepts.jsonl", smollm2_tokenizer)
+    models = [_tiny(smollm2_tokenizer, 0, "tiny-a"), _tiny(smollm2_tokenizer, 1, "tiny-b")]
+    seen = [_record_backbone_calls(m) for m in models]
+    records = [evaluate(m.info.spec, "clustering,centroid_similarity", _options(tmp, cf), lm=m).records for m in models]
+    return {"file": cf, "tmp": tmp, "models": models, "seen": [list(s) for s in seen], "records": records}
+
+
+def _expected_variants(tokenizer) -> list[tuple[list[int], list[int]]]:
+    """Per concept: its prefix and the members of its concept set (original first)."""
+    expected = []
+    for text, word, syns in SENTENCES:
+        ids = tokenizer(text)["input_ids"]
+        tid = tokenizer(" " + word, add_special_tokens=False)["input_ids"][0]
+        members = [tid] + [tokenizer(" " + s, add_special_tokens=False)["input_ids"][0] for s in syns]
+        expected.append((ids[: ids.index(tid)], members))
+    return expected
+
+
+def _inputs_from_calls(calls: list[tuple]) -> tuple[list[tuple[int, ...]], list[tuple[int, int]]]:
+    """(the prefixes run, the (position, member token) pairs run after them), each sorted.
+
+    Calls alternate: a prefix pass (right-padded, attention mask) then its members' one-token step."""
+    prefixes, steps = [], []
+    for (is_prefix, ids, mask, _), (is_step, members, _, positions) in zip(calls[::2], calls[1::2]):
+        assert is_prefix and not is_step
+        prefixes += [tuple(row[: sum(m)]) for row, m in zip(ids, mask)]
+        steps += [(p, t) for (t,), (p,) in zip(members, positions)]
+    return sorted(prefixes), sorted(steps)
+
+
+def test_two_models_get_identical_inputs(two_runs, smollm2_tokenizer):
+    calls_a, calls_b = two_runs["seen"]
+    assert calls_a == calls_b  # the very same tensors, call by call (hidden states shared by both tasks)
+    expected = _expected_variants(smollm2_tokenizer)
+    prefixes, steps = _inputs_from_calls(calls_a)
+    assert prefixes == sorted(tuple(pre) for pre, _ in expected)
+    assert steps == sorted((len(pre), t) for pre, members in expected for t in members)
+    ra, rb = two_runs["records"]
+    assert [r["items"]["ids"] for r in ra] == [r["items"]["ids"] for r in rb]
+    assert ra[0]["metrics"] != rb[0]["metrics"]  # different models, different geometry
+
+
+def test_same_seed_same_numbers_and_protocol(two_runs):
+    import hashlib
+
+    from harness.runner import evaluate
+
+    a, cf, tmp = two_runs["models"][0], two_runs["file"], two_runs["tmp"]
+    again = evaluate("tiny-a", "clustering,centroid_similarity", _options(tmp, cf), lm=a).records
+    assert [r["metrics"] for r in again] == [r["metrics"] for r in two_runs["records"][0]]
+    clustering = again[0]
+    assert clustering["task"] == "clustering" and clustering["main_metric"] == "clustering_score"
+    assert clustering["protocol"]["concepts"] == len(SENTENCES)
+    assert clustering["protocol"]["variants"] == 3 * len(SENTENCES)
+    assert clustering["data"]["concept_file_sha256"] == hashlib.sha256(cf.read_bytes()).hexdigest()
+
+
+def test_paired_bootstrap_recomputes_geometry_metrics(two_runs):
+    from harness.concepts.concept_file import load_concept_file
+    from harness.stats import paired_bootstrap
+    from tasks.geometry import choose_concepts, variant_hidden_states
+
+    concepts = choose_concepts(load_concept_file(two_runs["file"]).records, 1000, 0)
+    ref_a, ref_b = (reference_metrics(variant_hidden_states(m, concepts, progress=False)) for m in two_runs["models"])
+    for rec_a, rec_b in zip(*two_runs["records"]):
+        comps = {c.metric: c for c in paired_bootstrap(rec_a, rec_b, n_resamples=50, seed=0)}
+        assert set(comps) == set(rec_a["metrics"])
+        for name, c in comps.items():
+            assert c.a == pytest.approx(ref_a[name], abs=1e-5) and c.b == pytest.approx(ref_b[name], abs=1e-5)
+            assert c.lower <= c.upper
+
+
+def test_tokenizer_that_does_not_fit_the_file_is_a_user_error(tmp_path, smollm2_tokenizer, tiny_llama):
+    import json
+
+    from harness.errors import UserError
+    from harness.runner import evaluate
+
+    cf = write_concept_file(tmp_path / "concepts.jsonl", smollm2_tokenizer)
+    lines = cf.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["tokenizer"]["fingerprint"] = "0" * 64
+    cf.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
+    with pytest.raises(UserError, match="tokenizer"):
+        evaluate("tiny", "clustering", _options(tmp_path, cf), lm=tiny_llama)
+    assert not (tmp_path / "results").exists()
+
+
+# ------------------------------------------------------------------ CLI errors
+
+
+def _cli(argv, capsys):
+    from harness.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def test_cli_missing_concept_file_one_line_exit_2(tmp_path, capsys):
+    code, err = _cli(["eval", "--model", "smollm2-135m", "--tasks", "clustering", "--results-dir", str(tmp_path / "r"),
+                      "--geometry-concepts", str(tmp_path / "nope.jsonl")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and "nope.jsonl" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_heldout_sets_that_cannot_be_built_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    """c4 is not cached and cannot be streamed offline: no concept sets, one line, status 2, nothing written."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    code, err = _cli(["eval", "--model", "smollm2-135m", "--tasks", "clustering,centroid_similarity",
+                      "--results-dir", str(tmp_path / "r"), "--geometry-corpus", "c4"], capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "held-out concept sets" in err and "c4" in err
+    assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------ the real default model
+
+
+@pytest.mark.slow
+def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
+    """Base and a (random, non-zero) LoRA adapter of it: the same cached held-out sets, the same items,
+    and the adapter's result carries the paired bootstrap against the base."""
+    from peft import LoraConfig, get_peft_model
+
+    from harness.models import load_model
+    from harness.runner import EvalOptions, evaluate
+
+    model = load_model("smollm2-135m", device="cpu", dtype="float32").model
+    peft = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft.save_pretrained(tmp_path / "adapter")
+    options = EvalOptions(results_dir=tmp_path / "results", limit=12, n_resamples=100)
+    base = evaluate("smollm2-135m", "clustering,centroid_similarity", options, device="cpu").records
+    adapted = evaluate(str(tmp_path / "adapter"), "clustering,centroid_similarity", options, base="smollm2-135m",
+                       device="cpu").records
+    for b, a in zip(base, adapted):
+        assert a["data"]["concept_file_sha256"] == b["data"]["concept_file_sha256"]
+        assert a["items"]["ids"] == b["items"]["ids"] and len(b["items"]["ids"]) >= 2
+        assert b["protocol"]["split"] == "heldout" and b["protocol"]["selector"] == "wordnet"
+        assert set(a["comparison"]["metrics"]) == set(b["metrics"])
+        assert all(np.isfinite(v) for v in b["metrics"].values())
+    assert base[0]["metrics"]["intra"] > base[0]["metrics"]["inter"]  # synonyms in one context sit closer
+    assert adapted[0]["metrics"] != base[0]["metrics"]
