@@ -1,0 +1,205 @@
+"""Next-token tasks (paper sections 4.2-4.3): content-word and global perplexity and accuracy.
+
+For each corpus (``--corpus``, default ``wiki,lee``) the held-out part of its deterministic split
+(:func:`harness.corpora.split_corpus`, ``--heldout-size``, default 1,000; ``--limit`` keeps the
+first N held-out sequences) goes through the model, one sequence per row, tokenised with the
+tokenizer's own special tokens. Every token at index p >= 1 is predicted from ``input_ids[:p]``:
+
+    NLL_p = −log softmax(logits_{p−1})[x_p],   correct_p = [argmax logits_{p−1} = x_p]
+
+- ``global_ppl``: over every scored token (all but the first of each sequence);
+- ``content_word_ppl``: over content-word tokens only (:mod:`harness.concepts.content_words`).
+
+Both report ``perplexity = exp(Σ NLL / N)`` (lower is better) and ``accuracy = Σ correct / N``
+(greedy top-1; higher is better), plus ``content_fraction`` (content tokens / scored tokens) and
+``tokens`` (N). Per-token items (id ``"seq:pos"``, columns ``nll``, ``correct``, ``count`` = 1)
+let the paired bootstrap recompute both metrics as ``exp_ratio(nll, count)`` and
+``ratio(correct, count)``. Both tasks share one forward pass per batch through ``ctx.shared``:
+running both costs one pass. Batches are sorted by length and hold at most
+``--max-batch-tokens`` padded tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.errors import UserError
+from harness.task import Aggregation, Items, Metric, Task, TaskOutput, register_task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.concepts.content_words import ContentWords
+    from harness.corpora import Corpus, CorpusSplit
+    from harness.models import LoadedModel
+    from harness.runner import EvalContext
+
+DEFAULT_CORPORA = "wiki,lee"
+DEFAULT_HELDOUT = 1000
+METRICS = (
+    Metric("perplexity", higher_is_better=False, description="exp(mean NLL) over the scored tokens"),
+    Metric("accuracy", higher_is_better=True, description="share of scored tokens whose greedy top-1 is the target"),
+)
+AGGREGATIONS = {"perplexity": Aggregation("exp_ratio", ("nll", "count")),
+                "accuracy": Aggregation("ratio", ("correct", "count"))}
+
+
+@dataclass
+class HeldOut:
+    """One corpus's evaluation texts and the records that say where they came from."""
+
+    corpus: "Corpus"
+    split: "CorpusSplit"
+    texts: list[str]
+
+
+@dataclass
+class TokenScores:
+    """One forward pass over a corpus: per sequence, NLL and correctness of tokens 1..n−1."""
+
+    content: list["ContentWords"]
+    nll: list[np.ndarray]  # nll[s][p − 1] is the NLL of token p of sequence s
+    correct: list[np.ndarray]
+    spacy_model: str
+
+
+def corpus_names(ctx: "EvalContext") -> list[str]:
+    spec = ctx.options.extra.get("corpus") or DEFAULT_CORPORA
+    names = [n.strip() for n in str(spec).split(",") if n.strip()]
+    if not names:
+        raise UserError("--corpus names no corpus (e.g. --corpus wiki,lee)")
+    return list(dict.fromkeys(names))
+
+
+def prepare(ctx: "EvalContext") -> list[HeldOut]:
+    """Load and split every corpus once per run (both tasks share the result)."""
+    from harness.corpora import load_corpus, split_corpus
+
+    heldout_size = ctx.options.extra.get("heldout_size")
+    heldout_size = DEFAULT_HELDOUT if heldout_size is None else int(heldout_size)
+    key = ("lm_heldout", tuple(corpus_names(ctx)), heldout_size, ctx.options.seed, ctx.options.limit)
+    if key not in ctx.shared:
+        out = []
+        for name in corpus_names(ctx):
+            corpus = load_corpus(name)
+            split = split_corpus(corpus, heldout_size=heldout_size, seed=ctx.options.seed)
+            texts = split.heldout[: ctx.options.limit] if ctx.options.limit else split.heldout
+            out.append(HeldOut(corpus, split, texts))
+        ctx.shared[key] = out
+    return ctx.shared[key]
+
+
+def score_tokens(lm: "LoadedModel", rows: list[list[int]], max_batch_tokens: int, desc: str = "LM pass"
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-row NLL and greedy correctness of tokens 1..n−1, from right-padded length-sorted batches."""
+    import torch
+    from tqdm import tqdm
+
+    from harness.embedding import length_batches
+
+    nll: list[Any] = [None] * len(rows)
+    correct: list[Any] = [None] * len(rows)
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    batches = length_batches([len(r) for r in rows], max_batch_tokens)
+    with torch.inference_mode(), tqdm(total=sum(map(len, rows)), desc=desc, unit="tok", disable=None, leave=False) as bar:
+        for batch in batches:
+            ids, attn = pad_batch([rows[i] for i in batch], pad)
+            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=attn.to(lm.device)).logits
+            target = ids[:, 1:].to(logits.device)
+            for r, i in enumerate(batch):  # row by row: contiguous views, padding never touched
+                n = len(rows[i]) - 1
+                row = logits[r, :n].float()
+                nll[i] = torch.nn.functional.cross_entropy(row, target[r, :n], reduction="none").cpu().double().numpy()
+                correct[i] = (row.argmax(-1) == target[r, :n]).cpu().double().numpy()
+            bar.update(sum(len(rows[i]) for i in batch))
+    return nll, correct
+
+
+def pad_batch(rows: list[list[int]], pad: int):
+    """(input_ids, attention_mask) of right-padded rows."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    attn = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
+        attn[r, : len(row)] = 1
+    return ids, attn
+
+
+def token_scores(lm: "LoadedModel", ctx: "EvalContext", held: HeldOut) -> TokenScores:
+    """The shared pass: content words and per-token scores of one corpus, computed once per model."""
+    from harness.concepts.content_words import cached_content_words, spacy_model_id
+
+    key = ("lm_pass", id(lm.model), lm.info.id, held.split.record["heldout_sha256"], len(held.texts))
+    if key not in ctx.shared:
+        if not held.texts:
+            raise UserError(f"corpus {held.corpus.name} has no held-out sequence to evaluate")
+        content = cached_content_words(held.texts, lm.tokenizer)
+        short = [i for i, c in enumerate(content) if c.n_tokens < 2]
+        if short:
+            raise UserError(f"corpus {held.corpus.name}: held-out sequence {short[0]} has fewer than 2 tokens")
+        nll, correct = score_tokens(lm, [c.input_ids for c in content], ctx.options.max_batch_tokens,
+                                    desc=f"LM pass {held.corpus.name}")
+        ctx.shared[key] = TokenScores(content, nll, correct, spacy_model_id())
+    return ctx.shared[key]
+
+
+def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskOutput:
+    """Items at the task's positions and the metrics aggregated from them."""
+    from harness.aggregate import exp_ratio, ratio
+    from harness.concepts.content_words import content_fraction
+
+    ids: list[str] = []
+    nll_parts, ok_parts = [], []
+    for s, cw in enumerate(scores.content):
+        pos = np.asarray(cw.positions, dtype=int) if content_only else np.arange(1, cw.n_tokens)
+        ids.extend(f"{s}:{p}" for p in pos.tolist())
+        nll_parts.append(scores.nll[s][pos - 1])
+        ok_parts.append(scores.correct[s][pos - 1])
+    nll = np.concatenate(nll_parts) if nll_parts else np.zeros(0)
+    ok = np.concatenate(ok_parts) if ok_parts else np.zeros(0)
+    if not len(ids):
+        raise UserError(f"corpus {held.corpus.name}: no {'content-word ' if content_only else ''}token to score")
+    count = np.ones(len(ids))
+    metrics = {"perplexity": exp_ratio(nll, count), "accuracy": ratio(ok, count),
+               "content_fraction": content_fraction(scores.content), "tokens": float(len(ids))}
+    protocol = {
+        "kind": "content_word_next_token" if content_only else "global_next_token",
+        "corpus": held.corpus.name, "split": held.split.record, "sequences": len(held.texts),
+        "limit": len(held.texts) if len(held.texts) < len(held.split.heldout) else None,
+        "scored_tokens": "every token p >= 1 of each sequence, predicted from input_ids[:p] "
+                         "(tokenizer's own special tokens; padding right, masked)",
+        "content_words": "begins with a space, next token begins with white space or punctuation (or text ends), "
+                         "spaCy NOUN/VERB/ADJ on the same characters",
+        "spacy_model": scores.spacy_model,
+        "content_tokens": int(sum(len(c.positions) for c in scores.content)),
+        "global_tokens": int(sum(c.n_tokens - 1 for c in scores.content)),
+    }
+    items = Items(ids=ids, columns={"nll": nll.tolist(), "correct": ok.tolist(), "count": count.tolist()})
+    return TaskOutput(metrics=metrics, items=items, aggregations=dict(AGGREGATIONS), protocol=protocol,
+                      data={"corpus": held.corpus.describe()}, variant=held.corpus.name)
+
+
+def make_run(content_only: bool):
+    def run(lm: "LoadedModel", ctx: "EvalContext", prepared: list[HeldOut]) -> list[TaskOutput]:
+        return [task_output(held, token_scores(lm, ctx, held), content_only) for held in prepared]
+
+    return run
+
+
+register_task(Task(
+    name="content_word_ppl",
+    description="perplexity and accuracy of next-token prediction on content words (whole-word nouns, "
+                "verbs, adjectives) of each corpus's held-out set",
+    metrics=METRICS, main_metric="perplexity", run=make_run(True), prepare=prepare,
+    requires=frozenset({"causal_lm"}), group="lm",
+))
+register_task(Task(
+    name="global_ppl",
+    description="perplexity and accuracy of next-token prediction on every token of each corpus's held-out set",
+    metrics=METRICS, main_metric="perplexity", run=make_run(False), prepare=prepare,
+    requires=frozenset({"causal_lm"}), group="lm",
+))
