@@ -1,0 +1,247 @@
+"""Training objectives: named, pure functions of (logits, labels, concept batch, settings).
+
+Notation (one micro-batch): ``logits`` [B, T, V] from the model's own forward pass, ``labels``
+[B, T] (−100 = ignored), and a :class:`ConceptBatch` of N concept targets, target i sitting at
+``position[i]`` of row ``batch_index[i]`` with concept set T*_i = ``set_ids[i][set_mask[i]]``.
+Token t of a row is predicted from the logits at t − 1 (the usual causal shift).
+
+Shared terms, all from ONE log-normaliser ``lse = logsumexp(logits, −1)`` per position:
+
+- NTP: ``nll_t = lse_{t−1} − logits_{t−1}[label_t]``, ``L_NTP = Σ_t nll_t / N_tok``;
+- concept: ``log p(T*_i) = logsumexp(logits_{p_i−1}[T*_i]) − lse_{p_i−1}`` (a gather of |T*| logits per
+  target and a logsumexp over them: no second softmax over the vocabulary, no copy of [B, T, V]),
+  ``ℓ_i = −log p(T*_i) = −log Σ_{t∈T*_i} p(t | prefix)``;
+- mass threshold: ``keep_i = [p(T*_i) < threshold]`` (decided on detached values), and
+  ``L_concept = Σ_i keep_i · ℓ_i / N`` (zeroed targets still count in N, as the paper sets the
+  loss of such a target to 0); the share ``1 − mean(keep)`` is logged as ``zeroed_share``.
+
+λ scopes (:func:`combine`, the one place where losses are normalised):
+
+- ``all`` (the paper's equation 3.3): ``L = (1 − λ)·L_NTP + λ·L_concept``;
+- ``content`` (the paper's public code): ``L = (Σ_{non-content} nll + (1 − λ)·Σ_{content} nll) / N_tok
+  + λ·L_concept``, content positions being those that carry a concept target.
+
+Every objective returns a per-micro-batch mean; the trainer tells ``transformers.Trainer`` so
+(``loss_is_scaled_for_ga = False``) and it divides by the gradient-accumulation steps. That,
+and nothing else, is how accumulation is handled.
+
+This module is imported at CLI start-up (:data:`harness.plugins.BUILTIN_PLUGINS`): torch is
+imported inside functions only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from harness.errors import UserError
+from harness.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+LAMBDA_SCOPES = ("all", "content")
+DEFAULT_MASS_THRESHOLD = 0.6
+
+
+@dataclass
+class ConceptBatch:
+    """The N concept targets of one micro-batch, flattened over its rows.
+
+    ``position`` indexes ``input_ids`` (the content token itself); its prediction comes from
+    the logits at ``position − 1``. ``set_ids`` [N, S] is padded (any id) where ``set_mask`` is False;
+    column 0 is the original token."""
+
+    batch_index: "torch.Tensor"  # [N] long
+    position: "torch.Tensor"  # [N] long, ≥ 1
+    set_ids: "torch.Tensor"  # [N, S] long
+    set_mask: "torch.Tensor"  # [N, S] bool
+
+    def __len__(self) -> int:
+        return int(self.position.shape[0])
+
+
+@dataclass(frozen=True)
+class ObjectiveSettings:
+    """What an objective may read besides the tensors (recorded in ``harness_train.json``)."""
+
+    lam: float = 0.0
+    scope: str = "all"
+    mass_threshold: float = DEFAULT_MASS_THRESHOLD
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_settings(self.lam, self.scope, self.mass_threshold)
+
+
+def check_settings(lam: float, scope: str, mass_threshold: float) -> None:
+    """One-line user errors for settings outside their domain."""
+    if not 0.0 <= lam <= 1.0:
+        raise UserError(f"--lambda must lie in [0, 1], got {lam}")
+    if scope not in LAMBDA_SCOPES:
+        raise UserError(f"--lambda-scope must be one of {', '.join(LAMBDA_SCOPES)}, got {scope!r}")
+    if not 0.0 < mass_threshold <= 1.0:
+        raise UserError(f"--mass-threshold must lie in (0, 1], got {mass_threshold}")
+
+
+@dataclass
+class LossOutput:
+    """The loss to back-propagate and what to log for this micro-batch (plain floats)."""
+
+    loss: "torch.Tensor"
+    logs: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A named loss. ``uses_concepts``: it reads the concept batch (the collator always builds one)."""
+
+    name: str
+    fn: Callable[["torch.Tensor", "torch.Tensor", ConceptBatch | None, ObjectiveSettings], LossOutput]
+    description: str
+    uses_concepts: bool = True
+
+    def __call__(self, logits, labels, concepts, settings: ObjectiveSettings) -> LossOutput:
+        return self.fn(logits, labels, concepts, settings)
+
+
+OBJECTIVES: Registry[Objective] = Registry("objective")
+
+
+def register_objective(name: str, description: str, uses_concepts: bool = True):
+    """``@register_objective("name", "what it does")`` over ``fn(logits, labels, concepts, settings)``."""
+
+    def wrap(fn):
+        OBJECTIVES.register(name, Objective(name, fn, description, uses_concepts))
+        return fn
+
+    return wrap
+
+
+# ------------------------------------------------------------------ shared terms
+
+
+@dataclass
+class NtpTerms:
+    nll: "torch.Tensor"  # [B, T−1] per-position NLL (0 where ignored)
+    valid: "torch.Tensor"  # [B, T−1] bool
+    lse: "torch.Tensor"  # [B, T−1] log-normaliser of each predicting position
+
+    @property
+    def n_tokens(self) -> "torch.Tensor":
+        return self.valid.sum()
+
+
+def ntp_terms(logits: "torch.Tensor", labels: "torch.Tensor") -> NtpTerms:
+    """Per-position next-token NLL from one logsumexp (reused by the concept term).
+
+    Half-precision logits are upcast (as transformers' own causal-LM loss does); float32 logits
+    are used as they are, without a copy."""
+    import torch
+
+    if logits.dtype != torch.float32:
+        logits = logits.float()
+    pred = logits[:, :-1, :]
+    target = labels[:, 1:]
+    valid = target.ne(-100)
+    lse = torch.logsumexp(pred, dim=-1)
+    picked = pred.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    nll = (lse - picked) * valid
+    return NtpTerms(nll=nll, valid=valid, lse=lse)
+
+
+def concept_logprob(logits: "torch.Tensor", lse: "torch.Tensor", concepts: ConceptBatch) -> "torch.Tensor":
+    """``log p(T*_i | prefix) = logsumexp(logits[b, p−1, T*_i]) − lse[b, p−1]`` for every target, [N]."""
+    import torch
+
+    if logits.dtype != torch.float32:
+        logits = logits.float()
+    row = concepts.batch_index
+    pred_pos = concepts.position - 1
+    set_logits = logits[row.unsqueeze(1), pred_pos.unsqueeze(1), concepts.set_ids]  # [N, S], a gather
+    set_logits = set_logits.masked_fill(~concepts.set_mask, float("-inf"))
+    return torch.logsumexp(set_logits, dim=-1) - lse[row, pred_pos]
+
+
+@dataclass
+class ConceptTerms:
+    nll: "torch.Tensor"  # [N] −log p(T*_i)
+    keep: "torch.Tensor"  # [N] bool: mass below the threshold
+    mass: "torch.Tensor"  # [N] p(T*_i), detached
+
+
+def concept_terms(logits: "torch.Tensor", ntp: NtpTerms, concepts: ConceptBatch, threshold: float) -> ConceptTerms:
+    logp = concept_logprob(logits, ntp.lse, concepts)
+    mass = logp.detach().exp()
+    return ConceptTerms(nll=-logp, keep=mass < threshold, mass=mass)
+
+
+def content_mask(ntp: NtpTerms, concepts: ConceptBatch) -> "torch.Tensor":
+    """[B, T−1] True at the predicting positions of concept targets (the content words)."""
+    mask = ntp.valid.new_zeros(ntp.valid.shape)
+    mask[concepts.batch_index, concepts.position - 1] = True
+    return mask & ntp.valid
+
+
+def combine(ntp: NtpTerms, concept: ConceptTerms | None, concepts: ConceptBatch | None,
+            settings: ObjectiveSettings) -> LossOutput:
+    """THE place losses are normalised and mixed (formulas in the module docstring).
+
+    Per-micro-batch means: NTP over the batch's label tokens, L_concept over its N targets
+    (an empty set of targets gives 0 and still carries the graph)."""
+    import torch
+
+    n_tok = ntp.n_tokens.clamp(min=1)
+    ntp_loss = ntp.nll.sum() / n_tok
+    if concept is None:
+        return LossOutput(loss=ntp_loss, logs=_floats(ntp_loss=ntp_loss, n_tokens=ntp.n_tokens))
+    n_con = concept.nll.shape[0]
+    concept_loss = (concept.nll * concept.keep).sum() / max(n_con, 1)
+    lam = float(settings.lam)
+    if settings.scope == "all":
+        loss = (1.0 - lam) * ntp_loss + lam * concept_loss
+    else:
+        weight = torch.where(content_mask(ntp, concepts), 1.0 - lam, 1.0)
+        loss = (ntp.nll * weight).sum() / n_tok + lam * concept_loss
+    zeroed = (~concept.keep).sum() / max(n_con, 1)
+    raw = concept.nll.detach().sum() / max(n_con, 1)
+    return LossOutput(loss=loss, logs=_floats(
+        ntp_loss=ntp_loss, concept_loss=concept_loss, concept_nll_unthresholded=raw, zeroed_share=zeroed,
+        set_mass=concept.mass.sum() / max(n_con, 1), n_tokens=ntp.n_tokens, n_concepts=torch.tensor(n_con)))
+
+
+def _floats(**values) -> dict[str, float]:
+    """Detached tensors -> floats with one device sync."""
+    import torch
+
+    names = list(values)
+    flat = torch.stack([values[n].detach().float().reshape(()).cpu() for n in names]).tolist()
+    return dict(zip(names, flat))
+
+
+# ------------------------------------------------------------------ the objectives
+
+
+@register_objective("ntp", "next-token prediction only: L = L_NTP (cross-entropy over all label tokens)",
+                    uses_concepts=False)
+def ntp_objective(logits, labels, concepts, settings: ObjectiveSettings) -> LossOutput:
+    return combine(ntp_terms(logits, labels), None, None, settings)
+
+
+@register_objective("concept", "L = (1−λ)·L_NTP + λ·L_concept, L_concept = −log Σ_{t∈T*} p(t|prefix), zeroed "
+                               "once p(T*) reaches the mass threshold; λ scope all (paper) or content (public code)")
+def concept_objective(logits, labels, concepts: ConceptBatch | None, settings: ObjectiveSettings) -> LossOutput:
+    if concepts is None:
+        raise ValueError("the concept objective needs a concept batch")
+    ntp = ntp_terms(logits, labels)
+    return combine(ntp, concept_terms(logits, ntp, concepts, settings.mass_threshold), concepts, settings)
+
+
+def method_name(objective: str, lam: float, randomized: bool) -> str:
+    """What a leaderboard calls the run: ``ntp`` (λ = 0 or the ntp objective), ``noise`` (the concept
+    objective on a randomised concept file), ``concept``, or the objective's own name."""
+    if objective == "ntp" or (objective == "concept" and lam == 0.0):
+        return "ntp"
+    if objective == "concept":
+        return "noise" if randomized else "concept"
+    return objective

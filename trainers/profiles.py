@@ -1,0 +1,109 @@
+"""Hyperparameter profiles: ``cpu`` (the default, sized for a 2-core CPU) and ``paper``.
+
+``paper`` follows the paper's appendix B: LoRA, lr 7e-5, batch 2, 5 epochs with early stopping
+on a 10% validation split, concept sets of at most 10 synonyms, the LLM synonym judge.
+
+``cpu`` is sized so that ``harness train-and-eval --lambda 0.25`` on the embedded default
+(SmolLM2-135M) finishes, concept building and evaluation of adapter and base included, in well
+under 30 minutes on 2 CPU cores (a LoRA step of 8 × 128 tokens takes ~5 s there): a few dozen
+steps at a higher learning rate, WordNet synonyms (the LLM judge is slow on a CPU), and capped
+evaluation sizes. Every field can be overridden from the command line (``--lr``, ``--epochs``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from harness.errors import UserError
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Training hyperparameters (all recorded in ``harness_train.json``)."""
+
+    lr: float
+    batch_size: int
+    grad_accum: int
+    epochs: float
+    max_steps: int  # > 0 overrides epochs
+    max_length: int  # tokens per sequence (longer ones are cut)
+    max_synonyms: int  # concept set = original token + at most this many synonyms
+    val_fraction: float  # held out for validation loss (0 = none)
+    early_stopping_patience: int  # evaluations without improvement before stopping (0 = off)
+    eval_strategy: str  # "epoch" | "steps" | "no"
+    save_steps: int  # checkpoint every N optimizer steps (0 = every epoch)
+    lora_r: int
+    lora_alpha: int
+    lora_dropout: float
+    target_modules: tuple[str, ...]
+    warmup_ratio: float
+    weight_decay: float
+    scheduler: str
+    selector: str  # synonym selector used by train-and-eval to build the concept file
+    concept_sequences: int  # sequences in the concept file train-and-eval builds (0 = the whole corpus split)
+    eval_limit: int | None  # train-and-eval: --limit for every task (None = full)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["target_modules"] = list(self.target_modules)
+        return d
+
+
+LORA_QKVO = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+PROFILES: dict[str, Hyper] = {
+    "cpu": Hyper(lr=3e-4, batch_size=8, grad_accum=1, epochs=1, max_steps=0, max_length=128, max_synonyms=10,
+                 val_fraction=0.0, early_stopping_patience=0, eval_strategy="no", save_steps=20, lora_r=8,
+                 lora_alpha=16, lora_dropout=0.05, target_modules=LORA_QKVO, warmup_ratio=0.05, weight_decay=0.0,
+                 scheduler="linear", selector="wordnet", concept_sequences=400, eval_limit=200),
+    "paper": Hyper(lr=7e-5, batch_size=2, grad_accum=1, epochs=5, max_steps=0, max_length=512, max_synonyms=10,
+                   val_fraction=0.1, early_stopping_patience=1, eval_strategy="epoch", save_steps=0, lora_r=8,
+                   lora_alpha=16, lora_dropout=0.05, target_modules=LORA_QKVO, warmup_ratio=0.0, weight_decay=0.0,
+                   scheduler="linear", selector="llm", concept_sequences=0, eval_limit=None),
+}
+DEFAULT_PROFILE = "cpu"
+
+
+def resolve_profile(name: str, overrides: dict[str, Any] | None = None) -> Hyper:
+    """The named profile with every non-None override applied (unknown keys are a bug)."""
+    if name not in PROFILES:
+        raise UserError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})")
+    known = {f.name for f in fields(Hyper)}
+    clean = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = set(clean) - known
+    assert not unknown, f"unknown hyperparameters {sorted(unknown)}"
+    if "target_modules" in clean and isinstance(clean["target_modules"], str):
+        clean["target_modules"] = tuple(m.strip() for m in clean["target_modules"].split(",") if m.strip())
+    hyper = replace(PROFILES[name], **clean)
+    check_hyper(hyper)
+    return hyper
+
+
+def check_hyper(h: Hyper) -> None:
+    problems = []
+    if h.lr <= 0:
+        problems.append(f"--lr must be positive, got {h.lr}")
+    for flag, value in (("--batch-size", h.batch_size), ("--grad-accum", h.grad_accum),
+                        ("--lora-r", h.lora_r)):
+        if value < 1:
+            problems.append(f"{flag} must be at least 1, got {value}")
+    if h.max_length < 2:
+        problems.append(f"--max-length must be at least 2, got {h.max_length}")
+    if h.epochs <= 0 and h.max_steps <= 0:
+        problems.append("give --epochs > 0 or --max-steps > 0")
+    if not 0 <= h.lora_dropout < 1:
+        problems.append(f"--lora-dropout must lie in [0, 1), got {h.lora_dropout}")
+    if not 0 <= h.val_fraction < 1:
+        problems.append(f"--val-fraction must lie in [0, 1), got {h.val_fraction}")
+    if h.early_stopping_patience > 0 and (h.val_fraction == 0 or h.eval_strategy == "no"):
+        problems.append("early stopping needs a validation split (--val-fraction > 0) and evaluations")
+    if h.eval_strategy not in ("no", "epoch", "steps"):
+        problems.append(f"eval strategy must be no, epoch or steps, got {h.eval_strategy!r}")
+    if h.max_synonyms < 0:
+        problems.append(f"--max-synonyms must be ≥ 0, got {h.max_synonyms}")
+    if not h.target_modules:
+        problems.append("--target-modules names no module")
+    if problems:
+        raise UserError(problems[0])
