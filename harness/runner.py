@@ -41,6 +41,11 @@ class EvalOptions:
     n_resamples: int = 1000
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def heldout_limit(self) -> int | None:
+        """Cap on held-out sequences of corpus-based tasks: the smaller of --limit and --heldout-limit."""
+        caps = [c for c in (self.limit, self.extra.get("heldout_limit")) if c]
+        return min(caps) if caps else None
+
     def recorded(self) -> dict[str, Any]:
         d = asdict(self)
         d["results_dir"] = str(self.results_dir)

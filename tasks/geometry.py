@@ -141,8 +141,8 @@ def _settings(ctx: "EvalContext") -> dict[str, Any]:
     samples = DEFAULT_SAMPLES if samples is None else int(samples)
     if samples < 2:
         raise UserError("--geometry-samples must be at least 2")
-    if ctx.options.limit:
-        samples = min(samples, ctx.options.limit)
+    if ctx.options.heldout_limit():
+        samples = min(samples, ctx.options.heldout_limit())
     return {"corpus": extra.get("geometry_corpus") or DEFAULT_CORPUS,
             "selector": extra.get("geometry_selector") or DEFAULT_SELECTOR,
             "concepts": extra.get("geometry_concepts"), "samples": samples, "seed": ctx.options.seed}
@@ -166,7 +166,7 @@ def concept_file_path(ctx: "EvalContext", settings: dict[str, Any]) -> Path:
 
     spec = _base_spec(ctx)
     try:  # --limit (quick checks) builds only the first sequences of the held-out part, as its own cache entry
-        return cached_concept_file(spec, settings["corpus"], "heldout", settings["selector"], limit=ctx.options.limit)
+        return cached_concept_file(spec, settings["corpus"], "heldout", settings["selector"], limit=ctx.options.heldout_limit())
     except UserError as exc:
         raise UserError(f"held-out concept sets ({settings['corpus']}, {settings['selector']}) for {spec} "
                         f"are missing and cannot be built: {exc}") from None

@@ -1,8 +1,8 @@
 """Next-token tasks (paper sections 4.2-4.3): content-word and global perplexity and accuracy.
 
 For each corpus (``--corpus``, default ``wiki,lee``) the held-out part of its deterministic split
-(:func:`harness.corpora.split_corpus`, ``--heldout-size``, default 1,000; ``--limit`` keeps the
-first N held-out sequences) goes through the model, one sequence per row, tokenised with the
+(:func:`harness.corpora.split_corpus`, ``--heldout-size``, default 1,000; ``--limit`` or
+``--heldout-limit`` keeps the first N held-out sequences) goes through the model, one sequence per row, tokenised with the
 tokenizer's own special tokens. Every token at index p >= 1 is predicted from ``input_ids[:p]``:
 
     NLL_p = −log softmax(logits_{p−1})[x_p],   correct_p = [argmax logits_{p−1} = x_p]
@@ -78,13 +78,14 @@ def prepare(ctx: "EvalContext") -> list[HeldOut]:
 
     heldout_size = ctx.options.extra.get("heldout_size")
     heldout_size = DEFAULT_HELDOUT if heldout_size is None else int(heldout_size)
-    key = ("lm_heldout", tuple(corpus_names(ctx)), heldout_size, ctx.options.seed, ctx.options.limit)
+    limit = ctx.options.heldout_limit()
+    key = ("lm_heldout", tuple(corpus_names(ctx)), heldout_size, ctx.options.seed, limit)
     if key not in ctx.shared:
         out = []
         for name in corpus_names(ctx):
             corpus = load_corpus(name)
             split = split_corpus(corpus, heldout_size=heldout_size, seed=ctx.options.seed)
-            texts = split.heldout[: ctx.options.limit] if ctx.options.limit else split.heldout
+            texts = split.heldout[:limit] if limit else split.heldout
             out.append(HeldOut(corpus, split, texts))
         ctx.shared[key] = out
     return ctx.shared[key]

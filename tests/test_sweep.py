@@ -60,7 +60,10 @@ def write_results(tmp_path: Path, adapter: Path, tasks: list[str], limit: int) -
     from harness.runner import EvalOptions
 
     info = describe_spec(str(adapter))
-    recorded = EvalOptions(results_dir=tmp_path / "results", limit=limit, seed=0, extra=cli_task_options()).recorded()
+    from trainers.profiles import resolve_profile
+
+    extra = {**cli_task_options(), "heldout_limit": resolve_profile("cpu").heldout_limit}  # what train-and-eval uses
+    recorded = EvalOptions(results_dir=tmp_path / "results", limit=limit, seed=0, extra=extra).recorded()
     for task in tasks:
         record = {"schema_version": 1, "task": task, "variant": "", "model": info.to_dict(),
                   "metrics": {"spearman": 0.5}, "main_metric": "spearman", "higher_is_better": {"spearman": True},

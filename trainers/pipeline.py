@@ -51,7 +51,7 @@ class TrainAndEval:
     out: Path | None = None
     tasks: str = "all"
     options: Any = None  # harness.runner.EvalOptions (default: EvalOptions() with results/)
-    limit: int | None = None  # evaluation cap per task (default: the profile's eval_limit)
+    limit: int | None = None  # --limit: evaluation cap per task (quick checks; default none)
     seed: int = 0
     resume: bool = True
     device: str = "auto"
@@ -96,13 +96,17 @@ def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: i
     return noise
 
 
-def eval_options_for(cfg: TrainAndEval, eval_limit: int | None):
+def eval_options_for(cfg: TrainAndEval, heldout_limit: int | None):
+    """The evaluation options of a run; the profile's held-out cap applies unless --heldout-limit is given."""
     from harness.runner import EvalOptions
 
     options = replace(cfg.options) if cfg.options is not None else EvalOptions()
     if cfg.limit is not None and cfg.limit < 1:
         raise UserError("--limit must be at least 1")
-    options.limit = cfg.limit if cfg.limit is not None else eval_limit
+    options.limit = cfg.limit
+    options.extra = dict(options.extra)
+    if options.extra.get("heldout_limit") is None:
+        options.extra["heldout_limit"] = heldout_limit
     options.seed = cfg.seed
     return options
 
@@ -152,7 +156,7 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     if base_info.kind != "causal_lm":
         raise UserError(f"--model {cfg.model} is not a base causal LM")
     tasks = select_tasks(cfg.tasks, base_info)
-    options = eval_options_for(cfg, hyper.eval_limit)
+    options = eval_options_for(cfg, hyper.heldout_limit)
     selector = cfg.selector or hyper.selector
     corpus = cfg.corpus or DEFAULT_TRAIN_CORPUS
     sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
@@ -178,7 +182,7 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     t2 = time.perf_counter()
     missing = missing_base_tasks(base_info, tasks, options)
     print(f"[3/4] base model {cfg.model}: evaluating {', '.join(missing) if missing else 'nothing (results exist)'}"
-          f" (limit {options.limit or 'none'})", file=file)
+          f" (held-out limit {options.heldout_limit() or 'none'})", file=file)
     base = evaluate(cfg.model, ",".join(missing), options, device=cfg.device, dtype=cfg.dtype) if missing else None
     seconds["eval_base"] = time.perf_counter() - t2
 

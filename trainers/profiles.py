@@ -7,7 +7,8 @@ on a 10% validation split, concept sets of at most 10 synonyms, the LLM synonym 
 (SmolLM2-135M) finishes, concept building and evaluation of adapter and base included, in well
 under 30 minutes on 2 CPU cores (a LoRA step of 8 × 128 tokens takes ~5 s there): a few dozen
 steps at a higher learning rate, WordNet synonyms (the LLM judge is slow on a CPU), and capped
-evaluation sizes. Every field can be overridden from the command line (``--lr``, ``--epochs``, ...).
+held-out evaluation sizes (200 sequences per corpus for the LM and geometry tasks; the
+similarity benchmarks always run whole). Every field can be overridden from the command line (``--lr``, ``--epochs``, ...).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Hyper:
     scheduler: str
     selector: str  # synonym selector used by train-and-eval to build the concept file
     concept_sequences: int  # sequences in the concept file train-and-eval builds (0 = the whole corpus split)
-    eval_limit: int | None  # train-and-eval: --limit for every task (None = full)
+    heldout_limit: int | None  # train-and-eval: held-out sequences per corpus for LM and geometry tasks (None = all)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,11 +58,11 @@ PROFILES: dict[str, Hyper] = {
     "cpu": Hyper(lr=3e-4, batch_size=8, grad_accum=1, epochs=1, max_steps=0, max_length=128, max_synonyms=10,
                  val_fraction=0.0, early_stopping_patience=0, eval_strategy="no", save_steps=20, lora_r=8,
                  lora_alpha=16, lora_dropout=0.05, target_modules=LORA_QKVO, warmup_ratio=0.05, weight_decay=0.0,
-                 scheduler="linear", selector="wordnet", concept_sequences=400, eval_limit=200),
+                 scheduler="linear", selector="wordnet", concept_sequences=400, heldout_limit=200),
     "paper": Hyper(lr=7e-5, batch_size=2, grad_accum=1, epochs=5, max_steps=0, max_length=512, max_synonyms=10,
                    val_fraction=0.1, early_stopping_patience=1, eval_strategy="epoch", save_steps=0, lora_r=8,
                    lora_alpha=16, lora_dropout=0.05, target_modules=LORA_QKVO, warmup_ratio=0.0, weight_decay=0.0,
-                   scheduler="linear", selector="llm", concept_sequences=0, eval_limit=None),
+                   scheduler="linear", selector="llm", concept_sequences=0, heldout_limit=None),
 }
 DEFAULT_PROFILE = "cpu"
 

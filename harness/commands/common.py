@@ -50,6 +50,8 @@ TASK_OPTIONS += [  # language-model tasks (tasks/lm.py)
     ("--corpus", {"default": "wiki,lee", "help": "comma-separated corpora for content_word_ppl/global_ppl: wiki, "
                                                  "lee, c4, openwebtext, or .txt/.jsonl files (default: wiki,lee)"}),
     ("--heldout-size", {"type": int, "default": 1000, "help": "held-out sequences split off each corpus (default 1000)"}),
+    ("--heldout-limit", {"type": int, "help": "evaluate only the first N held-out sequences of each corpus (LM and "
+                                              "geometry tasks); the similarity benchmarks stay whole"}),
 ]
 TASK_OPTIONS += [  # geometry tasks (tasks/geometry.py)
     ("--geometry-corpus", {"default": "wiki", "help": "corpus whose held-out split gives the geometry tasks' concept sets"}),

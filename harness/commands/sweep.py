@@ -112,7 +112,7 @@ def is_done(cfg) -> bool:
     if not (Path(cfg.out) / TRAIN_CONFIG_FILE).is_file():
         return False
     info = describe_spec(str(cfg.out))
-    options = eval_options_for(cfg, resolve_profile(cfg.profile, cfg.overrides).eval_limit)
+    options = eval_options_for(cfg, resolve_profile(cfg.profile, cfg.overrides).heldout_limit)
     # the adapter's results are checked like the base's: same task files, same recorded options
     return not missing_base_tasks(info, select_tasks(cfg.tasks, describe_spec(cfg.model)), options)
 
@@ -123,12 +123,11 @@ def run(args: argparse.Namespace) -> int:
     from trainers.pipeline import TrainAndEval, train_and_eval
 
     lambdas = parse_lambdas(args.lambdas)
-    limit, args.limit = args.limit, None  # the profile's evaluation cap applies unless --limit is given
     base = TrainAndEval(
         model=args.model, objective=args.objective, lambda_scope=args.lambda_scope, mass_threshold=args.mass_threshold,
         profile=args.profile, overrides=hyper_overrides(args), corpus=args.train_corpus, selector=args.selector,
         concepts=Path(args.concepts) if args.concepts else None, concept_sequences=args.concept_sequences,
-        tasks=args.tasks, options=eval_options(args), limit=limit, seed=args.seed, resume=True, device=args.device,
+        tasks=args.tasks, options=eval_options(args), limit=args.limit, seed=args.seed, resume=True, device=args.device,
         dtype=args.dtype, report_to=args.report_to, progress=not args.no_progress)
     points = grid(lambdas, args.noise)
     configs = [point_config(base, p, Path(args.runs_dir)) for p in points]

@@ -108,14 +108,12 @@ def run_train_and_eval(args: argparse.Namespace) -> int:
     from harness.commands.common import eval_options
     from trainers.pipeline import TrainAndEval, train_and_eval
 
-    limit = args.limit
-    args.limit = None  # the profile's evaluation cap applies unless --limit is given
-    options = eval_options(args)
+    options = eval_options(args)  # the profile's --heldout-limit applies unless one is given
     train_and_eval(TrainAndEval(
         model=args.model, lam=args.lam, objective=args.objective, lambda_scope=args.lambda_scope,
         mass_threshold=args.mass_threshold, profile=args.profile, overrides=hyper_overrides(args),
         corpus=args.train_corpus, selector=args.selector, concepts=Path(args.concepts) if args.concepts else None, randomize=args.noise,
         concept_sequences=args.concept_sequences, out=Path(args.out) if args.out else None, tasks=args.tasks,
-        options=options, limit=limit, seed=args.seed, resume=True, device=args.device, dtype=args.dtype,
+        options=options, limit=args.limit, seed=args.seed, resume=True, device=args.device, dtype=args.dtype,
         report_to=args.report_to, progress=not args.no_progress, leaderboard=not args.no_leaderboard))
     return 0
