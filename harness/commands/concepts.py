@@ -1,0 +1,94 @@
+"""``harness concepts build`` (corpus -> concept-set file) and ``harness concepts randomize`` (noise control)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("concepts", help="build concept-set files and their random noise controls")
+    csub = p.add_subparsers(dest="concepts_command", metavar="ACTION")
+
+    b = csub.add_parser("build", help="content words -> top-k candidates -> synonym selector -> concept sets",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    b.add_argument("--model", default="smollm2-135m", help="base model spec the candidates come from")
+    b.add_argument("--corpus", default="wiki", help="corpus: wiki, lee, c4, openwebtext, or a .txt/.jsonl file")
+    b.add_argument("--selector", required=True, help="synonym selector: llm, wordnet, embedding (or a plugin's)")
+    b.add_argument("--out", required=True, help="output concept file (JSON Lines)")
+    b.add_argument("--split", default="train", choices=("train", "validation", "heldout"),
+                   help="part of the corpus split (train for training; heldout only for evaluation tasks)")
+    b.add_argument("--k", type=int, default=200, help="top-k next-token candidates per content word")
+    b.add_argument("--proportion", default="1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
+    b.add_argument("--judge", help="llm selector: instruct model spec (default: the embedded smollm2-135m)")
+    b.add_argument("--hypernyms", action="store_true", help="wordnet selector: also accept direct hypernyms")
+    b.add_argument("--threshold", type=float, default=0.75, help="embedding selector: minimum cosine")
+    b.add_argument("--limit", type=int, help="only the first N sequences of the split part")
+    b.add_argument("--seed", type=int, default=0, help="seed of the proportion draws")
+    b.add_argument("--heldout-size", type=int, default=1000, help="corpus split: held-out sequences")
+    b.add_argument("--validation-fraction", type=float, default=0.1, help="corpus split: validation share of the rest")
+    b.add_argument("--split-seed", type=int, default=0, help="corpus split: permutation seed")
+    b.add_argument("--chunk-size", type=int, default=32, help="sequences per processing chunk")
+    b.add_argument("--max-batch-tokens", type=int, default=4096, help="padded tokens per forward batch")
+    b.add_argument("--resume", action="store_true", help="continue an interrupted build of --out")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--dtype", default="auto")
+    b.set_defaults(func=run_build)
+
+    r = csub.add_parser("randomize", help="noise control: replace every set by random draws from the pooled synonyms")
+    r.add_argument("input", help="concept file to randomize")
+    r.add_argument("output", help="output concept file")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(func=run_randomize)
+
+    s = csub.add_parser("show", help="check a concept file (and that it fits a model's tokenizer) and print its statistics")
+    s.add_argument("file", help="concept file")
+    s.add_argument("--model", help="model spec whose tokenizer the file must fit")
+    s.set_defaults(func=run_show)
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def run_build(args) -> int:
+    from harness.concepts.builder import build_concepts
+    from harness.plugins import load_plugins
+
+    load_plugins()
+    stats = build_concepts(
+        args.model, args.corpus, args.selector, args.out, resume=args.resume, overwrite=args.overwrite,
+        device=args.device, dtype=args.dtype, split=args.split, k=args.k, proportion=args.proportion,
+        judge=args.judge, hypernyms=args.hypernyms, threshold=args.threshold, limit=args.limit, seed=args.seed,
+        heldout_size=args.heldout_size, validation_fraction=args.validation_fraction, split_seed=args.split_seed,
+        chunk_size=args.chunk_size, max_batch_tokens=args.max_batch_tokens)
+    print(stats.summary())
+    return 0
+
+
+def run_randomize(args) -> int:
+    from harness.concepts.randomize import randomize_file
+
+    cf = randomize_file(args.input, args.output, args.seed)
+    n = sum(1 for _ in cf.targets())
+    print(f"randomized {n} concept sets of {len(cf.records)} sequences -> {args.output} "
+          f"(pool of {cf.header['randomized']['pool_size']} synonyms, seed {args.seed})")
+    return 0
+
+
+def run_show(args) -> int:
+    from harness.concepts.concept_file import load_concept_file
+
+    tokenizer = None
+    if args.model:
+        from harness.models import describe_spec, load_tokenizer, model_folder
+
+        tokenizer = load_tokenizer(model_folder(describe_spec(args.model)))
+    cf = load_concept_file(args.file, tokenizer=tokenizer)
+    sizes = [len(t.set_ids) for _, t in cf.targets()]
+    h = cf.header
+    print(f"{args.file}: {len(cf.records)} sequences, {len(sizes)} content words, "
+          f"{sum(n > 1 for n in sizes) / max(len(sizes), 1):.1%} with synonyms, mean set size "
+          f"{sum(sizes) / max(len(sizes), 1):.2f}")
+    print(f"model {h.get('model', {}).get('spec')}, corpus {h.get('corpus', {}).get('name')} "
+          f"({h.get('split', {}).get('part')}), selector {h.get('selector', {}).get('name')}, k {h.get('k')}, "
+          f"proportion {h.get('proportion')}" + (", randomized" if "randomized" in h else "")
+          + (", fits the model's tokenizer" if tokenizer is not None else ""))
+    return 0

