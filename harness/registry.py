@@ -9,14 +9,19 @@ from typing import Callable, Generic, Iterator, TypeVar
 from harness.errors import UserError
 
 T = TypeVar("T")
+REGISTRIES: dict[str, "Registry"] = {}
 
 
 class Registry(Generic[T]):
-    """A name -> object mapping for one kind of plugin (tasks, objectives, selectors)."""
+    """A name -> object mapping for one kind of plugin (tasks, objectives, selectors).
+
+    Every registry is also listed in :data:`REGISTRIES` by kind, so ``harness list`` can show
+    the plugins of every kind without importing the packages that define them."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        REGISTRIES.setdefault(kind, self)  # the first registry of a kind is the real one
 
     def register(self, name: str, item: T) -> T:
         if name in self._items:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("list", help="list the registered tasks")
+    p = sub.add_parser("list", help="list the registered tasks, objectives and synonym selectors")
     p.set_defaults(func=run)
 
 
@@ -21,4 +21,10 @@ def run(args) -> int:
         metrics = ", ".join(f"{m.name}{'↑' if m.higher_is_better else '↓'}" for m in t.metrics)
         rows.append([name, t.main_metric, metrics, t.description])
     print(tabulate(rows, headers=["task", "main", "metrics", "description"]))
+    from harness.registry import REGISTRIES
+
+    print()
+    for kind, registry in sorted(REGISTRIES.items()):
+        if registry is not TASKS and len(registry):
+            print(f"{kind}s: {', '.join(registry)}")
     return 0
