@@ -76,6 +76,7 @@ def write_result(path: Path, record: dict[str, Any]) -> Path:
     if problems:
         raise ResultError(f"refusing to write an invalid result ({'; '.join(problems)})")
     path = Path(path)
+    record = {k: v for k, v in record.items() if k != "items"} | ({"items": record["items"]} if "items" in record else {})
     if path.exists():
         history = path.parent / "history"
         history.mkdir(parents=True, exist_ok=True)
@@ -152,10 +153,27 @@ class Result:
         return self.record["metrics"]
 
 
-def load_result(path: Path) -> Result:
+_ITEMS_KEY = '\n "items": '  # how json.dumps(indent=1) writes the top-level items key
+
+
+def _summary_text(text: str) -> str:
+    """The record without its per-item values, when ``items`` is its last top-level key.
+
+    :func:`write_result` writes ``items`` last, so everything a summary needs comes before it;
+    skipping the per-item arrays (megabytes for per-token LM results) makes reading a
+    leaderboard's worth of files fast. Anything else is returned whole."""
+    cut = text.find(_ITEMS_KEY)
+    if cut < 0 or text.find('\n "', cut + 1) >= 0:  # no items, or another top-level key follows
+        return text
+    return text[:cut].rstrip().rstrip(",") + "\n}"
+
+
+def load_result(path: Path, summary_only: bool = False) -> Result:
+    """Load and validate a result file; ``summary_only`` leaves out the per-item values."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        record = json.loads(_summary_text(text) if summary_only else text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultError(f"{path}: cannot read ({exc})") from None
     problems = validate(record)

@@ -110,7 +110,7 @@ def _save_index(root: Path, entries: dict[str, dict[str, Any]]) -> None:
 
 def _entry(path: Path, stat: list[int]) -> dict[str, Any]:
     try:
-        summary = asdict(summarize(load_result(path)))
+        summary = asdict(summarize(load_result(path, summary_only=True)))
     except ResultError as exc:
         message = str(exc)
         prefix = f"{path}: "

@@ -43,3 +43,17 @@ def test_corrupt_file_reported_through_on_error(tmp_path):
     seen = []
     ok = load_results(tmp_path, on_error=lambda p, msg: seen.append(p.name))
     assert [r.task for r in ok] == ["men"] and seen == ["broken.json"]
+
+
+def test_items_are_written_last_and_summaries_skip_them(tmp_path):
+    rec = _record(0.5)
+    rec["comparison"] = {"against": "base", "metrics": {}}  # a key that comes after items in the dict
+    path = write_result(result_path(tmp_path, "m-1", "men"), rec)
+    full = load_result(path).record
+    assert list(full)[-1] == "items" and full["comparison"] == rec["comparison"]
+    summary = load_result(path, summary_only=True).record
+    assert "items" not in summary and {k: v for k, v in full.items() if k != "items"} == summary
+    # a file whose items are not last (written by another tool) is read whole
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**{k: v for k, v in rec.items() if k != "comparison"}, "zz": 1}, indent=1))
+    assert load_result(other, summary_only=True).record["items"] == rec["items"]
