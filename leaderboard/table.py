@@ -46,7 +46,8 @@ class Column:
 
     @property
     def label(self) -> str:
-        return f"{self.key} {self.metric} {self.arrow}".rstrip()
+        metric = "" if self.metric == self.task else f" {self.metric}"  # centroid_similarity, not twice
+        return f"{self.key}{metric} {self.arrow}".rstrip()
 
 
 @dataclass
