@@ -20,17 +20,13 @@ _loaded = False
 
 
 def load_plugins() -> None:
-    """Import every built-in plugin module that exists, then external entry points (once)."""
+    """Import every built-in plugin module, then external entry points (once)."""
     global _loaded
     if _loaded:
         return
     _loaded = True
     for module in BUILTIN_PLUGINS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real missing dependency inside the module: a bug
-                raise
+        importlib.import_module(module)
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="harness.plugins"):
