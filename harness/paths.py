@@ -9,11 +9,25 @@ import os
 from pathlib import Path
 
 
+def cache_root() -> Path:
+    """The cache root (not created: ``harness doctor`` only looks)."""
+    return Path(os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "concept-harness")
+
+
 def cache_dir(*parts: str) -> Path:
-    root = Path(os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "concept-harness")
-    path = root.joinpath(*parts)
+    path = cache_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def package_dir(package: str) -> Path | None:
+    """The folder of an installed package (found without importing it), or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def offline() -> bool:
