@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "harness.commands.concepts",
     "harness.commands.train",
     "harness.commands.sweep",
+    "harness.commands.doctor",
     "leaderboard.commands",
 )
 

