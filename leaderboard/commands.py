@@ -71,15 +71,16 @@ def run_build(args) -> int:
 
 def run_add(args) -> int:
     from harness.errors import UserError
-    from leaderboard.store import add_model, import_results, results_lock
+    from leaderboard.store import add_model, import_results, plan_import, results_lock
 
     results_dir = Path(args.results_dir)
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1")
     if args.results:
+        plan = plan_import(Path(args.results), results_dir, args.name)  # validated before anything is written
         results_dir.mkdir(parents=True, exist_ok=True)
         with results_lock(results_dir):
-            paths = import_results(Path(args.results), results_dir, args.name)
+            paths = import_results(plan, renamed=args.name is not None)
             print(f"imported {len(paths)} result file(s) into {results_dir}", file=sys.stderr)
             _rebuild(args, results_dir)
         return 0

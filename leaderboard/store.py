@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
 from harness.errors import UserError
-from harness.results import ResultError, atomic_write_json, iter_result_files, load_result, result_path, slug, write_result
+from harness.results import ResultError, atomic_write_json, iter_result_files, load_untrusted, result_path, write_result
 
 LOCK_NAME = ".leaderboard.lock"
 EXTERNAL_ROLE = "external"
@@ -43,15 +43,8 @@ def results_lock(results_dir: Path, timeout: float = 600) -> Iterator[None]:
         raise UserError(f"{results_dir} stayed locked by another harness process for {timeout:.0f} s") from None
 
 
-def _check_model_id(model_id: Any, path: Path) -> str:
-    """A model id becomes a folder name: refuse anything that could escape the results folder."""
-    if not isinstance(model_id, str) or model_id != slug(model_id) or model_id.startswith("."):
-        raise UserError(f"{path}: model id {model_id!r} is not a safe folder name")
-    return model_id
-
-
 def load_importable(source: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every result file under ``source``, validated against the schema; one bad file refuses them all."""
+    """Every result file under ``source``, validated as untrusted input; one bad file refuses them all."""
     source = Path(source)
     if not source.exists():
         raise UserError(f"{source} does not exist")
@@ -61,11 +54,9 @@ def load_importable(source: Path) -> list[tuple[Path, dict[str, Any]]]:
     loaded = []
     for path in files:
         try:
-            record = load_result(path).record
+            loaded.append((path, load_untrusted(path).record))
         except ResultError as exc:
             raise UserError(f"not imported, invalid result file {exc}") from None
-        _check_model_id(record["model"]["id"], path)
-        loaded.append((path, record))
     return loaded
 
 
@@ -79,22 +70,35 @@ def set_display_name(records: list[dict[str, Any]], name: str | None) -> None:
         r["model"]["display_name"] = name
 
 
-def import_results(source: Path, results_dir: Path, name: str | None = None) -> list[Path]:
-    """Copy validated result files into ``results_dir/<model_id>/`` (old files go to history/).
+@dataclass(frozen=True)
+class PlannedImport:
+    source: Path
+    record: dict[str, Any]
+    target: Path  # inside the results folder (checked by result_path)
 
-    Call under :func:`results_lock`.
-    """
+
+def plan_import(source: Path, results_dir: Path, name: str | None = None) -> list[PlannedImport]:
+    """Validate every result file under ``source`` and where it would go; writes nothing."""
     loaded = load_importable(source)
     set_display_name([r for _, r in loaded], name)
+    try:
+        return [PlannedImport(src, r, result_path(results_dir, r["model"]["id"], r["task"], r.get("variant", "")))
+                for src, r in loaded]
+    except ResultError as exc:
+        raise UserError(f"not imported: {exc}") from None
+
+
+def import_results(plan: list[PlannedImport], renamed: bool = False) -> list[Path]:
+    """Write planned imports into the results folder (old files go to history/). Call under :func:`results_lock`;
+    ``renamed``: the records carry a new display name (a file imported onto itself is then rewritten)."""
     written = []
-    for src, record in loaded:
-        target = result_path(results_dir, record["model"]["id"], record["task"], record.get("variant", ""))
-        if target.exists() and target.resolve() == src.resolve():
-            if name is not None:
-                atomic_write_json(target, record)
-            written.append(target)
+    for item in plan:
+        if item.target.exists() and item.target.resolve() == item.source.resolve():
+            if renamed:
+                atomic_write_json(item.target, item.record)
+            written.append(item.target)
             continue
-        written.append(write_result(target, record))
+        written.append(write_result(item.target, item.record))
     return written
 
 
