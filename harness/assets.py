@@ -53,7 +53,7 @@ def embedded_model() -> list[AssetCheck]:
         copy = AssetCheck("embedded model (converted)", True, str(target), OK)
     else:
         copy = AssetCheck("embedded model (converted)", True, str(target), FIRST_USE,
-                          "converted from the GGUF file on first use (about 40 s)")
+                          "converted from the GGUF file on first use (about 30 s on 2 CPU cores)")
     return [gguf, copy]
 
 

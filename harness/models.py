@@ -85,7 +85,7 @@ def embedded_default_target() -> Path:
 
 
 def embedded_default_folder() -> Path:
-    """The converted embedded default model; converts the GGUF once (~15 s) and reuses it."""
+    """The converted embedded default model; converts the GGUF once (~30 s on 2 CPU cores) and reuses it."""
     target = embedded_default_target()
     if (target / "config.json").is_file():
         return target

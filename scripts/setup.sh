@@ -36,12 +36,12 @@ if ! python -c "import sys; from harness.concepts.wordnet_data import locate_wor
     echo "setup: cannot install Debian's WordNet here (needs apt and root); doctor below names the missing files" >&2
   fi
 fi
-# The embedded default, converted once from its GGUF file into the cache (about 40 s the first
+# The embedded default, converted once from its GGUF file into the cache (about 30 s on 2 cores the first
 # time), so that the first run starts at once.
 python - <<'PYTHON'
 from harness.models import embedded_default_folder, embedded_default_target
 if not (embedded_default_target() / "config.json").is_file():
-    print(f"setup: converting the embedded default model into {embedded_default_target()} (once, about 40 s)")
+    print(f"setup: converting the embedded default model into {embedded_default_target()} (once, about 30 s)")
 embedded_default_folder()
 PYTHON
 python -m harness.cli doctor
