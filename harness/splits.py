@@ -77,20 +77,19 @@ def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE, validation_fr
     by_doc: dict[int, list[int]] = {}
     for i, d in enumerate(corpus.documents):
         by_doc.setdefault(d, []).append(i)
+    docs = list(by_doc.values())
     rng = np.random.default_rng(seed)
-    order = [list(by_doc.values())[k] for k in rng.permutation(len(by_doc))]
+    order = [docs[k] for k in rng.permutation(len(docs))]
     whole = corpus.eval_only and n <= heldout_size
     held: list[int] = []
-    k = len(order) if whole else 0
-    while not whole and k < len(order) and len(held) < heldout_size:
+    k = 0
+    while k < len(order) and (whole or len(held) < heldout_size):
         held += order[k]
         k += 1
-    if whole:
-        held = [i for doc in order for i in doc]
-    elif len(held) < heldout_size or k == len(order):
+    if not whole and (len(held) < heldout_size or k == len(order)):
         raise UserError(f"corpus {corpus.name} has {n} usable sequences in {len(order)} documents: the held-out size "
                         f"{heldout_size} leaves no document to train on (use a larger corpus or a smaller --heldout-size)")
-    dropped = len(held) - heldout_size if not whole else 0
+    dropped = 0 if whole else len(held) - heldout_size
     held = held[: len(held) - dropped]  # the last held-out document's surplus: used nowhere
     rest = order[k:]
     target = int(round(validation_fraction * sum(map(len, rest))))
