@@ -48,7 +48,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from harness.concepts.content_words import load_spacy
-    from harness.corpora import load_corpus, split_corpus
+    from harness.corpora import load_corpus
+    from harness.splits import split_corpus
     from harness.models import load_model
     from harness.runner import EvalOptions, evaluate
 

@@ -41,6 +41,18 @@ def exp_ratio(num: np.ndarray, den: np.ndarray) -> float:
     return math.exp(r) if not math.isnan(r) else float("nan")
 
 
+def from_sums(fn: str, sums: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """A sum-decomposable metric from totals, vectorised over rows (e.g. bootstrap resamples):
+    ``sums[:, j]`` = Σ of the aggregation's column j, ``count`` = number of items.
+    mean = Σx / n; ratio = Σnum / Σden; exp_ratio = exp(Σnum / Σden); NaN where the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if fn == "mean":
+            return np.where(count > 0, sums[:, 0] / count, np.nan)
+        r = np.where(sums[:, 1] != 0, sums[:, 0] / sums[:, 1], np.nan)
+        return np.exp(r) if fn == "exp_ratio" else r
+
+
+SUM_DECOMPOSABLE = frozenset({"mean", "ratio", "exp_ratio"})  # what from_sums can compute
 AGGREGATORS: dict[str, Callable[..., float]] = {
     "spearman": spearman,
     "mean": mean,

@@ -1,29 +1,38 @@
-"""Text corpora for the language-model tasks and the trainer, and their train/validation/held-out split.
+"""Text corpora for the language-model tasks and the trainer (their split: :mod:`harness.splits`).
 
 A corpus is a list of *sequences*: texts of ``lo < len(text) < hi`` characters (the paper keeps
-50 < characters < 2,000). Names:
+50 < characters < 2,000). Every sequence remembers the *document* it came from
+(``Corpus.documents``): the split assigns whole documents, never single
+sequences, to held-out, validation and train (:func:`harness.splits.split_corpus`), so no
+document is both trained on and evaluated.
+Names, and what a document is in each:
 
 - ``wiki`` (default, in-domain): the English Wikipedia sample gensim ships
-  (``enwiki-latest-pages-articles1...shortened.bz2``, 106 articles). Pages are read with
+  (``enwiki-latest-pages-articles1...shortened.bz2``). Pages are read with
   ``gensim.corpora.wikicorpus.extract_pages``, markup removed with ``filter_wiki``; each
-  blank-line paragraph is one document, with heading, list, table and indent lines dropped and
-  ``''``/``'''`` emphasis marks removed. The parse takes a few seconds, so it is cached.
-- ``lee`` (out-of-domain): gensim's ``lee_background.cor``, 300 news documents, one per line.
-  It is an *evaluation-only* corpus: see :func:`split_corpus`.
+  blank-line paragraph gives sequences, with heading, list, table and indent lines dropped and
+  ``''``/``'''`` emphasis marks removed. A document is an *article* (page): all of its paragraphs
+  land in one part of the split. The parse takes a few seconds, so it is cached.
+- ``lee`` (out-of-domain): gensim's ``lee_background.cor``, 300 news documents, one per line (a
+  document is a line). It is an *evaluation-only* corpus: see :func:`harness.splits.split_corpus`.
 - ``c4`` / ``openwebtext``: streamed with ``datasets`` (``allenai/c4`` ``en``,
   ``Skylion007/openwebtext``) until ``max_sequences`` sequences are collected; needs internet.
-- a user file: ``.txt`` (one document per blank-line-separated paragraph; the lines of a paragraph
-  are joined with single spaces, undoing hard wraps) or ``.jsonl`` (one JSON object per line with
-  a string ``text`` field). Files must be UTF-8.
+  A document is a row.
+- a user file: ``.txt`` (a document is a blank-line-separated paragraph; the lines of a paragraph
+  are joined with single spaces, undoing hard wraps) or ``.jsonl`` (a document is a line: one JSON
+  object with a string ``text`` field). Files must be UTF-8. Texts whose paragraphs belong
+  together (articles, stories) should come as ``.jsonl``, one text per line, so that the split
+  keeps them together.
 
 Documents longer than the range are split, not dropped, so long news articles still count:
 at blank lines, then line breaks, then sentence ends (``.!?`` followed by white space), packing
 consecutive units greedily into pieces shorter than ``hi``; pieces of ``lo`` characters or less
 (and a single sentence of ``hi`` or more) are dropped. Duplicate sequences are kept once (first
-occurrence), so no text can be both trained on and held out.
+occurrence, in the document of that occurrence), so no text can be both trained on and held out.
 
 ``Corpus.sha256`` is the sha256 of the sequences as used (joined with ``"\\n\\x00"``): it changes
-when the source or the processing changes.
+when the source or the processing changes. A split's record carries its method
+(:data:`harness.splits.SPLIT_METHOD`), its seed and the sha256 of its held-out part.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz
 LEE_FILE = "lee_background.cor"
 GENSIM_FIX = "pip install --force-reinstall gensim==4.4.0"  # the wheel ships WIKI_FILE and LEE_FILE
 STREAMED = {"c4": ("allenai/c4", "en"), "openwebtext": ("Skylion007/openwebtext", None)}
-PROCESSING_VERSION = 1  # bump when the text processing changes (invalidates the wiki cache)
+PROCESSING_VERSION = 2  # bump when the text processing changes (invalidates the wiki cache); 2: articles kept
 _LEVELS = (re.compile(r"\n[ \t]*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"))
 _JOINERS = ("\n\n", "\n", " ")
 _WIKI_MARKUP_LINE = tuple("=*#:;|!{}+")
@@ -59,20 +68,17 @@ class Corpus:
     sha256: str
     eval_only: bool = False  # too small to train on: the whole corpus may serve as held-out
     limit_chars: tuple[int, int] = (50, 2000)
+    documents: list[int] = field(default_factory=list)  # documents[i]: the document sequence i came from
+
+    def __post_init__(self) -> None:
+        if not self.documents:  # none given: every sequence is its own document
+            self.documents = list(range(len(self.texts)))
+        assert len(self.documents) == len(self.texts), "one document id per sequence"
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "sha256": self.sha256, "sequences": len(self.texts),
-                "eval_only": self.eval_only, "chars_exclusive_range": list(self.limit_chars)}
-
-
-@dataclass
-class CorpusSplit:
-    """Disjoint train / validation / held-out sequences, and the record that reproduces them."""
-
-    train: list[str]
-    validation: list[str]
-    heldout: list[str]
-    record: dict[str, Any] = field(default_factory=dict)
+                "documents": len(set(self.documents)), "eval_only": self.eval_only,
+                "chars_exclusive_range": list(self.limit_chars)}
 
 
 def texts_sha256(texts: Iterable[str]) -> str:
@@ -116,15 +122,20 @@ def split_document(doc: str, lo: int, hi: int, level: int = 0) -> list[str]:
     return out
 
 
-def to_sequences(docs: Iterable[str], lo: int, hi: int) -> list[str]:
+def to_sequences(docs: Iterable[list[str]], lo: int, hi: int) -> tuple[list[str], list[int]]:
+    """(sequences, document of each): each piece (e.g. paragraph) of document d through
+    :func:`split_document`; a duplicate sequence is kept once, in the document where it came first."""
     seen: set[str] = set()
-    out = []
-    for doc in docs:
-        for s in split_document(doc, lo, hi):
-            if s not in seen:
-                seen.add(s)
-                out.append(s)
-    return out
+    texts: list[str] = []
+    documents: list[int] = []
+    for d, pieces in enumerate(docs):
+        for piece in pieces:
+            for s in split_document(piece, lo, hi):
+                if s not in seen:
+                    seen.add(s)
+                    texts.append(s)
+                    documents.append(d)
+    return texts, documents
 
 
 # ------------------------------------------------------------------ sources
@@ -155,25 +166,29 @@ def read_json_cache(path: Path) -> Any:
         return None
 
 
-def wiki_documents(path: Path) -> list[str]:
-    """Prose paragraphs of the gensim Wikipedia sample (markup lines dropped, emphasis marks removed)."""
+def wiki_documents(path: Path) -> list[list[str]]:
+    """Per article (page) of the gensim Wikipedia sample, its prose paragraphs (markup lines dropped,
+    emphasis marks removed); pages without prose (redirects) are left out."""
     import bz2
 
     from gensim.corpora.wikicorpus import extract_pages, filter_wiki
 
-    docs = []
+    articles = []
     with bz2.open(path, "rb") as fh:
         for _title, text, _pageid in extract_pages(fh):
+            paragraphs = []
             for para in _LEVELS[0].split(filter_wiki(text)):
                 lines = [ln.strip() for ln in para.split("\n")]
                 lines = [ln for ln in lines if ln and not ln.startswith(_WIKI_MARKUP_LINE)
                          and not ln.upper().startswith("#REDIRECT")]
                 if lines:
-                    docs.append(re.sub(r"'{2,}", "", " ".join(lines)))
-    return docs
+                    paragraphs.append(re.sub(r"'{2,}", "", " ".join(lines)))
+            if paragraphs:
+                articles.append(paragraphs)
+    return articles
 
 
-def _wiki_texts(lo: int, hi: int) -> tuple[list[str], str]:
+def _wiki_texts(lo: int, hi: int) -> tuple[list[str], list[int], str]:
     """Wiki sequences, cached under ``<cache>/corpora`` keyed by the source file's sha256."""
     from harness.paths import cache_dir
     from harness.results import atomic_write_json
@@ -183,11 +198,10 @@ def _wiki_texts(lo: int, hi: int) -> tuple[list[str], str]:
     path = _gensim_test_file(WIKI_FILE)
     cached = cache_dir("corpora") / f"wiki-{sha256_of(path)[:16]}-v{PROCESSING_VERSION}.json"
     docs = read_json_cache(cached)
-    if isinstance(docs, list):
-        return to_sequences(docs, lo, hi), str(path)
-    docs = wiki_documents(path)
-    atomic_write_json(cached, docs)
-    return to_sequences(docs, lo, hi), str(path)
+    if not isinstance(docs, list):
+        docs = wiki_documents(path)
+        atomic_write_json(cached, docs)
+    return *to_sequences(docs, lo, hi), str(path)
 
 
 def _read_utf8(path: Path) -> str:
@@ -244,24 +258,26 @@ def _env_true(var: str) -> bool:
     return os.environ.get(var, "") in ("1", "true", "TRUE", "yes")
 
 
-def _streamed_texts(name: str, lo: int, hi: int, max_sequences: int) -> list[str]:
+def _streamed_texts(name: str, lo: int, hi: int, max_sequences: int) -> tuple[list[str], list[int]]:
     from tqdm import tqdm
 
     seen: set[str] = set()
-    out: list[str] = []
+    texts: list[str] = []
+    documents: list[int] = []
     with tqdm(total=max_sequences, desc=f"stream {name}", disable=None, leave=False) as bar:
-        for doc in _stream_documents(name):
+        for d, doc in enumerate(_stream_documents(name)):
             for s in split_document(doc, lo, hi):
                 if s not in seen:
                     seen.add(s)
-                    out.append(s)
+                    texts.append(s)
+                    documents.append(d)
                     bar.update(1)
-            if len(out) >= max_sequences:
+            if len(texts) >= max_sequences:
                 break
-    return out[:max_sequences]
+    return texts[:max_sequences], documents[:max_sequences]
 
 
-_MEMO: dict[tuple, tuple[list[str], str]] = {}  # built-in corpora, once per process
+_MEMO: dict[tuple, tuple[list[str], list[int], str]] = {}  # built-in corpora, once per process
 
 
 def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), max_sequences: int = 20000) -> Corpus:
@@ -277,28 +293,28 @@ def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), ma
         raise UserError("empty corpus name (choose wiki, lee, c4, openwebtext, or a .txt/.jsonl file)")
     key = (name, lo, hi, max_sequences)
     if key in _MEMO:
-        texts, source = _MEMO[key]
-        return _corpus(name, texts, source, limit_chars)
+        return _corpus(name, *_MEMO[key], limit_chars)
     if name == "wiki":
-        texts, source = _wiki_texts(lo, hi)
+        texts, documents, source = _wiki_texts(lo, hi)
     elif name == "lee":
         path = _gensim_test_file(LEE_FILE)
-        texts, source = to_sequences(_read_utf8(path).splitlines(), lo, hi), str(path)
+        lines = [[line] for line in _read_utf8(path).splitlines()]
+        texts, documents, source = *to_sequences(lines, lo, hi), str(path)
     elif name in STREAMED:
-        texts, source = _streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
+        texts, documents, source = *_streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
     else:  # user files are read every time: they may change between calls
         path = Path(name).expanduser()
-        return _corpus(path.stem, _file_texts(path, lo, hi), str(path.resolve()), limit_chars)
-    _MEMO[key] = (texts, source)
-    return _corpus(name, texts, source, limit_chars)
+        return _corpus(path.stem, *_file_texts(path, lo, hi), str(path.resolve()), limit_chars)
+    _MEMO[key] = (texts, documents, source)
+    return _corpus(name, texts, documents, source, limit_chars)
 
 
-def _corpus(name: str, texts: list[str], source: str, limit_chars: tuple[int, int]) -> Corpus:
+def _corpus(name: str, texts: list[str], documents: list[int], source: str, limit_chars: tuple[int, int]) -> Corpus:
     return Corpus(name=name, texts=list(texts), source=source, sha256=texts_sha256(texts),
-                  eval_only=name in EVAL_ONLY, limit_chars=tuple(limit_chars))
+                  eval_only=name in EVAL_ONLY, limit_chars=tuple(limit_chars), documents=list(documents))
 
 
-def _file_texts(path: Path, lo: int, hi: int) -> list[str]:
+def _file_texts(path: Path, lo: int, hi: int) -> tuple[list[str], list[int]]:
     if not path.exists():
         raise UserError(f"corpus {path} does not exist (choose {', '.join(BUILTIN)}, or a .txt/.jsonl file)")
     if not path.is_file():
@@ -310,51 +326,7 @@ def _file_texts(path: Path, lo: int, hi: int) -> list[str]:
     if not text.strip():
         raise UserError(f"corpus {path} is empty")
     docs = txt_documents(text) if suffix == ".txt" else jsonl_documents(text, path)
-    texts = to_sequences(docs, lo, hi)
+    texts, documents = to_sequences([[d] for d in docs], lo, hi)
     if not texts:
         raise UserError(f"corpus {path} has no usable sequence ({lo} < characters < {hi})")
-    return texts
-
-
-# ------------------------------------------------------------------ split
-
-
-def split_corpus(corpus: Corpus, heldout_size: int = 1000, validation_fraction: float = 0.1, seed: int = 0) -> CorpusSplit:
-    """Deterministic disjoint split: a seeded permutation of sequence indices.
-
-    ``perm = default_rng(seed).permutation(n)``; the first ``heldout_size`` indices are held
-    out, then ``round(validation_fraction · rest)`` are validation, the rest train; each part
-    keeps corpus order. Held-out comes first in the permutation, so the held-out set depends only
-    on (corpus, heldout_size, seed), never on ``validation_fraction``.
-
-    An evaluation-only corpus (``lee``: 300 documents) with at most ``heldout_size`` sequences is
-    held out whole (train and validation empty): it is never trained on, so nothing leaks.
-    Any other corpus needs more than ``heldout_size`` sequences, or it is a UserError.
-    """
-    import numpy as np
-
-    n = len(corpus.texts)
-    if heldout_size < 1:
-        raise UserError(f"held-out size must be at least 1 (got {heldout_size})")
-    if not 0 <= validation_fraction < 1:
-        raise UserError(f"validation fraction must be in [0, 1) (got {validation_fraction})")
-    if n == 0:
-        raise UserError(f"corpus {corpus.name} has no sequences")
-    whole = corpus.eval_only and n <= heldout_size
-    if n <= heldout_size and not whole:
-        raise UserError(f"corpus {corpus.name} has {n} usable sequences, not more than the held-out size "
-                        f"{heldout_size}: use a larger corpus or a smaller --heldout-size")
-    perm = np.random.default_rng(seed).permutation(n)
-    k = n if whole else heldout_size
-    rest = perm[k:]
-    n_val = int(round(validation_fraction * len(rest)))
-    parts = {"heldout": perm[:k], "validation": rest[:n_val], "train": rest[n_val:]}
-    texts = {p: [corpus.texts[i] for i in sorted(idx.tolist())] for p, idx in parts.items()}
-    record = {
-        "corpus": corpus.name, "source": corpus.source, "sha256": corpus.sha256, "sequences": n,
-        "seed": seed, "heldout_size": heldout_size, "validation_fraction": validation_fraction,
-        "sizes": {p: len(t) for p, t in texts.items()}, "eval_only_whole": whole,
-        "method": "numpy default_rng(seed).permutation(n): held-out first, then validation, then train",
-        "heldout_sha256": texts_sha256(texts["heldout"]),
-    }
-    return CorpusSplit(train=texts["train"], validation=texts["validation"], heldout=texts["heldout"], record=record)
+    return texts, documents

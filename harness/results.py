@@ -187,6 +187,8 @@ def validate(record: Any) -> list[str]:
             problems.append("'items' columns must be lists")
         elif any(len(c) != len(ids) for c in cols.values()):
             problems.append("'items' columns differ in length from 'ids'")
+        elif "clusters" in items and not _one_cluster_per_item(items["clusters"], len(ids)):
+            problems.append("'items' clusters must give one integer or string per id")
     return problems
 
 
@@ -240,6 +242,12 @@ def validate_untrusted(record: Any) -> list[str]:
     else:
         problems += [p for name in metrics for p in _name_problem("metric", name)]
     return problems + _value_problems(record, "record")
+
+
+def _one_cluster_per_item(clusters: Any, n: int) -> bool:
+    """``items.clusters`` (optional): the resampling unit of each item, e.g. its sequence (harness.stats)."""
+    return (isinstance(clusters, list) and len(clusters) == n
+            and all(isinstance(c, (int, str)) and not isinstance(c, bool) for c in clusters))
 
 
 @dataclass

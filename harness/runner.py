@@ -39,12 +39,27 @@ class EvalOptions:
     seed: int = 0
     max_batch_tokens: int = 4096
     n_resamples: int = 1000
+    bootstrap_unit: str = "sequence"  # paired bootstrap: resample sequences (clusters) or single items
     extra: dict[str, Any] = field(default_factory=dict)
 
     def heldout_limit(self) -> int | None:
         """Cap on held-out sequences of corpus-based tasks: the smaller of --limit and --heldout-limit."""
         caps = [c for c in (self.limit, self.extra.get("heldout_limit")) if c]
         return min(caps) if caps else None
+
+    def heldout_size(self) -> int:
+        """Held-out sequences split off each corpus (--heldout-size)."""
+        from harness.splits import HELDOUT_SIZE
+
+        size = self.extra.get("heldout_size")
+        return HELDOUT_SIZE if size is None else int(size)
+
+    def split_seed(self) -> int:
+        """Seed of every corpus split (--split-seed): fixed, never ``seed``, so held-out sets do not move with it."""
+        from harness.splits import SPLIT_SEED
+
+        seed = self.extra.get("split_seed")
+        return SPLIT_SEED if seed is None else int(seed)
 
     def recorded(self) -> dict[str, Any]:
         d = asdict(self)
@@ -108,7 +123,7 @@ def build_record(task: Task, out: TaskOutput, lm: LoadedModel, options: EvalOpti
         "metrics": {k: float(v) for k, v in out.metrics.items()},
         "main_metric": task.main_metric,
         "higher_is_better": task.higher_is_better,
-        "items": {"ids": out.items.ids, "columns": out.items.columns},
+        "items": {"ids": out.items.ids, "clusters": out.items.cluster_ids(), "columns": out.items.columns},
         "aggregations": {k: {"fn": a.fn, "columns": list(a.columns)} for k, a in out.aggregations.items()},
         "protocol": out.protocol,
         "data": out.data,
@@ -134,7 +149,8 @@ def attach_comparison(record: dict[str, Any], results_dir: Path, options: EvalOp
     from harness.stats import paired_bootstrap
 
     base = load_result(path)
-    comps = paired_bootstrap(base.record, record, n_resamples=options.n_resamples, seed=options.seed)
+    comps = paired_bootstrap(base.record, record, n_resamples=options.n_resamples, seed=options.seed,
+                             unit=options.bootstrap_unit)
     record["comparison"] = {"against": base_id, "against_file": str(path),
                             "metrics": {c.metric: c.to_dict() for c in comps}}
     return record["comparison"]
@@ -185,7 +201,9 @@ def print_summary(summary: RunSummary, file=None) -> None:
     print(tabulate(rows, headers=["task", "main metric", "value", "metrics", "items", "time"]), file=file)
     comps = [(r, r["comparison"]) for r in summary.records if r.get("comparison")]
     if comps:
-        print(f"\npaired bootstrap against the base model ({comps[0][1]['against']}):", file=file)
+        first = next(iter(comps[0][1]["metrics"].values()), {})
+        print(f"\npaired bootstrap against the base model ({comps[0][1]['against']}; {first.get('n_resamples')} "
+              f"resamples of {first.get('unit', 'item')}s):", file=file)
         print(format_comparisons([(r["task"] + (f"@{r['variant']}" if r.get("variant") else ""), c["metrics"].values())
                                   for r, c in comps]), file=file)
     print(f"\nwrote {len(summary.paths)} result file(s) under {summary.paths[0].parent if summary.paths else '-'}", file=file)

@@ -1,11 +1,33 @@
 """Paired bootstrap confidence intervals between two runs of the same task.
 
-For runs A (usually the base model) and B on the same items (matched by id),
-each of ``n_resamples`` resamples draws item indices with replacement, the
-same indices for both runs, and recomputes every metric from the per-item
-columns with its named aggregation (:mod:`harness.aggregate`). The 95% interval
-of Δ = metric(B) − metric(A) is the 2.5th–97.5th percentile of the resampled Δ;
-an interval that contains 0 is marked not significant (the paper's ``*``).
+Runs A (usually the base model) and B are paired item by item (matched by id). Each of
+``n_resamples`` resamples draws C *units* with replacement from the C units of the common items,
+the same draw for both runs and every metric (``rng.integers(0, C, size=C)``, one call per
+resample, ``rng = numpy.random.default_rng(seed)``), and recomputes every metric from the per-item
+columns of the drawn units with its named aggregation (:mod:`harness.aggregate`). The 95%
+interval of Δ = metric(B) − metric(A) is the 2.5th–97.5th percentile of the resampled Δ; an
+interval that contains 0 is marked not significant (the paper's ``*``).
+
+Units (``unit``, recorded in every :class:`MetricComparison`):
+
+- ``sequence`` (the default): a unit is a cluster of items, ``items.clusters`` of the results (LM
+  tasks: one held-out sequence with all its scored tokens). Tokens of one sequence share a topic
+  and a context, so their errors are correlated; resampling them one by one treats them as
+  independent and gives intervals that are too narrow. Similarity pairs and geometry concepts are
+  one item per cluster, so for them both units agree. Units are numbered in order of first
+  appearance among A's common items. Results without clusters (older files) fall back to ``item``.
+- ``item``: every item is its own unit (the token-level bootstrap of earlier versions; the same
+  draws as they made).
+
+ΔNLL and ΔPPL: the LM tasks report ``nll`` = ΣNLL/N and ``perplexity`` = exp(ΣNLL/N) from the same
+resamples, so per resample r ΔNLL_r = NLL_B,r − NLL_A,r and ΔPPL_r = exp(NLL_B,r) − exp(NLL_A,r)
+(same sign, so the same significance). The PPL interval is the percentile interval of those
+ΔPPL_r, not the exponential of the NLL interval's ends.
+
+Speed: ``mean``, ``ratio`` and ``exp_ratio`` are functions of column sums, so each column is
+summed per unit once and a resample is the units' multiplicities (``bincount`` of the draw) times
+those sums: O(C) per resample whatever the number of tokens. Other aggregations (``spearman``)
+gather the items of the drawn units.
 """
 
 from __future__ import annotations
@@ -14,8 +36,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from harness.aggregate import aggregate
+from harness.aggregate import SUM_DECOMPOSABLE, aggregate, from_sums
 from harness.errors import UserError
+
+UNITS = ("sequence", "item")
 
 
 @dataclass
@@ -31,49 +55,110 @@ class MetricComparison:
     n_items: int
     n_resamples: int
     seed: int
+    unit: str = "item"  # what was resampled: "sequence" (clusters of items) or "item"
+    n_units: int = 0  # how many units a resample draws
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _paired_columns(rec_a: dict, rec_b: dict) -> tuple[dict, dict, int]:
-    ids_a = rec_a["items"]["ids"]
-    ids_b = rec_b["items"]["ids"]
-    pos_b = {i: k for k, i in enumerate(ids_b)}
-    common = [(k, pos_b[i]) for k, i in enumerate(ids_a) if i in pos_b]
+@dataclass
+class PairedItems:
+    """The items both runs share, aligned, and the resampling unit of each."""
+
+    cols_a: dict[str, np.ndarray]
+    cols_b: dict[str, np.ndarray]
+    units: np.ndarray  # unit number (0..n_units−1) of each common item
+    n_units: int
+    unit: str
+
+
+def first_appearance_codes(labels: list) -> np.ndarray:
+    """0, 1, ... per distinct label, numbered in order of first appearance."""
+    index: dict = {}
+    return np.array([index.setdefault(label, len(index)) for label in labels], dtype=np.int64)
+
+
+def pair_items(rec_a: dict, rec_b: dict, unit: str = "sequence") -> PairedItems:
+    if unit not in UNITS:
+        raise UserError(f"bootstrap unit must be one of {', '.join(UNITS)} (got {unit!r})")
+    items_a, items_b = rec_a["items"], rec_b["items"]
+    pos_b = {i: k for k, i in enumerate(items_b["ids"])}
+    common = [(k, pos_b[i]) for k, i in enumerate(items_a["ids"]) if i in pos_b]
     if not common:
         raise UserError(f"no common items between the two {rec_a['task']} results: cannot pair them")
     ia = np.array([c[0] for c in common])
     ib = np.array([c[1] for c in common])
-    cols_a = {n: np.asarray(v, dtype=float)[ia] for n, v in rec_a["items"]["columns"].items()}
-    cols_b = {n: np.asarray(v, dtype=float)[ib] for n, v in rec_b["items"]["columns"].items()}
-    return cols_a, cols_b, len(common)
+    cols_a = {n: np.asarray(v, dtype=float)[ia] for n, v in items_a["columns"].items()}
+    cols_b = {n: np.asarray(v, dtype=float)[ib] for n, v in items_b["columns"].items()}
+    clusters_a, clusters_b = items_a.get("clusters"), items_b.get("clusters")
+    if unit == "item" or clusters_a is None or clusters_b is None:
+        return PairedItems(cols_a, cols_b, np.arange(len(common)), len(common), "item")
+    ca = [clusters_a[k] for k in ia.tolist()]
+    cb = [clusters_b[k] for k in ib.tolist()]
+    codes = first_appearance_codes(ca)
+    if not np.array_equal(codes, first_appearance_codes(cb)):
+        raise UserError(f"the two {rec_a['task']} results group their common items into different clusters: "
+                        f"they were not computed on the same sequences")
+    return PairedItems(cols_a, cols_b, codes, int(codes.max()) + 1, "sequence")
 
 
-def paired_bootstrap(rec_a: dict, rec_b: dict, n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95) -> list[MetricComparison]:
+def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n_resamples: int,
+                    seed: int) -> np.ndarray:
+    """(n_resamples, len(metrics)): metric(B) − metric(A) on each resample of units."""
+    C = p.n_units
+    summed = [j for j, (_, fn, _) in enumerate(metrics) if fn in SUM_DECOMPOSABLE]
+    gathered = [j for j in range(len(metrics)) if j not in summed]
+    keys = list(dict.fromkeys((side, c) for j in summed for side in "ab" for c in metrics[j][2]))
+    per_unit = [np.bincount(p.units, weights=(p.cols_a if side == "a" else p.cols_b)[c], minlength=C)
+                for side, c in keys]
+    per_unit.append(np.bincount(p.units, minlength=C).astype(float))  # items per unit
+    sums = np.stack(per_unit)  # (columns, units): contiguous rows make the product below fast
+    totals = np.empty((n_resamples, len(per_unit)))
+    members = np.argsort(p.units, kind="stable")
+    sizes = np.bincount(p.units, minlength=C)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    diffs = np.full((n_resamples, len(metrics)), np.nan)
+    rng = np.random.default_rng(seed)
+    for r in range(n_resamples):
+        draw = rng.integers(0, C, size=C)
+        totals[r] = sums @ np.bincount(draw, minlength=C).astype(float)
+        if gathered:
+            lens = sizes[draw]
+            offsets = np.repeat(starts[draw] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+            idx = members[offsets + np.arange(int(lens.sum()))]
+            for j in gathered:
+                _, fn, names = metrics[j]
+                diffs[r, j] = aggregate(fn, p.cols_b, names, idx) - aggregate(fn, p.cols_a, names, idx)
+    count = totals[:, -1]
+    for j in summed:
+        _, fn, names = metrics[j]
+        side = {s: totals[:, [keys.index((s, c)) for c in names]] for s in "ab"}
+        diffs[:, j] = from_sums(fn, side["b"], count) - from_sums(fn, side["a"], count)
+    return diffs
+
+
+def paired_bootstrap(rec_a: dict, rec_b: dict, n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
+                     unit: str = "sequence") -> list[MetricComparison]:
     """Compare two result records (dicts in the results schema) metric by metric."""
     for rec in (rec_a, rec_b):
         if not rec.get("items") or not rec.get("aggregations"):
             raise UserError(f"{rec['task']} result of {rec['model'].get('name')} has no per-item values to bootstrap")
-    cols_a, cols_b, n = _paired_columns(rec_a, rec_b)
-    metrics = [(m, agg["fn"], agg["columns"]) for m, agg in rec_b["aggregations"].items() if m in rec_a.get("aggregations", {})]
-    rng = np.random.default_rng(seed)
-    diffs = np.empty((n_resamples, len(metrics)))
-    for r in range(n_resamples):  # one index draw per resample, shared by every metric and both runs
-        idx = rng.integers(0, n, size=n)
-        for j, (_, fn, names) in enumerate(metrics):
-            diffs[r, j] = aggregate(fn, cols_b, names, idx) - aggregate(fn, cols_a, names, idx)
+    p = pair_items(rec_a, rec_b, unit)
+    metrics = [(m, agg["fn"], list(agg["columns"])) for m, agg in rec_b["aggregations"].items()
+               if m in rec_a.get("aggregations", {})]
+    diffs = resampled_diffs(p, metrics, n_resamples, seed)
     alpha = (1 - confidence) / 2
     hib = rec_b.get("higher_is_better", {})
     out = []
     for j, (metric, fn, names) in enumerate(metrics):
-        a_full = aggregate(fn, cols_a, names)
-        b_full = aggregate(fn, cols_b, names)
+        a_full = aggregate(fn, p.cols_a, names)
+        b_full = aggregate(fn, p.cols_b, names)
         d = diffs[:, j][~np.isnan(diffs[:, j])]
         lo, hi = (float(np.quantile(d, alpha)), float(np.quantile(d, 1 - alpha))) if len(d) else (float("nan"),) * 2
         out.append(MetricComparison(
             metric=metric, a=a_full, b=b_full, diff=b_full - a_full, lower=lo, upper=hi,
             significant=bool(lo > 0 or hi < 0), higher_is_better=hib.get(metric),
-            n_items=n, n_resamples=n_resamples, seed=seed,
+            n_items=len(p.units), n_resamples=n_resamples, seed=seed, unit=p.unit, n_units=p.n_units,
         ))
     return out

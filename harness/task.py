@@ -37,17 +37,24 @@ class Aggregation:
 
 @dataclass
 class Items:
-    """Per-item raw values: ``ids[i]`` names item i, ``columns[c][i]`` is its value in column c.
+    """Per-item raw values: ``ids[i]`` names item i, ``columns[c][i]`` is its value in column c,
+    ``clusters[i]`` the unit item i is resampled with (LM tasks: its sequence; ``None``: every item
+    its own cluster).
 
-    A paired bootstrap resamples item indices shared by two runs (matched by id).
+    A paired bootstrap resamples clusters (or single items) shared by two runs, matched by item id.
     """
 
     ids: list[str]
     columns: dict[str, list[float]]
+    clusters: list[int] | None = None
 
     def __post_init__(self) -> None:
         for name, col in self.columns.items():
             assert len(col) == len(self.ids), f"column {name} has {len(col)} values for {len(self.ids)} ids"
+        assert self.clusters is None or len(self.clusters) == len(self.ids), "one cluster per item"
+
+    def cluster_ids(self) -> list[int]:
+        return list(range(len(self.ids))) if self.clusters is None else list(self.clusters)
 
 
 @dataclass

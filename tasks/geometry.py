@@ -1,16 +1,20 @@
 """Representation-geometry tasks (paper section 5.1): ``clustering`` and ``centroid_similarity``.
 
 Inputs are the held-out concept sets of the base model (:mod:`harness.concepts.builder`,
-split ``heldout``, never training text), so a base model and each of its adapters see the
-same sets. From each held-out sequence (file order, up to ``--geometry-samples``) one content
-word whose concept set T* has ≥ 2 members is drawn with ``numpy.random.default_rng(seed)``;
+split ``heldout`` of the document-level split with ``--split-seed`` and ``--heldout-size``, never
+training text), built from ``--geometry-corpus`` with ``--geometry-selector`` (default wiki and
+wordnet; ``train-and-eval`` and ``sweep`` pass the training corpus and selector), so a base model
+and each of its adapters see the same sets. From each held-out sequence (file order, up to
+``--geometry-samples``) one content word whose concept set T* has ≥ 2 members is drawn with
+``numpy.random.default_rng(split_seed)`` (the split seed, not the run's ``--seed``);
 its *variants* are ``input_ids[:position] + [t]`` for every t in T* (the original token
 first). Each variant's hidden state of layer ``--layer`` (default: last, after the final
 norm) at that last token is one vector; causal attention means nothing after the content
 token matters. Each prefix is run once and its key/value cache reused for all members.
 
-The choice of concepts depends only on the concept file, the seed and the sample count,
-never on the model, so every model compared gets exactly the same variant token ids. The
+The choice of concepts depends only on the concept file, the split seed and the sample count,
+never on the model or the run seed, so every model compared gets exactly the same variant token
+ids. Each concept is its own bootstrap cluster (one per held-out sequence). The
 hidden states are computed once per model run and shared by both tasks (``ctx.shared``).
 Metric formulas and the per-concept bootstrap pseudo-values: :mod:`harness.geometry`.
 """
@@ -46,6 +50,11 @@ class ConceptVariants:
     members: tuple[int, ...]  # T*, original token first
     member_words: tuple[str, ...]
 
+    @property
+    def sequence(self) -> int:
+        """The held-out sequence it comes from: its bootstrap cluster."""
+        return int(self.id.split(":")[0])
+
     def variant_ids(self) -> list[list[int]]:
         return [list(self.prefix) + [t] for t in self.members]
 
@@ -59,6 +68,7 @@ class GeometryInputs:
     header: dict[str, Any]
     concepts: list[ConceptVariants]
     settings: dict[str, Any]
+    checked_unseen: bool | None = None  # the sets share no document with the model's training text (checked)
 
 
 def choose_concepts(records: list["ConceptRecord"], samples: int, seed: int) -> list[ConceptVariants]:
@@ -145,7 +155,8 @@ def _settings(ctx: "EvalContext") -> dict[str, Any]:
         samples = min(samples, ctx.options.heldout_limit())
     return {"corpus": extra.get("geometry_corpus") or DEFAULT_CORPUS,
             "selector": extra.get("geometry_selector") or DEFAULT_SELECTOR,
-            "concepts": extra.get("geometry_concepts"), "samples": samples, "seed": ctx.options.seed}
+            "concepts": extra.get("geometry_concepts"), "samples": samples,
+            "heldout_size": ctx.options.heldout_size(), "split_seed": ctx.options.split_seed()}
 
 
 def _base_spec(ctx: "EvalContext") -> str:
@@ -166,7 +177,9 @@ def concept_file_path(ctx: "EvalContext", settings: dict[str, Any]) -> Path:
 
     spec = _base_spec(ctx)
     try:  # --limit (quick checks) builds only the first sequences of the held-out part, as its own cache entry
-        return cached_concept_file(spec, settings["corpus"], "heldout", settings["selector"], limit=ctx.options.heldout_limit())
+        return cached_concept_file(spec, settings["corpus"], "heldout", settings["selector"],
+                                   limit=ctx.options.heldout_limit(), heldout_size=settings["heldout_size"],
+                                   split_seed=settings["split_seed"])
     except UserError as exc:
         raise UserError(f"held-out concept sets ({settings['corpus']}, {settings['selector']}) for {spec} "
                         f"are missing and cannot be built: {exc}") from None
@@ -186,14 +199,29 @@ def prepare(ctx: "EvalContext") -> GeometryInputs:
     part = _split_part(cf.header)
     if part == "train":
         raise UserError(f"concept file {path} was built from training text; the geometry tasks need held-out text")
-    concepts = choose_concepts(cf.records, settings["samples"], settings["seed"])
+    concepts = choose_concepts(cf.records, settings["samples"], settings["split_seed"])
     if len(concepts) < 2:
         raise UserError(f"concept file {path} has {len(concepts)} sequence(s) with a concept set of ≥ 2 members; "
                         f"the geometry tasks need at least 2")
     inputs = GeometryInputs(path=path, sha256=sha256_of(path), header=cf.header, concepts=concepts,
-                            settings=settings)
+                            settings=settings, checked_unseen=_check_unseen(cf, ctx))
     ctx.shared[key] = inputs
     return inputs
+
+
+def _check_unseen(cf: Any, ctx: "EvalContext") -> bool | None:
+    """When the held-out sets come from the corpus the evaluated model was trained on: True if they share
+    no document with its training text (else a UserError, :func:`harness.splits.check_unseen`)."""
+    from harness.corpora import BUILTIN, load_corpus
+    from harness.splits import check_unseen
+
+    training = ctx.model_info.training if ctx.model_info is not None else None
+    trained = ((training or {}).get("concept_header") or {}).get("corpus")
+    built = cf.header.get("corpus")
+    if not (isinstance(trained, dict) and isinstance(built, dict) and trained.get("sha256") == built.get("sha256")):
+        return None
+    corpus = load_corpus(built["name"] if built.get("name") in BUILTIN else built["source"])
+    return check_unseen(corpus, [r.text for r in cf.records], training)
 
 
 def hidden_vectors(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[np.ndarray]:
@@ -201,7 +229,7 @@ def hidden_vectors(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs
     from harness.concepts.concept_file import check_fits_tokenizer
 
     key = ("geometry-hidden", lm.info.id, id(lm.model), inputs.sha256, len(inputs.concepts),
-           inputs.settings["seed"], ctx.options.layer)
+           inputs.settings["split_seed"], ctx.options.layer)
     if key not in ctx.shared:
         check_fits_tokenizer(inputs.header, lm.tokenizer, inputs.path)
         ctx.shared[key] = variant_hidden_states(lm, inputs.concepts, ctx.options.layer,
@@ -224,7 +252,9 @@ def _protocol(inputs: GeometryInputs, ctx: "EvalContext", vectors: list[np.ndarr
     return {"kind": "concept_geometry", "layer": ctx.options.layer, "position": "substituted content token",
             "corpus": name("corpus", s["corpus"]), "split": _split_part(h) or "heldout",
             "selector": name("selector", s["selector"]), "concept_model": h.get("model"),
-            "samples": s["samples"], "seed": s["seed"], "concepts": len(vectors),
+            "samples": s["samples"], "split_seed": s["split_seed"], "heldout_size": s["heldout_size"],
+            "checked_unseen": inputs.checked_unseen,
+            "concepts": len(vectors),
             "variants": int(sum(len(v) for v in vectors)),
             "bootstrap": "per-concept influence-function pseudo-values (harness.geometry)"}
 
@@ -243,7 +273,7 @@ def run_clustering(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs
 
     vectors = hidden_vectors(lm, ctx, inputs)
     st = clustering_stats(vectors)
-    items = Items(ids=[c.id for c in inputs.concepts], columns={
+    items = Items(ids=[c.id for c in inputs.concepts], clusters=[c.sequence for c in inputs.concepts], columns={
         "n": st.n.tolist(), "intra": st.intra.tolist(), "cross_sum": st.cross_sum.tolist(),
         "cross_pairs": st.cross_pairs.tolist(), "inter_item": st.inter_item.tolist(),
         "score_item": st.score_item.tolist()})
@@ -258,7 +288,7 @@ def run_centroids(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs)
 
     vectors = hidden_vectors(lm, ctx, inputs)
     st = centroid_stats(vectors)
-    items = Items(ids=[c.id for c in inputs.concepts],
+    items = Items(ids=[c.id for c in inputs.concepts], clusters=[c.sequence for c in inputs.concepts],
                   columns={"centroid_cross": st.centroid_cross.tolist(), "item": st.item.tolist()})
     return [TaskOutput(metrics={"centroid_similarity": st.similarity}, items=items,
                        aggregations={"centroid_similarity": Aggregation("mean", ("item",))},

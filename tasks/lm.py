@@ -1,20 +1,26 @@
 """Next-token tasks (paper sections 4.2-4.3): content-word and global perplexity and accuracy.
 
-For each corpus (``--corpus``, default ``wiki,lee``) the held-out part of its deterministic split
-(:func:`harness.corpora.split_corpus`, ``--heldout-size``, default 1,000; ``--limit`` or
-``--heldout-limit`` keeps the first N held-out sequences) goes through the model, one sequence per row, tokenised with the
-tokenizer's own special tokens. Every token at index p >= 1 is predicted from ``input_ids[:p]``:
+For each corpus (``--corpus``, default ``wiki,lee``; ``train-and-eval`` and ``sweep`` default to the
+training corpus and its out-of-domain partner, :func:`harness.splits.evaluation_corpora`) the
+held-out part of its document-level split (:func:`harness.splits.split_corpus`, ``--heldout-size``,
+default 1,000, with the fixed split seed ``--split-seed``, never the run's ``--seed``; ``--limit``
+or ``--heldout-limit`` keeps the first N held-out sequences) goes through the model, one sequence
+per row, tokenised with the tokenizer's own special tokens. Every token at index p >= 1 is
+predicted from ``input_ids[:p]``:
 
     NLL_p = −log softmax(logits_{p−1})[x_p],   correct_p = [argmax logits_{p−1} = x_p]
 
 - ``global_ppl``: over every scored token (all but the first of each sequence);
 - ``content_word_ppl``: over content-word tokens only (:mod:`harness.concepts.content_words`).
 
-Both report ``perplexity = exp(Σ NLL / N)`` (lower is better) and ``accuracy = Σ correct / N``
-(greedy top-1; higher is better), plus ``content_fraction`` (content tokens / scored tokens) and
-``tokens`` (N). Per-token items (id ``"seq:pos"``, columns ``nll``, ``correct``, ``count`` = 1)
-let the paired bootstrap recompute both metrics as ``exp_ratio(nll, count)`` and
-``ratio(correct, count)``. Both tasks share one forward pass per batch through ``ctx.shared``:
+Both report ``nll = Σ NLL / N`` (mean NLL in nats, what the paper's tables 1-2 compare),
+``perplexity = exp(nll)`` (lower is better) and ``accuracy = Σ correct / N`` (greedy top-1; higher
+is better), plus ``content_fraction`` (content tokens / scored tokens) and ``tokens`` (N). Per-token
+items (id ``"seq:pos"``, columns ``nll``, ``correct``, ``count`` = 1, cluster = the held-out
+sequence) let the paired bootstrap recompute the metrics as ``ratio(nll, count)``,
+``exp_ratio(nll, count)`` and ``ratio(correct, count)``, resampling whole sequences by default.
+The protocol names the corpus the evaluated model was post-trained on (``domain``): a corpus is
+in-domain when it is that corpus. Both tasks share one forward pass per batch through ``ctx.shared``:
 running both costs one pass. Batches are sorted by length and hold at most
 ``--max-batch-tokens`` padded tokens.
 """
@@ -31,17 +37,18 @@ from harness.task import Aggregation, Items, Metric, Task, TaskOutput, register_
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.concepts.content_words import ContentWords
-    from harness.corpora import Corpus, CorpusSplit
+    from harness.corpora import Corpus
+    from harness.splits import CorpusSplit
     from harness.models import LoadedModel
     from harness.runner import EvalContext
 
 DEFAULT_CORPORA = "wiki,lee"
-DEFAULT_HELDOUT = 1000
 METRICS = (
     Metric("perplexity", higher_is_better=False, description="exp(mean NLL) over the scored tokens"),
+    Metric("nll", higher_is_better=False, description="mean NLL (nats) over the scored tokens"),
     Metric("accuracy", higher_is_better=True, description="share of scored tokens whose greedy top-1 is the target"),
 )
-AGGREGATIONS = {"perplexity": Aggregation("exp_ratio", ("nll", "count")),
+AGGREGATIONS = {"perplexity": Aggregation("exp_ratio", ("nll", "count")), "nll": Aggregation("ratio", ("nll", "count")),
                 "accuracy": Aggregation("ratio", ("correct", "count"))}
 
 
@@ -52,6 +59,7 @@ class HeldOut:
     corpus: "Corpus"
     split: "CorpusSplit"
     texts: list[str]
+    domain: dict[str, Any]  # the evaluated model's training corpus, and whether this is it (:func:`domain`)
 
 
 @dataclass
@@ -73,20 +81,23 @@ def corpus_names(ctx: "EvalContext") -> list[str]:
 
 
 def prepare(ctx: "EvalContext") -> list[HeldOut]:
-    """Load and split every corpus once per run (both tasks share the result)."""
-    from harness.corpora import load_corpus, split_corpus
+    """Load and split every corpus once per run (both tasks share the result); a held-out set that shares
+    a document with the evaluated model's training text is a UserError (:func:`harness.splits.check_unseen`)."""
+    from harness.corpora import load_corpus
+    from harness.splits import split_corpus
 
-    heldout_size = ctx.options.extra.get("heldout_size")
-    heldout_size = DEFAULT_HELDOUT if heldout_size is None else int(heldout_size)
+    heldout_size = ctx.options.heldout_size()
+    split_seed = ctx.options.split_seed()
     limit = ctx.options.heldout_limit()
-    key = ("lm_heldout", tuple(corpus_names(ctx)), heldout_size, ctx.options.seed, limit)
+    training = ctx.model_info.training if ctx.model_info is not None else None
+    key = ("lm_heldout", tuple(corpus_names(ctx)), heldout_size, split_seed, limit)  # one context: one model
     if key not in ctx.shared:
         out = []
         for name in corpus_names(ctx):
             corpus = load_corpus(name)
-            split = split_corpus(corpus, heldout_size=heldout_size, seed=ctx.options.seed)
+            split = split_corpus(corpus, heldout_size=heldout_size, seed=split_seed)
             texts = split.heldout[:limit] if limit else split.heldout
-            out.append(HeldOut(corpus, split, texts))
+            out.append(HeldOut(corpus, split, texts, domain(corpus, texts, training)))
         ctx.shared[key] = out
     return ctx.shared[key]
 
@@ -148,16 +159,33 @@ def token_scores(lm: "LoadedModel", ctx: "EvalContext", held: HeldOut) -> TokenS
     return ctx.shared[key]
 
 
+def domain(corpus: "Corpus", texts: list[str], training: dict[str, Any] | None) -> dict[str, Any]:
+    """The corpus a model was post-trained on (its concept file's, from ``harness_train.json``), whether
+    ``corpus`` is that corpus (same sha256: in-domain, else out-of-domain), and whether ``texts`` were
+    checked to share no document with its training text. A model the harness did not post-train (a base
+    model) has no training corpus: ``None``."""
+    from harness.splits import check_unseen
+
+    header = (training or {}).get("concept_header") or {}
+    built = header.get("corpus") if isinstance(header.get("corpus"), dict) else None
+    if built is None:
+        return {"training_corpus": None, "in_domain": None, "checked_unseen": None}
+    return {"training_corpus": built.get("name"), "in_domain": built.get("sha256") == corpus.sha256,
+            "checked_unseen": check_unseen(corpus, texts, training)}
+
+
 def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskOutput:
     """Items at the task's positions and the metrics aggregated from them."""
     from harness.aggregate import exp_ratio, ratio
     from harness.concepts.content_words import content_fraction
 
     ids: list[str] = []
+    clusters: list[int] = []
     nll_parts, ok_parts = [], []
     for s, cw in enumerate(scores.content):
         pos = np.asarray(cw.positions, dtype=int) if content_only else np.arange(1, cw.n_tokens)
         ids.extend(f"{s}:{p}" for p in pos.tolist())
+        clusters.extend([s] * len(pos))
         nll_parts.append(scores.nll[s][pos - 1])
         ok_parts.append(scores.correct[s][pos - 1])
     nll = np.concatenate(nll_parts) if nll_parts else np.zeros(0)
@@ -165,11 +193,12 @@ def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskO
     if not len(ids):
         raise UserError(f"corpus {held.corpus.name}: no {'content-word ' if content_only else ''}token to score")
     count = np.ones(len(ids))
-    metrics = {"perplexity": exp_ratio(nll, count), "accuracy": ratio(ok, count),
+    metrics = {"perplexity": exp_ratio(nll, count), "nll": ratio(nll, count), "accuracy": ratio(ok, count),
                "content_fraction": content_fraction(scores.content), "tokens": float(len(ids))}
     protocol = {
         "kind": "content_word_next_token" if content_only else "global_next_token",
-        "corpus": held.corpus.name, "split": held.split.record, "sequences": len(held.texts),
+        "corpus": held.corpus.name, "domain": held.domain, "split": held.split.record,
+        "sequences": len(held.texts),
         "limit": len(held.texts) if len(held.texts) < len(held.split.heldout) else None,
         "scored_tokens": "every token p >= 1 of each sequence, predicted from input_ids[:p] "
                          "(tokenizer's own special tokens; padding right, masked)",
@@ -179,7 +208,8 @@ def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskO
         "content_tokens": int(sum(len(c.positions) for c in scores.content)),
         "global_tokens": int(sum(c.n_tokens - 1 for c in scores.content)),
     }
-    items = Items(ids=ids, columns={"nll": nll.tolist(), "correct": ok.tolist(), "count": count.tolist()})
+    items = Items(ids=ids, columns={"nll": nll.tolist(), "correct": ok.tolist(), "count": count.tolist()},
+                  clusters=clusters)
     return TaskOutput(metrics=metrics, items=items, aggregations=dict(AGGREGATIONS), protocol=protocol,
                       data={"corpus": held.corpus.describe()}, variant=held.corpus.name)
 

@@ -27,6 +27,7 @@ class PairSimilarity:
     description: str
     files: dict[str, str]  # split -> key in harness.data.DATA_FILES
     default_split: str = "test"
+    note: str = ""  # recorded in the protocol of every result
 
     def split(self, ctx) -> str:
         if len(self.files) == 1:
@@ -47,7 +48,8 @@ class PairSimilarity:
     def run(self, lm, ctx, prepared) -> list[TaskOutput]:
         split, resolved, pairs = prepared
         metrics, items = score_pairs(pairs, ctx.embeddings(lm).get)
-        protocol = {"kind": "pair_similarity", "split": split, **ctx.embeddings(lm).protocol.to_dict()}
+        protocol = {"kind": "pair_similarity", "split": split, **({"note": self.note} if self.note else {}),
+                    **ctx.embeddings(lm).protocol.to_dict()}
         return [TaskOutput(metrics=metrics, items=items,
                            aggregations={"spearman": Aggregation("spearman", ("human", "cosine"))},
                            protocol=protocol, data=resolved.describe())]
@@ -67,7 +69,7 @@ def score_pairs(pairs: list[Pair], embed) -> tuple[dict[str, float], Items]:
     cosine = (vecs_a * vecs_b).sum(axis=1) / np.maximum(norms, 1e-12)
     human = np.array([p.score for p in pairs], dtype=float)
     items = Items(ids=[f"{p.line}:{p.a}|{p.b}" for p in pairs],
-                  columns={"human": human.tolist(), "cosine": cosine.tolist()})
+                  columns={"human": human.tolist(), "cosine": cosine.tolist()}, clusters=list(range(len(pairs))))
     return {"spearman": spearman(human, cosine)}, items
 
 
@@ -78,7 +80,9 @@ for _t in (
     PairSimilarity("simlex999", "SimLex-999: 999 word pairs rated for similarity, not association (Hill et al., 2014)",
                    {"test": "simlex999"}),
     PairSimilarity("stsb", "STS-B: sentence pairs rated 0-5 (Cer et al., 2017); test split, --split dev for dev",
-                   {"test": "stsb-test", "dev": "stsb-dev"}),
+                   {"test": "stsb-test", "dev": "stsb-dev"},
+                   note="the paper's '1,500 sentence pairs' is the size of the dev split (--split dev); "
+                        "the default test split has 1,379"),
 ):
     register_task(_t.task())
 

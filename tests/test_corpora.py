@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from harness.corpora import Corpus, load_corpus, split_corpus, split_document
+from harness.corpora import Corpus, load_corpus, split_document
+from harness.splits import split_corpus
 from harness.errors import UserError
 
 
@@ -63,31 +64,48 @@ def test_builtin_corpora():
     assert lee.eval_only and not wiki.eval_only
 
 
-def corpus_of(n):
+def corpus_of(n, per_doc=None):
+    """n sequences; ``per_doc[d]`` consecutive sequences in document d (default: one each)."""
     texts = [f"sequence number {i} " + "padding words " * 5 for i in range(n)]
-    return Corpus(name="toy", texts=texts, source="test", sha256="x")
+    documents = list(range(n)) if per_doc is None else [d for d, k in enumerate(per_doc) for _ in range(k)]
+    return Corpus(name="toy", texts=texts, source="test", sha256="x", documents=documents)
 
 
 def test_split_is_deterministic_and_disjoint():
     import numpy as np
 
-    corpus = corpus_of(200)
+    per_doc = [1 + (d * 7) % 5 for d in range(70)]  # 1..5 sequences per document
+    corpus = corpus_of(sum(per_doc), per_doc)
     a = split_corpus(corpus, heldout_size=50, validation_fraction=0.1, seed=3)
     b = split_corpus(corpus, heldout_size=50, validation_fraction=0.1, seed=3)
     c = split_corpus(corpus, heldout_size=50, validation_fraction=0.1, seed=4)
     assert (a.train, a.validation, a.heldout) == (b.train, b.validation, b.heldout)
     assert a.heldout != c.heldout
-    assert len(a.heldout) == 50 and len(a.validation) == 15 and len(a.train) == 135
     assert not set(a.heldout) & set(a.train) and not set(a.heldout) & set(a.validation)
     assert not set(a.train) & set(a.validation)
-    assert sorted(a.heldout + a.train + a.validation) == sorted(corpus.texts)
-    # independent: the held-out set is the first 50 of numpy's seeded permutation, in corpus order
-    perm = np.random.default_rng(3).permutation(200)
-    assert a.heldout == [corpus.texts[i] for i in sorted(perm[:50])]
+    # independent: whole documents in numpy's seeded permutation until 50 sequences are held out; the last
+    # document's surplus goes nowhere; the held-out order is the same generator's next permutation
+    rng = np.random.default_rng(3)
+    starts = np.concatenate([[0], np.cumsum(per_doc)])
+    held, dropped = [], []
+    for d in rng.permutation(len(per_doc)):
+        if len(held) >= 50:
+            break
+        seqs = list(range(starts[d], starts[d + 1]))
+        need = 50 - len(held)
+        held += seqs[:need]
+        dropped = seqs[need:]  # non-empty only for the last document taken
+    held_sorted = sorted(held)
+    assert a.heldout == [corpus.texts[held_sorted[j]] for j in rng.permutation(50)]
+    assert len(a.heldout) == 50 and a.record["dropped"] == len(dropped) > 0
+    assert sorted(a.heldout + a.train + a.validation + [corpus.texts[i] for i in dropped]) == sorted(corpus.texts)
+    rest = len(corpus.texts) - 50 - len(dropped)
+    assert len(a.validation) >= round(0.1 * rest) and len(a.validation) < round(0.1 * rest) + max(per_doc)
     # the held-out set does not depend on the validation fraction
     assert split_corpus(corpus, heldout_size=50, validation_fraction=0.3, seed=3).heldout == a.heldout
-    assert a.record["sizes"] == {"heldout": 50, "validation": 15, "train": 135}
-    assert a.record["seed"] == 3
+    assert a.record["sizes"] == {"heldout": 50, "validation": len(a.validation), "train": len(a.train)}
+    assert a.record["split_seed"] == 3 and a.record["documents"] == 70
+    assert sum(a.record["documents_per_part"].values()) == 70
 
 
 def test_small_corpora():

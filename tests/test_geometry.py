@@ -147,6 +147,24 @@ def test_choose_concepts_seeded_uniform_among_sets_of_two_or_more():
     assert len(seeds) > 1  # the seed matters
 
 
+def test_concepts_do_not_move_with_the_run_seed(tmp_path):
+    """The run seed drives training (and the bootstrap), never which held-out concepts are measured."""
+    from harness.concepts.concept_file import write_concept_file
+    from harness.runner import EvalContext, EvalOptions
+    from tasks.geometry import prepare
+
+    records = [_record(i, [10 + i, 11, 12, 13, 14], [(1, [21, 22]), (2, [23]), (4, [24])]) for i in range(8)]
+    path = tmp_path / "heldout.jsonl"
+    write_concept_file(path, {"format_version": 1, "corpus": "test", "split": "heldout"}, records)
+    chosen = []
+    for run_seed in range(5):
+        ctx = EvalContext(EvalOptions(seed=run_seed, extra={"geometry_concepts": str(path)}))
+        chosen.append([c.id for c in prepare(ctx).concepts])
+    assert all(ids == chosen[0] for ids in chosen) and len(chosen[0]) == 8
+    split_seed = EvalContext(EvalOptions(extra={"geometry_concepts": str(path), "split_seed": 3}))
+    assert [c.id for c in prepare(split_seed).concepts] != chosen[0]  # the split seed chooses them
+
+
 # ------------------------------------------------------------------ forward pass
 
 
@@ -377,6 +395,7 @@ def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
         assert a["data"]["concept_file_sha256"] == b["data"]["concept_file_sha256"]
         assert a["items"]["ids"] == b["items"]["ids"] and len(b["items"]["ids"]) >= 2
         assert b["protocol"]["split"] == "heldout" and b["protocol"]["selector"] == "wordnet"
+        assert b["items"]["clusters"] == [int(i.split(":")[0]) for i in b["items"]["ids"]]  # one concept per sequence
         assert set(a["comparison"]["metrics"]) == set(b["metrics"])
         assert all(np.isfinite(v) for v in b["metrics"].values())
     assert base[0]["metrics"]["intra"] > base[0]["metrics"]["inter"]  # synonyms in one context sit closer

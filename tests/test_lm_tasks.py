@@ -37,7 +37,8 @@ def golden(lm, texts, content_only):
 
 
 def heldout_texts(name="lee", heldout_size=100, limit=5):
-    from harness.corpora import load_corpus, split_corpus
+    from harness.corpora import load_corpus
+    from harness.splits import split_corpus
 
     return split_corpus(load_corpus(name), heldout_size=heldout_size).heldout[:limit]
 
@@ -52,6 +53,8 @@ def test_golden_perplexity_and_accuracy(tiny_llama, tmp_path):
         rec = recs[task]
         assert rec["variant"] == "lee"
         assert rec["metrics"]["perplexity"] == pytest.approx(ppl, rel=1e-5)
+        assert rec["metrics"]["nll"] == pytest.approx(math.log(ppl), rel=1e-5)  # mean NLL, what ΔNLL compares
+        assert rec["items"]["clusters"] == [int(i.split(":")[0]) for i in rec["items"]["ids"]]  # its sequence
         assert rec["metrics"]["accuracy"] == pytest.approx(acc, abs=1e-12)
         assert rec["metrics"]["tokens"] == n == len(rec["items"]["ids"])
         assert len(set(rec["items"]["ids"])) == n
@@ -92,13 +95,20 @@ def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
     base = evaluate("tiny-llama", "content_word_ppl,global_ppl", opts, lm=tiny_llama)
     peft_model = get_peft_model(tiny_llama_model(len(tiny_llama.tokenizer)),
                                 LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).eval()
+    from harness.corpora import load_corpus
+
+    trained_on = {"concept_header": {"corpus": load_corpus("lee").describe()}}  # what harness_train.json records
     info = ModelInfo(id="tiny-adapter-00000000", name="tiny-adapter", spec="tiny-adapter", kind="adapter",
-                     base="tiny-llama", path="", base_id=tiny_llama.info.id)
+                     base="tiny-llama", path="", base_id=tiny_llama.info.id, training=trained_on)
     adapter = LoadedModel(info=info, model=peft_model, tokenizer=tiny_llama.tokenizer, device=torch.device("cpu"),
                           dtype=torch.float32, capabilities=tiny_llama.capabilities)
     same = evaluate("tiny-adapter", "global_ppl", opts, lm=adapter)  # LoRA B = 0: the base model exactly
     comp = same.records[0]["comparison"]["metrics"]["perplexity"]
     assert comp["lower"] <= 0 <= comp["upper"] and not comp["significant"] and abs(comp["diff"]) < 1e-9
+    assert comp["unit"] == "sequence" and comp["n_units"] == 3  # the default: whole sequences resampled
+    assert same.records[0]["comparison"]["metrics"]["nll"]["diff"] == pytest.approx(0, abs=1e-12)
+    assert same.records[0]["protocol"]["domain"] == {"training_corpus": "lee", "in_domain": True, "checked_unseen": None}
+    assert base.records[0]["protocol"]["domain"] == {"training_corpus": None, "in_domain": None, "checked_unseen": None}
     with torch.no_grad():
         for name, p in peft_model.named_parameters():
             if "lora_B" in name:

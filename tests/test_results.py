@@ -35,6 +35,13 @@ def test_validation_names_problems(tmp_path):
     with pytest.raises(ResultError):
         write_result(tmp_path / "x.json", bad)
     assert not (tmp_path / "x.json").exists()
+    for clusters in ([0], [0, True], [0, 1.5], "ab"):  # one integer or string per id
+        bad = _record()
+        bad["items"]["clusters"] = clusters
+        assert any("clusters" in p for p in validate(bad))
+    good = _record()
+    good["items"]["clusters"] = [0, "s1"]
+    assert validate(good) == []
 
 
 def test_corrupt_file_reported_through_on_error(tmp_path):

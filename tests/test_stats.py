@@ -102,3 +102,104 @@ def test_no_common_items_is_a_user_error(tokens):
     other = record(nll, correct, ids=[f"9:{i}" for i in range(len(nll))])
     with pytest.raises(UserError, match="no common items"):
         paired_bootstrap(record(nll, correct), other, n_resamples=10)
+
+
+# ------------------------------------------------------------------ sequence (cluster) bootstrap
+
+LM_AGGS = {**AGGS, "nll": {"fn": "ratio", "columns": ["nll", "count"]}}
+
+
+def lm_record(seq_nll: list[np.ndarray], name="m"):
+    """Per-token items of an LM result: ids "s:p", one cluster per sequence."""
+    ids = [f"{s}:{p}" for s, x in enumerate(seq_nll) for p in range(len(x))]
+    nll = np.concatenate(seq_nll)
+    return {"task": "content_word_ppl", "model": {"name": name},
+            "items": {"ids": ids, "clusters": [s for s, x in enumerate(seq_nll) for _ in x],
+                      "columns": {"nll": nll.tolist(), "correct": [0.0] * len(ids), "count": [1.0] * len(ids)}},
+            "aggregations": LM_AGGS, "higher_is_better": {"perplexity": False, "nll": False, "accuracy": True}}
+
+
+def correlated_sequences(n_seq=120, seed=0, shift=0.05):
+    """Token NLLs with a strong per-sequence effect (tokens of one sequence are correlated), A and B = A + shift + noise."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(5, 40, size=n_seq)
+    level = rng.normal(3.0, 1.0, size=n_seq)
+    a = [np.abs(level[s] + rng.normal(0, 0.3, size=k)) for s, k in enumerate(lengths)]
+    effect = rng.normal(shift, 0.2, size=n_seq)  # how much B differs varies by sequence
+    b = [x + effect[s] + rng.normal(0, 0.05, size=len(x)) for s, x in enumerate(a)]
+    return a, b
+
+
+def test_sequence_bootstrap_equals_a_loop_over_resampled_sequences():
+    a, b = correlated_sequences()
+    comps = by_metric(paired_bootstrap(lm_record(a), lm_record(b), n_resamples=400, seed=3))
+    rng = np.random.default_rng(3)
+    d_nll, d_ppl = [], []
+    for _ in range(400):  # independent: draw sequences, concatenate their tokens, recompute both metrics
+        draw = rng.integers(0, len(a), size=len(a))
+        na = np.concatenate([a[s] for s in draw])
+        nb = np.concatenate([b[s] for s in draw])
+        d_nll.append(nb.mean() - na.mean())
+        d_ppl.append(math.exp(nb.mean()) - math.exp(na.mean()))
+    for metric, d in (("nll", d_nll), ("perplexity", d_ppl)):
+        c = comps[metric]
+        assert (c.lower, c.upper) == pytest.approx((np.quantile(d, 0.025), np.quantile(d, 0.975)), rel=1e-9)
+        assert c.unit == "sequence" and c.n_units == len(a) and c.n_items == sum(map(len, a))
+    all_a, all_b = np.concatenate(a), np.concatenate(b)
+    assert comps["nll"].diff == pytest.approx(all_b.mean() - all_a.mean(), rel=1e-12)
+    assert comps["perplexity"].diff == pytest.approx(math.exp(all_b.mean()) - math.exp(all_a.mean()), rel=1e-12)
+    # ΔPPL is a view of the same resamples: its interval excludes 0 exactly when ΔNLL's does
+    assert comps["nll"].significant == comps["perplexity"].significant
+
+
+def test_sequence_interval_is_wider_and_matches_the_variance_of_cluster_sums():
+    """With correlated tokens, the token-level interval is too narrow; the sequence-level one has the
+    bootstrap variance of a ratio of cluster sums: Var* ≈ Σ_c (D_c − Δ n_c)² / N² (D_c = Σ of the
+    sequence's token differences, n_c its tokens, N all tokens, Δ = ΣD / N)."""
+    a, b = correlated_sequences(n_seq=150, seed=4)
+    rec_a, rec_b = lm_record(a), lm_record(b)
+    seq = by_metric(paired_bootstrap(rec_a, rec_b, n_resamples=3000, seed=1))["nll"]
+    tok = by_metric(paired_bootstrap(rec_a, rec_b, n_resamples=3000, seed=1, unit="item"))["nll"]
+    assert tok.unit == "item" and tok.n_units == tok.n_items
+    assert (seq.upper - seq.lower) > 2 * (tok.upper - tok.lower)
+    d = [y - x for x, y in zip(a, b)]
+    D = np.array([x.sum() for x in d])
+    n = np.array([len(x) for x in d], dtype=float)
+    delta = D.sum() / n.sum()
+    sd = math.sqrt(((D - delta * n) ** 2).sum()) / n.sum()
+    assert (seq.upper - seq.lower) / (2 * 1.959964 * sd) == pytest.approx(1.0, abs=0.08)
+
+
+def test_non_additive_metrics_resample_whole_clusters():
+    """Spearman is not a sum: the drawn clusters' items are gathered; checked against a loop."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(2)
+    human = rng.normal(size=90)
+    cos_a, cos_b = human + rng.normal(0, 1, 90), human + rng.normal(0, 0.7, 90)
+    clusters = [i // 3 for i in range(90)]  # 30 clusters of 3 items
+
+    def rec(cos):
+        return {"task": "men", "model": {"name": "m"}, "higher_is_better": {"spearman": True},
+                "items": {"ids": [str(i) for i in range(90)], "clusters": clusters,
+                          "columns": {"human": human.tolist(), "cosine": cos.tolist()}},
+                "aggregations": {"spearman": {"fn": "spearman", "columns": ["human", "cosine"]}}}
+
+    (c,) = paired_bootstrap(rec(cos_a), rec(cos_b), n_resamples=200, seed=5)
+    draws = np.random.default_rng(5)
+    d = []
+    for _ in range(200):
+        idx = np.concatenate([np.arange(3 * k, 3 * k + 3) for k in draws.integers(0, 30, size=30)])
+        d.append(spearmanr(human[idx], cos_b[idx]).statistic - spearmanr(human[idx], cos_a[idx]).statistic)
+    assert (c.lower, c.upper) == pytest.approx((np.quantile(d, 0.025), np.quantile(d, 0.975)), rel=1e-9)
+    assert c.unit == "sequence" and c.n_units == 30
+
+
+def test_runs_that_group_items_differently_cannot_be_paired():
+    a, b = correlated_sequences(n_seq=10)
+    rec_b = lm_record(b)
+    rec_b["items"]["clusters"] = [0] * len(rec_b["items"]["ids"])
+    with pytest.raises(UserError, match="different clusters"):
+        paired_bootstrap(lm_record(a), rec_b, n_resamples=10)
+    with pytest.raises(UserError, match="bootstrap unit"):
+        paired_bootstrap(lm_record(a), lm_record(b), n_resamples=10, unit="token")

@@ -62,7 +62,8 @@ def write_results(tmp_path: Path, adapter: Path, tasks: list[str], limit: int) -
     info = describe_spec(str(adapter))
     from trainers.profiles import resolve_profile
 
-    extra = {**cli_task_options(), "heldout_limit": resolve_profile("cpu").heldout_limit}  # what train-and-eval uses
+    extra = {**cli_task_options(), "heldout_limit": resolve_profile("cpu").heldout_limit,  # what train-and-eval uses:
+             "corpus": "wiki,lee", "geometry_corpus": "wiki", "geometry_selector": "wordnet"}  # follows training
     recorded = EvalOptions(results_dir=tmp_path / "results", limit=limit, seed=0, extra=extra).recorded()
     for task in tasks:
         record = {"schema_version": 1, "task": task, "variant": "", "model": info.to_dict(),
@@ -102,3 +103,33 @@ def test_dry_run_skips_only_complete_points(tmp_path):
 def test_bad_lambda_is_one_line_error(tmp_path):
     proc = run_cli("sweep", "--lambdas", "0,2", "--dry-run", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "outside [0, 1]" in proc.stderr
+
+
+def test_evaluation_follows_training_and_every_grid_point_gets_the_same_inputs(tmp_path):
+    """LM corpora and geometry sets follow the training corpus and selector unless given, and the base
+    model and every point of a grid are evaluated with one set of options: identical inputs."""
+    from harness.commands.sweep import grid, point_config
+    from harness.runner import EvalContext, EvalOptions
+    from tasks.geometry import _settings
+    from tasks.lm import prepare
+    from test_split_leakage import user_file
+    from trainers.pipeline import TrainAndEval, eval_options_for
+    from trainers.profiles import resolve_profile
+
+    corpus = str(user_file(tmp_path))
+    cli = EvalOptions(results_dir=tmp_path / "results", extra={**cli_task_options(), "heldout_size": 15})
+    base = TrainAndEval(corpus=corpus, options=cli)
+    configs = [base] + [point_config(base, p, tmp_path / "runs") for p in grid([0, 0.5, 1], noise=True)]
+    options = [eval_options_for(c, resolve_profile(c.profile)) for c in configs]
+    assert all(o == options[0] for o in options[1:])
+    extra = options[0].extra
+    assert extra["corpus"] == f"{corpus},lee"  # in-domain, then the out-of-domain corpus
+    assert (extra["geometry_corpus"], extra["geometry_selector"]) == (corpus, "wordnet")
+    inputs = [([h.texts for h in prepare(EvalContext(o))], _settings(EvalContext(o))) for o in options]
+    assert all(i == inputs[0] for i in inputs[1:]) and len(inputs[0][0]) == 2
+    # defaults: wiki -> wiki, lee; the paper profile's selector; explicit flags are kept
+    wiki = eval_options_for(TrainAndEval(profile="paper", options=cli), resolve_profile("paper")).extra
+    assert (wiki["corpus"], wiki["geometry_corpus"], wiki["geometry_selector"]) == ("wiki,lee", "wiki", "llm")
+    given = EvalOptions(extra={**cli_task_options(), "corpus": "lee", "geometry_selector": "embedding"})
+    kept = eval_options_for(TrainAndEval(options=given), resolve_profile("cpu")).extra
+    assert (kept["corpus"], kept["geometry_corpus"], kept["geometry_selector"]) == ("lee", "wiki", "embedding")

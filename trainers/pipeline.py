@@ -7,7 +7,12 @@
 3. :func:`harness.runner.evaluate` of the base model on every selected task whose result is missing
    (or was computed with other evaluation options), then of the adapter with the SAME
    :class:`~harness.runner.EvalOptions`, base first, so every adapter result carries the paired
-   bootstrap comparison against the base;
+   bootstrap comparison against the base. Evaluation follows training (:func:`eval_options_for`):
+   unless given, the LM tasks' corpora are the training corpus (in-domain) and its out-of-domain
+   partner (:func:`harness.splits.evaluation_corpora`), and the geometry tasks' held-out concept
+   sets come from the training corpus with the training selector. Held-out sets use the fixed
+   split seed (``--split-seed``), never the run seed, and the training concept file comes from the
+   train part of that same split, so no run trains on a document it is evaluated on;
 4. the summary and the comparison table with 95% CIs (:func:`harness.runner.print_summary`);
 5. the leaderboard rebuilt from the results folder when the ``leaderboard`` package is installed.
 
@@ -77,15 +82,18 @@ def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     return RUNS_DIR / slug(name)
 
 
-def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: int, max_synonyms: int) -> Path:
-    """The given concept file, or the cached build; with ``randomize``, its cached noise control beside it."""
+def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: int, max_synonyms: int,
+                     options) -> Path:
+    """The given concept file, or the cached build from the train part of the evaluation's split
+    (``options``' held-out size and split seed); with ``randomize``, its cached noise control beside it."""
     if cfg.concepts is not None:
         path = Path(cfg.concepts)
     else:
         from harness.concepts.builder import cached_concept_file
 
         path = cached_concept_file(cfg.model, corpus, "train", selector, limit=sequences or None,
-                                   max_synonyms=max_synonyms, device=cfg.device, dtype=cfg.dtype)
+                                   max_synonyms=max_synonyms, heldout_size=options.heldout_size(),
+                                   split_seed=options.split_seed(), device=cfg.device, dtype=cfg.dtype)
     if not cfg.randomize:
         return path
     from harness.concepts.randomize import randomize_file
@@ -96,17 +104,39 @@ def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: i
     return noise
 
 
-def eval_options_for(cfg: TrainAndEval, heldout_limit: int | None):
-    """The evaluation options of a run; the profile's held-out cap applies unless --heldout-limit is given."""
+def training_setup(cfg: TrainAndEval, hyper) -> tuple[str, str]:
+    """(training corpus, selector): the flags, else what the given concept file's header records
+    (a built-in corpus by name, a file by its path), else wiki and the profile's selector."""
+    corpus, selector = cfg.corpus, cfg.selector
+    if cfg.concepts is not None and not (corpus and selector):
+        from harness.concepts.concept_file import read_header
+        from harness.corpora import BUILTIN
+
+        header = read_header(cfg.concepts)
+        built = header.get("corpus") if isinstance(header.get("corpus"), dict) else {}
+        chosen = header.get("selector") if isinstance(header.get("selector"), dict) else {}
+        corpus = corpus or (built.get("name") if built.get("name") in BUILTIN else built.get("source"))
+        selector = selector or chosen.get("name")
+    return corpus or DEFAULT_TRAIN_CORPUS, selector or hyper.selector
+
+
+def eval_options_for(cfg: TrainAndEval, hyper):
+    """The evaluation options of a run, the same for the base model and every adapter of a grid.
+
+    Unless given: the profile's held-out cap (``--heldout-limit``); the LM corpora follow the
+    training corpus (in-domain first, then :func:`harness.splits.evaluation_corpora`'s
+    out-of-domain partner); the geometry concept sets follow the training corpus and selector."""
+    from harness.splits import evaluation_corpora
     from harness.runner import EvalOptions
 
     options = replace(cfg.options) if cfg.options is not None else EvalOptions()
     if cfg.limit is not None and cfg.limit < 1:
         raise UserError("--limit must be at least 1")
     options.limit = cfg.limit
-    options.extra = dict(options.extra)
-    if options.extra.get("heldout_limit") is None:
-        options.extra["heldout_limit"] = heldout_limit
+    train_corpus, selector = training_setup(cfg, hyper)
+    follow = {"heldout_limit": hyper.heldout_limit, "corpus": ",".join(evaluation_corpora(train_corpus)),
+              "geometry_corpus": train_corpus, "geometry_selector": selector}
+    options.extra = {**options.extra, **{k: v for k, v in follow.items() if options.extra.get(k) is None}}
     options.seed = cfg.seed
     return options
 
@@ -156,15 +186,14 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     if base_info.kind != "causal_lm":
         raise UserError(f"--model {cfg.model} is not a base causal LM")
     tasks = select_tasks(cfg.tasks, base_info)
-    options = eval_options_for(cfg, hyper.heldout_limit)
-    selector = cfg.selector or hyper.selector
-    corpus = cfg.corpus or DEFAULT_TRAIN_CORPUS
+    options = eval_options_for(cfg, hyper)
+    corpus, selector = training_setup(cfg, hyper)
     sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()
     print(f"[1/4] concept file ({corpus}, selector {selector}, {sequences or 'all'} sequences)", file=file)
-    concepts = concept_file_for(cfg, selector, corpus, sequences, hyper.max_synonyms)
+    concepts = concept_file_for(cfg, selector, corpus, sequences, hyper.max_synonyms, options)
     seconds["concepts"] = time.perf_counter() - t0
 
     out = cfg.out or default_out(cfg, selector, corpus)

@@ -27,6 +27,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-batch-tokens", type=int, default=4096, help="padded tokens per forward batch")
     p.add_argument("--bootstrap-resamples", type=int, default=1000, help="paired bootstrap resamples against the base")
+    add_bootstrap_unit_arg(p)
     for flag, kwargs in TASK_OPTIONS:
         p.add_argument(flag, **kwargs)
 
@@ -41,21 +42,33 @@ def eval_options(args: argparse.Namespace):
         raise UserError("--limit must be at least 1")
     return EvalOptions(results_dir=Path(args.results_dir), data_dir=args.data_dir, layer=args.layer, bos=args.bos,
                        split=args.split, limit=args.limit, seed=args.seed, max_batch_tokens=args.max_batch_tokens,
-                       n_resamples=args.bootstrap_resamples, extra=task_extra_options(args))
+                       n_resamples=args.bootstrap_resamples, bootstrap_unit=args.bootstrap_unit,
+                       extra=task_extra_options(args))
+
+
+def add_bootstrap_unit_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bootstrap-unit", choices=("sequence", "item"), default="sequence",
+                   help="paired bootstrap resampling unit: sequence (default: each held-out sequence with all its "
+                        "tokens; pairs and concepts are one item each) or item (single tokens)")
 
 
 # Task-specific options: each entry is (flag, argparse kwargs); they land in EvalOptions.extra.
 TASK_OPTIONS: list[tuple[str, dict]] = []
 TASK_OPTIONS += [  # language-model tasks (tasks/lm.py)
-    ("--corpus", {"default": "wiki,lee", "help": "comma-separated corpora for content_word_ppl/global_ppl: wiki, "
-                                                 "lee, c4, openwebtext, or .txt/.jsonl files (default: wiki,lee)"}),
+    ("--corpus", {"help": "comma-separated corpora for content_word_ppl/global_ppl: wiki, lee, c4, openwebtext, or "
+                          ".txt/.jsonl files (default: wiki,lee; train-and-eval and sweep: the training corpus, then "
+                          "its out-of-domain partner: wiki -> lee, c4 <-> openwebtext, a file -> lee)"}),
     ("--heldout-size", {"type": int, "default": 1000, "help": "held-out sequences split off each corpus (default 1000)"}),
+    ("--split-seed", {"type": int, "default": 0, "help": "seed of the document-level corpus split (default 0); the "
+                                                         "run's --seed never moves held-out sets"}),
     ("--heldout-limit", {"type": int, "help": "evaluate only the first N held-out sequences of each corpus (LM and "
                                               "geometry tasks); the similarity benchmarks stay whole"}),
 ]
 TASK_OPTIONS += [  # geometry tasks (tasks/geometry.py)
-    ("--geometry-corpus", {"default": "wiki", "help": "corpus whose held-out split gives the geometry tasks' concept sets"}),
-    ("--geometry-selector", {"default": "wordnet", "help": "synonym selector of the geometry tasks' concept sets"}),
+    ("--geometry-corpus", {"help": "corpus whose held-out split gives the geometry tasks' concept sets (default: "
+                                   "wiki; train-and-eval and sweep: the training corpus)"}),
+    ("--geometry-selector", {"help": "synonym selector of the geometry tasks' concept sets (default: wordnet; "
+                                     "train-and-eval and sweep: the training selector)"}),
     ("--geometry-samples", {"type": int, "default": 1000, "help": "held-out sequences for clustering/centroid_similarity"}),
     ("--geometry-concepts", {"help": "a concept file to use instead of the cached held-out build (geometry tasks)"}),
 ]

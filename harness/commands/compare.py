@@ -8,12 +8,15 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
+    from harness.commands.common import add_bootstrap_unit_arg
+
     p = sub.add_parser("compare", help="paired bootstrap CIs of B − A from result files or folders")
     p.add_argument("a", help="result file or model result folder (the reference, e.g. the base model)")
     p.add_argument("b", help="result file or model result folder")
     p.add_argument("--resamples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--confidence", type=float, default=0.95)
+    add_bootstrap_unit_arg(p)
     p.set_defaults(func=run)
 
 
@@ -54,9 +57,11 @@ def run(args) -> int:
         raise UserError("--confidence must lie strictly between 0 and 1")
     groups = []
     for ra, rb in pair_results(args.a, args.b):
-        comps = paired_bootstrap(ra.record, rb.record, n_resamples=args.resamples, seed=args.seed, confidence=args.confidence)
+        comps = paired_bootstrap(ra.record, rb.record, n_resamples=args.resamples, seed=args.seed,
+                                 confidence=args.confidence, unit=args.bootstrap_unit)
         groups.append((ra.key, comps))
-    print(f"B − A with {args.confidence:.0%} paired bootstrap CIs ({args.resamples} resamples, seed {args.seed}); "
-          f"* = interval contains 0 (not significant)")
+    units = sorted({c.unit for _, comps in groups for c in comps})
+    print(f"B − A with {args.confidence:.0%} paired bootstrap CIs ({args.resamples} resamples of "
+          f"{' / '.join(u + 's' for u in units)}, seed {args.seed}); * = interval contains 0 (not significant)")
     print(format_comparisons(groups))
     return 0

@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
     b.add_argument("--seed", type=int, default=0, help="seed of the proportion draws")
     b.add_argument("--heldout-size", type=int, default=1000, help="corpus split: held-out sequences")
     b.add_argument("--validation-fraction", type=float, default=0.1, help="corpus split: validation share of the rest")
-    b.add_argument("--split-seed", type=int, default=0, help="corpus split: permutation seed")
+    b.add_argument("--split-seed", type=int, default=0,
+                   help="corpus split: document permutation seed (evaluate with the same --split-seed)")
     b.add_argument("--chunk-size", type=int, default=32, help="sequences per processing chunk")
     b.add_argument("--max-batch-tokens", type=int, default=4096, help="padded tokens per forward batch")
     b.add_argument("--resume", action="store_true", help="continue an interrupted build of --out")

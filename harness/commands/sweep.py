@@ -11,7 +11,10 @@ Resumable: a point whose adapter folder holds a finished run and whose results e
 every selected task, under the same evaluation options, is skipped; an interrupted run
 resumes from its last checkpoint. The leaderboard is rebuilt after every finished point, so
 a long sweep publishes as it goes. The training corpus flag is ``--train-corpus`` (as in
-``harness train-and-eval``): ``--corpus`` names the evaluation corpora of the LM tasks.
+``harness train-and-eval``): ``--corpus`` names the evaluation corpora of the LM tasks, by default
+the training corpus and its out-of-domain partner; the geometry tasks use held-out concept sets of
+the training corpus built by the training selector. Every point and the base model get the same
+evaluation options, hence identical inputs.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def is_done(cfg) -> bool:
     if not (Path(cfg.out) / TRAIN_CONFIG_FILE).is_file():
         return False
     info = describe_spec(str(cfg.out))
-    options = eval_options_for(cfg, resolve_profile(cfg.profile, cfg.overrides).heldout_limit)
+    options = eval_options_for(cfg, resolve_profile(cfg.profile, cfg.overrides))
     # the adapter's results are checked like the base's: same task files, same recorded options
     return not missing_base_tasks(info, select_tasks(cfg.tasks, describe_spec(cfg.model)), options)
 

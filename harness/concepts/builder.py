@@ -124,7 +124,8 @@ class BuildConfig:
 
 def corpus_part(corpus: Any, cfg: BuildConfig) -> tuple[Any, list[str], dict[str, Any]]:
     """(corpus, texts of the chosen split part (first ``limit``), split record)."""
-    from harness.corpora import load_corpus, split_corpus
+    from harness.corpora import load_corpus
+    from harness.splits import split_corpus
 
     if isinstance(corpus, str):
         corpus = load_corpus(corpus)
@@ -152,7 +153,8 @@ def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[s
         "corpus": corpus.describe(),
         "split": {"part": cfg.split, "limit": cfg.limit, "sequences": len(texts), "sha256": texts_sha256(texts),
                   "heldout_size": cfg.heldout_size, "validation_fraction": cfg.validation_fraction,
-                  "seed": cfg.split_seed, "sizes": split_record.get("sizes")},
+                  "split_seed": cfg.split_seed, "method": split_record.get("method"), "sizes": split_record.get("sizes"),
+                  "documents": split_record.get("documents_per_part")},
         "content_words": "harness.concepts.content_words: whole-word single-token NOUN/VERB/ADJ (spaCy-aligned)",
         "selector": {"name": cfg.selector, "settings": selector.settings()},
         "k": cfg.k, "candidate_filter": CANDIDATE_FILTER,
@@ -315,7 +317,7 @@ def cached_concept_file(model_spec: Any, corpus: Any, split: str, selector: str,
     :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp`` for the build."""
     from filelock import FileLock
 
-    from harness.corpora import load_corpus
+    from harness.corpora import load_corpus, texts_sha256
     from harness.paths import cache_dir
     from harness.results import slug
 
@@ -327,8 +329,10 @@ def cached_concept_file(model_spec: Any, corpus: Any, split: str, selector: str,
     else:
         info = model_spec.info
     corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
-    BuildConfig(selector=selector, split=split, **settings).check()
-    key = cache_key(info.id, corpus_obj.sha256, split, selector, settings)
+    cfg = BuildConfig(selector=selector, split=split, **settings)
+    cfg.check()
+    _, texts, _ = corpus_part(corpus_obj, cfg)  # the key holds the part's texts: a new split method is a new file
+    key = cache_key(info.id, corpus_obj.sha256, split, selector, {**settings, "part_sha256": texts_sha256(texts)})
     folder = cache_dir("concepts")
     path = folder / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
     if path.is_file():
