@@ -16,7 +16,7 @@ from harness.corpora import Corpus, texts_sha256
 from harness.errors import UserError
 
 SPLIT_SEED = 0  # the default split seed: fixed, never a run's --seed, so held-out sets are the same for every run
-SPLIT_METHOD = "documents-v1"  # bump when split_corpus changes what lands where
+SPLIT_METHOD = "documents-v2"  # bump when split_corpus changes what lands where
 HELDOUT_SIZE = 1000  # held-out sequences per corpus (the paper's 1,000 held-out samples)
 OUT_OF_DOMAIN = {"wiki": "lee", "c4": "openwebtext", "openwebtext": "c4"}  # the paper pairs C4 and OpenWebText
 
@@ -57,9 +57,10 @@ def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE, validation_fr
     comes first in the permutation, so it depends only on (corpus, heldout_size, seed), never on
     ``validation_fraction``; a smaller held-out size gives a subset of a larger one's.
 
-    Validation and train keep corpus order. The held-out sequences are shuffled by the same
-    generator (one ``permutation`` after the document order), so the first N of them
-    (``--heldout-limit N``) are a uniform sample of the held-out set, not the first few articles.
+    Validation keeps corpus order. The held-out and then the train sequences are shuffled by the
+    same generator (one ``permutation`` each, after the document order), so the first N of either
+    (``--heldout-limit N``, or a concept file of N training sequences: the cpu profile's 400) are a
+    uniform sample of the part, not the first few articles.
 
     An evaluation-only corpus (``lee``) with at most ``heldout_size`` sequences is held out whole
     (train and validation empty): it is never trained on, so nothing leaks. Any other corpus needs
@@ -99,9 +100,9 @@ def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE, validation_fr
         validation += rest[v]
         v += 1
     train = [i for doc in rest[v:] for i in doc]
-    shuffled = sorted(held)
-    parts = {"heldout": [shuffled[j] for j in rng.permutation(len(shuffled))],
-             "validation": sorted(validation), "train": sorted(train)}
+    held, train = sorted(held), sorted(train)
+    parts = {"heldout": [held[j] for j in rng.permutation(len(held))],
+             "validation": sorted(validation), "train": [train[j] for j in rng.permutation(len(train))]}
     texts = {p: [corpus.texts[i] for i in idx] for p, idx in parts.items()}
     record = {
         "corpus": corpus.name, "source": corpus.source, "sha256": corpus.sha256, "sequences": n,
@@ -112,7 +113,7 @@ def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE, validation_fr
         "dropped": dropped, "eval_only_whole": whole,
         "rule": "numpy default_rng(split_seed).permutation(documents): whole documents to held-out until it holds "
                 "heldout_size sequences (the rest of the last one used nowhere), then validation, then train; "
-                "held-out order shuffled by the same generator",
+                "held-out, then train order shuffled by the same generator",
         "heldout_sha256": texts_sha256(texts["heldout"]),
     }
     return CorpusSplit(train=texts["train"], validation=texts["validation"], heldout=texts["heldout"], record=record)

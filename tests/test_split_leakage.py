@@ -162,3 +162,14 @@ def test_a_model_is_never_evaluated_on_documents_it_was_trained_on():
     same = heldout(split_seed=3, heldout_size=500)
     assert same["wiki"].domain == {"training_corpus": "wiki", "in_domain": True, "checked_unseen": True}
     assert same["lee"].domain == {"training_corpus": "wiki", "in_domain": False, "checked_unseen": None}
+
+
+def test_the_first_training_sequences_are_a_sample_of_every_training_article():
+    """The cpu profile trains on the first 400 sequences of the train part: they must come from
+    across the training articles, not from the first few in corpus order."""
+    split = split_corpus(load_corpus("wiki"))
+    page = wiki_page_of()
+    all_pages = {page[t] for t in split.train if t in page}
+    first = {page[t] for t in split.train[:400] if t in page}
+    assert len(all_pages) > 50
+    assert len(first) >= 0.8 * len(all_pages), (len(first), len(all_pages))
