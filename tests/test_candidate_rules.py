@@ -70,6 +70,9 @@ def test_reported_wordnet_examples(wordnet_selector, text, word, pos, tag, candi
     # kept: same inflection, or a tag without inflection to compare
     ("part", "role", "NOUN", "NN", None), ("parts", "roles", "NOUN", "NNS", None),
     ("ran", "walked", "VERB", "VBD", None), ("run", "walked", "VERB", "VBN", None),
+    ("were", "existed", "VERB", "VBD", None), ("are", "exist", "VERB", "VBP", None),
+    ("is", "exist", "VERB", "VBP", "inflection"), ("beginning", "first", "ADJ", "JJ", None),
+    ("other", "early", "ADJ", "JJ", None), ("blorgs", "cat", "NOUN", "NN", "inflection"),
     ("purchase", "buy", "VERB", "VB", None), ("purchases", "buys", "VERB", "VBZ", None),
     ("larger", "bigger", "ADJ", "JJR", None), ("hundred", "century", "NOUN", "NN", None),
     ("dogs", "cat", "NOUN", "XX", None),

@@ -20,11 +20,14 @@ that applies removes it and is counted (:func:`apply_rules`):
    substitutes. Longer lower-case abbreviations (``km``) are not recognised and pass.
 5. ``inflection``: ``g`` marks an inflection of ``u`` (nouns ``NN``/``NNS``: number; verbs
    ``VB``/``VBP``/``VBZ``/``VBD``/``VBN``/``VBG``: form; adjectives ``JJ``/``JJR``/``JJS``:
-   degree) and ``c`` is not the ``g`` form of any of its lemmas as ``u``: ``role`` (NN) →
-   ``parts``, ``walked`` (VBD) → ``walking``, ``bigger`` (JJR) → ``large``. The form is the most
-   common spelling lemminflect gives (it also lists rare variants such as ``dog`` as a plural of
-   ``dog``, which would let singulars through); words it does not know get its rule-based (OOV)
-   lemmas and forms. Any other tag (spaCy's ``XX``, ``FW``, ...) skips this rule.
+   degree) and ``c`` is not a ``g`` form of any of its lemmas as ``u``: ``role`` (NN) →
+   ``parts``, ``walked`` (VBD) → ``walking``, ``bigger`` (JJR) → ``large``. Forms are
+   lemminflect's; every listed form counts (``was`` and ``were`` are both ``VBD``), except that a
+   noun must be its most common form: lemminflect also lists the singular as a rare plural of
+   many nouns (``dog`` among the plurals of ``dog``, from tagging noise), which would let every
+   singular through. A word lemminflect knows only as another part of speech counts as
+   uninflected (``beginning`` passes as ``JJ``); a word it does not know at all gets its
+   rule-based (OOV) lemmas and forms. Any other tag (spaCy's ``XX``, ``FW``, ...) skips this rule.
 
 Morphology comes from ``lemminflect`` (lemmas and inflections by Penn tag, which WordNet's morphy
 cannot give: it reduces ``walked`` to ``walk`` but cannot say whether it was ``VBD`` or ``VBN``).
@@ -41,16 +44,20 @@ INFLECTION_TAGS = {"NOUN": frozenset({"NN", "NNS"}), "VERB": frozenset({"VB", "V
 DESCRIPTION = ("rules in order, first match removes: target (the word in any case), lemma (shares a lemma with "
                "the word: its inflections and their case variants), case (capitalised when the word is lower case), "
                "letter (a single letter), inflection (not the word's spaCy tag form of any of its lemmas: number, "
-               "verb form, degree; lemminflect, most common spelling)")
+               "verb form, degree; lemminflect, a noun's most common spelling)")
 
 
 @lru_cache(maxsize=None)
 def lemmas_as(word: str, upos: str) -> frozenset[str]:
-    """Lemmas of lower-cased ``word`` as ``upos`` (lemminflect's dictionary, else its OOV rules, which
-    can strip a one-letter word to nothing: empty lemmas are dropped)."""
+    """Lemmas of lower-cased ``word`` as ``upos``: lemminflect's dictionary; a word it knows only as
+    another part of speech is its own lemma (uninflected as ``upos``: its OOV rules would cut
+    ``other`` to ``oth`` and ``inherited`` to ``inherit`` as adjectives); an unknown word gets the OOV
+    rules (``blorgs`` → ``blorg``), whose empty results (one-letter words) are dropped."""
     import lemminflect
 
-    found = lemminflect.getAllLemmas(word, upos).get(upos) or lemminflect.getAllLemmasOOV(word, upos).get(upos, ())
+    found = lemminflect.getAllLemmas(word, upos).get(upos)
+    if not found:
+        found = (word,) if lemminflect.getAllLemmas(word) else lemminflect.getAllLemmasOOV(word, upos).get(upos, ())
     return frozenset(x.casefold() for x in found if x)
 
 
@@ -64,12 +71,13 @@ def all_lemmas(word: str) -> frozenset[str]:
 
 @lru_cache(maxsize=None)
 def has_form(word: str, upos: str, tag: str) -> bool:
-    """Is lower-cased ``word`` the most common ``tag`` form of one of its lemmas as ``upos``?"""
+    """Is lower-cased ``word`` a ``tag`` form of one of its lemmas as ``upos`` (for nouns: the most
+    common one)?"""
     import lemminflect
 
     for lemma in lemmas_as(word, upos):
         forms = lemminflect.getInflection(lemma, tag, inflect_oov=True)
-        if forms and forms[0].casefold() == word:
+        if word in {f.casefold() for f in (forms[:1] if upos == "NOUN" else forms)}:
             return True
     return False
 
