@@ -45,6 +45,7 @@ class BuildStats:
     candidates: Counter = field(default_factory=Counter)  # COUNT_KEYS, summed over targets
     selector_seconds: float = 0.0
     candidate_seconds: float = 0.0
+    filter_seconds: float = 0.0  # whole-word filter and candidate rules
     content_word_seconds: float = 0.0
     seconds: float = 0.0  # the whole loop (model and selector loading excluded)
     setup_seconds: float = 0.0
@@ -80,7 +81,8 @@ class BuildStats:
                if self.content_words and not self.with_synonyms else ""),
             f"mean set size     {self.mean_set_size:.2f} tokens (original included)",
             f"time              {self.seconds:.1f} s: content words {self.content_word_seconds:.1f} s, candidates "
-            f"{self.candidate_seconds:.1f} s, selector {self.selector_seconds:.1f} s (+{self.setup_seconds:.1f} s loading)",
+            f"{self.candidate_seconds:.1f} s, filters {self.filter_seconds:.1f} s, selector "
+            f"{self.selector_seconds:.1f} s (+{self.setup_seconds:.1f} s loading)",
             f"throughput        {self.words_per_second:.2f} content words/s",
         ]
         return "\n".join(lines)

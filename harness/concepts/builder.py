@@ -222,7 +222,9 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
             tops = topk_candidates(loaded, [p["ids"] for p in plans], [p["positions"] for p in plans], k=cfg.k,
                                    max_batch_tokens=cfg.max_batch_tokens)
             stats.candidate_seconds += time.perf_counter() - t
+            t = time.perf_counter()
             queries, where, plan_counts = _queries(plans, tops, vocab)
+            stats.filter_seconds += time.perf_counter() - t
             t = time.perf_counter()
             chosen = sel.select(queries) if queries else []
             stats.selector_seconds += time.perf_counter() - t

@@ -62,11 +62,18 @@ def lemmas_as(word: str, upos: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=None)
-def all_lemmas(word: str) -> frozenset[str]:
-    """``word`` and its lemmas as any part of speech lemminflect knows (lower-cased input)."""
+def candidate_lemmas(word: str, upos: str) -> frozenset[str]:
+    """Lower-cased ``word``, its lemmas as any part of speech lemminflect knows, and as ``upos``."""
     import lemminflect
 
-    return frozenset({word} | {x.casefold() for found in lemminflect.getAllLemmas(word).values() for x in found})
+    known = {x.casefold() for found in lemminflect.getAllLemmas(word).values() for x in found}
+    return frozenset({word} | known | lemmas_as(word, upos))
+
+
+@lru_cache(maxsize=None)
+def word_lemmas(word: str, upos: str) -> frozenset[str]:
+    """Lower-cased ``word`` and its lemmas as ``upos``."""
+    return frozenset({word} | lemmas_as(word, upos))
 
 
 @lru_cache(maxsize=None)
@@ -87,7 +94,7 @@ def rule_against(candidate: str, word: str, pos: str, tag: str) -> str | None:
     c, w = candidate.casefold(), word.casefold()
     if c == w:
         return "target"
-    if (all_lemmas(c) | lemmas_as(c, pos)) & (lemmas_as(w, pos) | {w}):
+    if not candidate_lemmas(c, pos).isdisjoint(word_lemmas(w, pos)):
         return "lemma"
     if word.islower() and not candidate.islower():
         return "case"
