@@ -7,7 +7,8 @@
 Each selector builds a concept file over the first N training sequences of the corpus into a
 temporary folder, with the builder's defaults (k = 200, all content words unless
 ``--llm-proportion`` says otherwise). Printed per run: the builder's ending statistics and
-where the time went (content words by spaCy, the top-k forward passes, the selector), then one
+where the time went (content words by spaCy, the top-k forward passes, the whole-word filter and
+candidate rules, the selector), then one
 summary line per selector. Throughput = content words written / loop wall time (model, spaCy
 and selector loading excluded and printed apart). The machine is shared: the load average is
 printed beside the figures.
@@ -61,7 +62,8 @@ def main() -> int:
     for sel, limit, proportion, st in rows:
         print(f"  {sel:10s} {limit:4d} sequences  proportion {proportion:4s}  {st.content_words:6d} content words  "
               f"{st.seconds:8.1f} s  {st.words_per_second:8.2f} words/s  (selector {st.selector_seconds:.1f} s, "
-              f"candidates {st.candidate_seconds:.1f} s, spaCy {st.content_word_seconds:.1f} s)")
+              f"candidates {st.candidate_seconds:.1f} s, filters {st.filter_seconds:.1f} s, "
+              f"spaCy {st.content_word_seconds:.1f} s)")
     return 0
 
 

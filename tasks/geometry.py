@@ -5,10 +5,10 @@ split ``heldout`` of the document-level split with ``--split-seed`` and ``--held
 training text), built from ``--geometry-corpus`` with ``--geometry-selector`` (default wiki and
 wordnet; ``train-and-eval`` and ``sweep`` pass the training corpus and selector), so a base model
 and each of its adapters see the same sets. From each held-out sequence (file order, up to
-``--geometry-samples``) one content word whose concept set T* has ≥ 2 members is drawn with
-``numpy.random.default_rng(split_seed)`` (the split seed, not the run's ``--seed``);
-its *variants* are ``input_ids[:position] + [t]`` for every t in T* (the original token
-first). Each variant's hidden state of layer ``--layer`` (default: last, after the final
+``--geometry-samples``) one content word whose concept set T* has a member besides the original
+token is drawn with ``numpy.random.default_rng(split_seed)`` (the split seed, not the run's
+``--seed``); its *variants* are ``input_ids[:position] + [t]`` for the original token (read from
+the record) and then every other member of T*. Each variant's hidden state of layer ``--layer`` (default: last, after the final
 norm) at that last token is one vector; causal attention means nothing after the content
 token matters. Each prefix is run once and its key/value cache reused for all members.
 
@@ -31,7 +31,7 @@ from harness.errors import UserError
 from harness.task import Aggregation, Items, Metric, Task, TaskOutput, register_task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.concepts.concept_file import ConceptRecord
+    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
     from harness.models import LoadedModel
     from harness.runner import EvalContext
 
@@ -47,7 +47,7 @@ class ConceptVariants:
     id: str  # "<sequence index>:<position>", the bootstrap item id
     word: str
     prefix: tuple[int, ...]  # input_ids[:position]
-    members: tuple[int, ...]  # T*, original token first
+    members: tuple[int, ...]  # the original token, then the other members of T*
     member_words: tuple[str, ...]
 
     @property
@@ -71,24 +71,32 @@ class GeometryInputs:
     checked_unseen: bool | None = None  # the sets share no document with the model's training text (checked)
 
 
+def concept_members(t: "ConceptTarget") -> tuple[list[int], list[str]]:
+    """The original token (``token_id``, read from the record, not from the set), then every other set
+    member once, in set order. For a built file that is T* as stored; a noise control's set never holds
+    the original, which still heads the variants."""
+    members, words = [t.token_id], [t.word]
+    for tid, w in zip(t.set_ids, t.set_words):
+        if tid not in members:
+            members.append(tid)
+            words.append(w)
+    return members, words
+
+
 def choose_concepts(records: list["ConceptRecord"], samples: int, seed: int) -> list[ConceptVariants]:
-    """One content word per sequence, uniformly among targets with |T*| ≥ 2, for the first ``samples``
-    sequences (file order) that have one; the rng advances once per sequence used."""
+    """One content word per sequence, uniformly among targets with a set member besides the original
+    token (≥ 2 variants), for the first ``samples`` sequences (file order) that have one; the rng
+    advances once per sequence used."""
     rng = np.random.default_rng(seed)
     out: list[ConceptVariants] = []
     for rec in records:
         if len(out) >= samples:
             break
-        eligible = [t for t in rec.targets if len(set(t.set_ids)) >= 2]
+        eligible = [t for t in rec.targets if set(t.set_ids) - {t.token_id}]
         if not eligible:
             continue
         t = eligible[int(rng.integers(len(eligible)))]
-        members, words, seen = [], [], set()
-        for tid, w in zip(t.set_ids, t.set_words):
-            if tid not in seen:
-                seen.add(tid)
-                members.append(tid)
-                words.append(w)
+        members, words = concept_members(t)
         out.append(ConceptVariants(id=f"{rec.index}:{t.position}", word=t.word,
                                    prefix=tuple(rec.input_ids[: t.position]), members=tuple(members),
                                    member_words=tuple(words)))

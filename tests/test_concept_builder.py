@@ -48,10 +48,13 @@ def tiny_folder(tiny_llama, tmp_path) -> Path:
     return folder
 
 
-def independent_expectation(loaded, text_ids, position, word, pos, k, wn):
-    """T* recomputed without the builder: an unbatched forward pass on the prefix, the whole-word filter,
+def independent_expectation(loaded, text_ids, position, word, pos, tag, k, wn):
+    """T* recomputed without the builder: an unbatched forward pass on the prefix, the whole-word filter
+    (byte-level BPE: " " + letters), the candidate rules (tested on their own in test_candidate_rules),
     WordNet synset overlap read straight from NLTK, and the first-token set rule."""
     import torch
+
+    from harness.concepts.candidate_rules import rule_against
 
     tok = loaded.tokenizer
     with torch.no_grad():
@@ -62,7 +65,7 @@ def independent_expectation(loaded, text_ids, position, word, pos, k, wn):
     ids = [text_ids[position]]
     for t in top:
         s = tok.decode([t])
-        if not (s.startswith(" ") and s[1:].isalpha()) or s[1:].lower() == word.lower():
+        if not (s.startswith(" ") and s[1:].isalpha()) or rule_against(s[1:], word, pos, tag):
             continue
         if target & set(wn.synsets(s[1:].lower(), wpos)):
             first = tok(" " + s[1:], add_special_tokens=False)["input_ids"][0]
@@ -90,7 +93,8 @@ def test_build_matches_independent_computation(tiny_llama, corpus_file, tmp_path
         assert rec.input_ids == cw.input_ids
         assert [t.position for t in rec.targets] == cw.positions
         for t in rec.targets:
-            want = independent_expectation(tiny_llama, rec.input_ids, t.position, t.word, t.pos, k, wn)
+            tag = cw.tags[cw.positions.index(t.position)]
+            want = independent_expectation(tiny_llama, rec.input_ids, t.position, t.word, t.pos, tag, k, wn)
             assert t.set_ids == want, (t.word, t.set_words)
             n_sets += len(want) > 1
     assert stats.content_words == sum(len(c.positions) for c in found) > 50
@@ -175,8 +179,12 @@ def test_cli_build_randomize_show(tiny_folder, corpus_file, tmp_path, capsys):
     src, rnd = load_concept_file(out), load_concept_file(noise)
     assert rnd.header["randomized"]["seed"] == 5
     assert [len(t.set_ids) for _, t in src.targets()] == [len(t.set_ids) for _, t in rnd.targets()]
+    assert all(t.token_id not in t.set_ids for _, t in rnd.targets())
     assert main(["concepts", "show", str(noise), "--model", str(tiny_folder)]) == 0
-    assert "randomized" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "randomized" in printed and "random noise sets of mean size" in printed
+    assert main(["concepts", "show", str(out)]) == 0
+    assert "candidates: top-k" in capsys.readouterr().out
 
 
 def test_cli_bad_inputs_exit_2_with_one_line(tiny_folder, corpus_file, tmp_path, capsys):
@@ -242,3 +250,40 @@ def test_cli_killed_and_resumed_equals_uninterrupted(tiny_folder, corpus_file, t
     assert got[1:] == want[1:] and len(got) == 11
     strip = lambda line: {k: v for k, v in json.loads(line).items() if k not in PROVENANCE_KEYS}  # noqa: E731
     assert strip(got[0]) == strip(want[0])
+
+
+def test_all_singleton_build_fails_loudly_once_there_is_evidence(tiny_llama, corpus_file, tmp_path, capsys):
+    """A selector that accepts nothing (cosine ≥ 1 to a random embedding): below MIN_WORDS_ALL_SINGLETONS
+    content words the build is kept and the summary says no set got a synonym; above, exit 2 and no file."""
+    from harness.concepts.build_stats import MIN_WORDS_ALL_SINGLETONS
+    from harness.errors import UserError
+
+    small = tmp_path / "small.jsonl"
+    stats = build_concepts(tiny_llama, str(corpus_file), "embedding", small, k=50, threshold=1.0, **SPLIT)
+    assert 0 < stats.content_words < MIN_WORDS_ALL_SINGLETONS and stats.with_synonyms == 0
+    assert "no synonym at all" in stats.summary() and small.exists()
+
+    big = tmp_path / "big.txt"
+    big.write_text("\n\n".join(f"{p} {q}" for p in PARAGRAPHS for q in PARAGRAPHS[:2]) + "\n", encoding="utf-8")
+    out = tmp_path / "big.jsonl"
+    with pytest.raises(UserError, match=r"selector embedding chose no synonym for any of \d+ content words") as e:
+        build_concepts(tiny_llama, str(big), "embedding", out, k=50, threshold=1.0, **SPLIT)
+    assert "\n" not in str(e.value) and not out.exists()
+
+
+def test_header_and_summary_report_the_candidate_counts(tiny_llama, corpus_file, tmp_path):
+    import json
+
+    out = tmp_path / "c.jsonl"
+    stats = build_concepts(tiny_llama, str(corpus_file), "wordnet", out, k=300, **SPLIT)
+    cf = load_concept_file(out)
+    per_record = {k: sum(r.candidates[k] for r in cf.records) for k in cf.records[0].candidates}
+    header = cf.header["build_stats"]
+    assert header["candidates"] == per_record and all(stats.candidates[k] == v for k, v in per_record.items())
+    assert per_record["top_k"] == 300 * stats.content_words
+    assert per_record["whole_word"] == per_record["pool"] + sum(
+        per_record[r] for r in ("target", "lemma", "case", "letter", "inflection"))
+    assert header["content_words"] == stats.content_words and header["with_synonyms"] == stats.with_synonyms
+    summary = stats.summary()
+    assert f"top-k {per_record['top_k']}" in summary and f"lemma {per_record['lemma']}" in summary
+    assert json.loads(out.read_text().splitlines()[0])["build_stats"] == header

@@ -98,3 +98,27 @@ def test_resume_drops_partial_line_and_reports_done(tmp_path, smollm2_tokenizer)
     assert path.read_bytes() == full
     with pytest.raises(UserError, match="other settings.*k"):
         ConceptFileWriter.open(path, {**header, "k": 100}, resume=True)
+
+
+def test_noise_control_sets_must_not_hold_the_original(tmp_path):
+    """A built file puts the original token first; a noise control (header ``randomized``) never holds it:
+    an old control that kept it is refused with a line that says to randomize again."""
+    def line(set_ids):
+        return json.dumps({"type": "sequence", "index": 0, "text": "a b", "input_ids": [1, 9], "targets": [
+            {"position": 1, "token_id": 9, "word": "b", "pos": "NOUN", "set_ids": set_ids,
+             "set_words": [f"w{i}" for i in set_ids]}]})
+
+    built, noise = '{"type": "header"}', '{"type": "header", "randomized": {"seed": 0}}'
+    path = tmp_path / "c.jsonl"
+    for header, set_ids, ok in ((built, [9, 4], True), (built, [4, 9], False), (noise, [4, 5], True),
+                                (noise, [9, 4], False), (noise, [4, 9], False), (noise, [], False)):
+        path.write_text(f"{header}\n{line(set_ids)}\n")
+        if ok:
+            (t,) = load_concept_file(path).records[0].targets
+            assert t.set_ids == set_ids
+        else:
+            with pytest.raises(UserError, match=f"{path}:2:"):
+                load_concept_file(path)
+    path.write_text(f"{noise}\n{line([4, 9])}\n")
+    with pytest.raises(UserError, match="keeps the original token.*randomize the concept file again"):
+        load_concept_file(path)

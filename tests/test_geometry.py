@@ -165,6 +165,22 @@ def test_concepts_do_not_move_with_the_run_seed(tmp_path):
     assert [c.id for c in prepare(split_seed).concepts] != chosen[0]  # the split seed chooses them
 
 
+def test_choose_concepts_reads_the_original_from_the_record_not_the_set():
+    """A noise control's sets never hold the original token: the variants still start with it (the
+    record's token_id), followed by the noise members, and a one-member noise set is eligible."""
+    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
+    from tasks.geometry import choose_concepts
+
+    ids = [10, 11, 12, 13]
+    noise = ConceptRecord(index=0, text="", input_ids=ids, targets=[
+        ConceptTarget(position=1, token_id=11, word="w11", pos="NOUN", set_ids=[31], set_words=["r31"]),
+        ConceptTarget(position=3, token_id=13, word="w13", pos="NOUN", set_ids=[32, 33], set_words=["r32", "r33"])])
+    (c,) = choose_concepts([noise], samples=5, seed=0)
+    p = int(c.id.split(":")[1])
+    want = {1: ([11, 31], ("w11", "r31")), 3: ([13, 32, 33], ("w13", "r32", "r33"))}[p]
+    assert c.variant_ids() == [ids[:p] + [t] for t in want[0]] and c.member_words == want[1]
+
+
 # ------------------------------------------------------------------ forward pass
 
 

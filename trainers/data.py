@@ -1,8 +1,9 @@
 """Concept file -> training examples -> padded batches with a flattened concept batch.
 
 Each sequence of a concept file becomes one example: its token ids (cut to ``max_length``) and
-its concept targets inside that window, each set cut to the original token plus at most
-``max_synonyms`` synonyms. The collator right-pads a batch, sets ``labels = input_ids`` with
+its concept targets inside that window, each set cut to its first ``1 + max_synonyms`` members
+(a built set: the original token and at most ``max_synonyms`` synonyms; a noise set: as many
+random tokens, never the original). The collator right-pads a batch, sets ``labels = input_ids`` with
 −100 on padding, and flattens the targets into the tensors of
 :class:`trainers.objectives.ConceptBatch` (``concept_*`` keys; the trainer pops them before the
 forward pass).
@@ -21,7 +22,7 @@ from harness.errors import UserError
 class TrainExample:
     input_ids: list[int]
     positions: list[int]  # index in input_ids of each content token (≥ 1)
-    sets: list[list[int]]  # concept set T* of each, original token first
+    sets: list[list[int]]  # concept set T* of each (a noise set need not hold the original token)
 
     def as_feature(self) -> dict[str, Any]:
         return {"input_ids": self.input_ids, "positions": self.positions, "sets": self.sets}

@@ -49,8 +49,10 @@ class ConceptBatch:
     """The N concept targets of one micro-batch, flattened over its rows.
 
     ``position`` indexes ``input_ids`` (the content token itself); its prediction comes from
-    the logits at ``position − 1``. ``set_ids`` [N, S] is padded (any id) where ``set_mask`` is False;
-    column 0 is the original token."""
+    the logits at ``position − 1``. ``set_ids`` [N, S] is padded (any id) where ``set_mask`` is False.
+    Nothing here assumes the set holds the original token (the label at ``position``): a built
+    concept file puts it first, a noise control's sets never contain it, and every term below
+    reads the set only through ``set_ids``/``set_mask`` and the original only through ``labels``."""
 
     batch_index: "torch.Tensor"  # [N] long
     position: "torch.Tensor"  # [N] long, ≥ 1

@@ -98,7 +98,7 @@ def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: i
         return path
     from harness.concepts.randomize import randomize_file
 
-    noise = path.with_name(f"{path.stem}.noise-seed{cfg.seed}.jsonl")
+    noise = path.with_name(f"{path.stem}.noise-v2-seed{cfg.seed}.jsonl")  # v2: sets without the original token
     if not noise.is_file():
         randomize_file(path, noise, cfg.seed)
     return noise

@@ -83,13 +83,29 @@ def run_show(args) -> int:
 
         tokenizer = load_tokenizer(model_folder(describe_spec(args.model)))
     cf = load_concept_file(args.file, tokenizer=tokenizer)
-    sizes = [len(t.set_ids) for _, t in cf.targets()]
+    print(f"{args.file}: {len(cf.records)} sequences, {set_summary(cf)}")
     h = cf.header
-    print(f"{args.file}: {len(cf.records)} sequences, {len(sizes)} content words, "
-          f"{sum(n > 1 for n in sizes) / max(len(sizes), 1):.1%} with synonyms, mean set size "
-          f"{sum(sizes) / max(len(sizes), 1):.2f}")
     print(f"model {h.get('model', {}).get('spec')}, corpus {h.get('corpus', {}).get('name')} "
           f"({h.get('split', {}).get('part')}), selector {h.get('selector', {}).get('name')}, k {h.get('k')}, "
           f"proportion {h.get('proportion')}" + (", randomized" if "randomized" in h else "")
           + (", fits the model's tokenizer" if tokenizer is not None else ""))
+    candidates = (h.get("build_stats") or {}).get("candidates")
+    if candidates:
+        from harness.concepts.build_stats import candidate_line
+
+        print(f"candidates: {candidate_line(candidates)}")
     return 0
+
+
+def set_summary(cf) -> str:
+    """``N content words, X% with synonyms, mean set size S``; a noise control has random sets without
+    the original token (loading the file checked that), so no share of synonyms."""
+    from harness.concepts.concept_file import is_noise_control
+
+    targets = [t for _, t in cf.targets()]
+    n = max(len(targets), 1)
+    mean = sum(len(t.set_ids) for t in targets) / n
+    if is_noise_control(cf.header):
+        return f"{len(targets)} content words, random noise sets of mean size {mean:.2f} (never the original token)"
+    share = sum(len(t.set_ids) > 1 for t in targets) / n
+    return f"{len(targets)} content words, {share:.1%} with synonyms, mean set size {mean:.2f}"

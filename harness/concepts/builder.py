@@ -8,8 +8,15 @@ training):
 2. the share of them that gets a concept set (``proportion``, :mod:`harness.concepts.concept_sets`);
 3. the base model's top-``k`` next tokens at each kept position, one batched forward pass per
    batch of sequences (:mod:`harness.concepts.candidates`);
-4. the selector's synonyms among the whole-word alphabetic candidates;
-5. T* = original token + first tokens of ``" " + synonym`` (≤ 10, de-duplicated).
+4. the whole-word alphabetic candidates, less what :mod:`harness.concepts.candidate_rules` removes
+   (forms of the word itself, case variants, letters, disagreeing inflections), so every selector
+   obeys the same rules;
+5. the selector's synonyms among them;
+6. T* = original token + first tokens of ``" " + synonym`` (≤ 10, de-duplicated).
+
+Each record carries its candidate counts; when the build ends, the header gains ``build_stats``
+(their sums and the set statistics, :mod:`harness.concepts.build_stats`). A build whose sets are
+all singletons stops with a user error (:func:`~harness.concepts.build_stats.check_not_all_singletons`).
 
 Sequences are processed in fixed chunks of ``chunk_size`` consecutive indices and written in
 index order, one flushed line each. ``resume`` keeps the finished lines and recomputes the
@@ -24,66 +31,21 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.concepts.concept_file import ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION, tokenizer_info
+from harness.concepts.build_stats import BuildStats, check_not_all_singletons, counts
+from harness.concepts.candidate_rules import DESCRIPTION as CANDIDATE_RULES
+from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION,
+                                           finalize_header, tokenizer_info)
 from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
 from harness.errors import UserError
 
 SPLIT_PARTS = ("train", "validation", "heldout")
-CANDIDATE_FILTER = "decoded token = one leading space + letters (str.isalpha); the target word in any case left out"
-
-
-@dataclass
-class BuildStats:
-    """Ending statistics of one build run (the sequences processed by this run)."""
-
-    sequences: int = 0  # written by this run
-    already_done: int = 0  # found in the file on --resume
-    dropped: int = 0  # sequences without a content word in ``last`` mode
-    content_words: int = 0  # targets written
-    with_synonyms: int = 0  # targets whose set has at least one synonym
-    set_size_sum: int = 0  # Σ |T*| (original token included)
-    selector_seconds: float = 0.0
-    candidate_seconds: float = 0.0
-    content_word_seconds: float = 0.0
-    seconds: float = 0.0  # the whole loop (model and selector loading excluded)
-    setup_seconds: float = 0.0
-    out: str = ""
-
-    @property
-    def share_with_synonyms(self) -> float:
-        return self.with_synonyms / self.content_words if self.content_words else float("nan")
-
-    @property
-    def mean_set_size(self) -> float:
-        return self.set_size_sum / self.content_words if self.content_words else float("nan")
-
-    @property
-    def words_per_second(self) -> float:
-        return self.content_words / self.seconds if self.seconds else float("nan")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.update(share_with_synonyms=self.share_with_synonyms, mean_set_size=self.mean_set_size,
-                 words_per_second=self.words_per_second)
-        return d
-
-    def summary(self) -> str:
-        lines = [
-            f"concept file      {self.out}",
-            f"sequences         {self.sequences} written" + (f", {self.already_done} already done" if self.already_done else "")
-            + (f", {self.dropped} dropped (no content word)" if self.dropped else ""),
-            f"content words     {self.content_words}",
-            f"non-empty sets    {self.share_with_synonyms:.1%} ({self.with_synonyms})",
-            f"mean set size     {self.mean_set_size:.2f} tokens (original included)",
-            f"time              {self.seconds:.1f} s: content words {self.content_word_seconds:.1f} s, candidates "
-            f"{self.candidate_seconds:.1f} s, selector {self.selector_seconds:.1f} s (+{self.setup_seconds:.1f} s loading)",
-            f"throughput        {self.words_per_second:.2f} content words/s",
-        ]
-        return "\n".join(lines)
+CANDIDATE_FILTER = ("whole-word tokens: decode(anchor + [token]) = decode(anchor) + ' ' + letters (the tokenizer's own "
+                    "word-boundary convention); then " + CANDIDATE_RULES)
 
 
 @dataclass
@@ -159,7 +121,8 @@ def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[s
         "selector": {"name": cfg.selector, "settings": selector.settings()},
         "k": cfg.k, "candidate_filter": CANDIDATE_FILTER,
         "proportion": cfg.proportion, "seed": cfg.seed, "max_synonyms": cfg.max_synonyms,
-        "set_rule": "original token, then the first token of ' '+synonym per synonym; de-duplicated",
+        "set_rule": "original token, then the first token of ' '+synonym (as it follows a word) per synonym; "
+                    "de-duplicated",
         "batching": {"chunk_size": cfg.chunk_size, "max_batch_tokens": cfg.max_batch_tokens},
         **({"extra": cfg.extra} if cfg.extra else {}),
         "versions": package_versions(), "git_commit": git_commit(),
@@ -205,15 +168,36 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     header = make_header(loaded, corpus, texts, split_record, cfg, sel)
     existed = out.exists()
     stats = BuildStats(out=str(out), setup_seconds=time.perf_counter() - t0)
-    with ConceptFileWriter.open(out, header, resume=resume) as writer:
-        stats.already_done = len(writer.done)
-        _run(loaded, nlp, sel, texts, cfg, writer, stats)
-    if stats.content_words == 0 and stats.already_done == 0:
+    try:
+        with ConceptFileWriter.open(out, header, resume=resume) as writer:
+            stats.already_done = len(writer.done)
+            _run(loaded, nlp, sel, texts, cfg, writer, stats)
+        if stats.content_words == 0 and stats.already_done == 0:
+            raise UserError(f"corpus {corpus.name} ({cfg.split} part, {len(texts)} sequences) has no content words: "
+                            f"nothing to build concept sets for")
+    except UserError:
         if not existed or overwrite:
             out.unlink(missing_ok=True)
-        raise UserError(f"corpus {corpus.name} ({cfg.split} part, {len(texts)} sequences) has no content words: "
-                        f"nothing to build concept sets for")
+        raise
+    finalize_header(out, {"build_stats": file_stats(out)})
     return stats
+
+
+def file_stats(path: Path) -> dict[str, Any]:
+    """The header's ``build_stats``: set statistics and candidate counts summed over every record of the
+    file (so a resumed build reports the same as an uninterrupted one)."""
+    from harness.concepts.concept_file import iter_records
+
+    words = with_synonyms = size_sum = 0
+    total: Counter = Counter()
+    for rec in iter_records(path):
+        total.update(rec.candidates)
+        words += len(rec.targets)
+        with_synonyms += sum(len(t.set_ids) > 1 for t in rec.targets)
+        size_sum += sum(len(t.set_ids) for t in rec.targets)
+    return {"content_words": words, "with_synonyms": with_synonyms,
+            "share_with_synonyms": with_synonyms / words if words else None,
+            "mean_set_size": size_sum / words if words else None, "candidates": counts(total)}
 
 
 def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, writer: ConceptFileWriter,
@@ -225,7 +209,6 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
 
     tok = loaded.tokenizer
     vocab = WholeWordVocab(tok)
-    first_tokens: dict[str, int | None] = {}
     start = time.perf_counter()
     with tqdm(total=len(texts), desc=f"concepts ({cfg.selector})", unit="seq", disable=None,
               initial=len(writer.done)) as bar:
@@ -241,7 +224,9 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
             tops = topk_candidates(loaded, [p["ids"] for p in plans], [p["positions"] for p in plans], k=cfg.k,
                                    max_batch_tokens=cfg.max_batch_tokens)
             stats.candidate_seconds += time.perf_counter() - t
-            queries, where = _queries(plans, tops, vocab)
+            t = time.perf_counter()
+            queries, where, plan_counts = _queries(plans, tops, vocab)
+            stats.filter_seconds += time.perf_counter() - t
             t = time.perf_counter()
             chosen = sel.select(queries) if queries else []
             stats.selector_seconds += time.perf_counter() - t
@@ -255,18 +240,21 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
                     continue
                 targets = []
                 for j, (p, word, pos) in enumerate(zip(plan["positions"], plan["words"], plan["pos"])):
-                    ids, words = build_concept_set(plan["ids"][p], word, synonyms.get((n, j), []), tok,
-                                                   cfg.max_synonyms, first_tokens)
+                    ids, words = build_concept_set(plan["ids"][p], word, synonyms.get((n, j), []), vocab,
+                                                   cfg.max_synonyms)
                     targets.append(ConceptTarget(position=p, token_id=plan["ids"][p], word=word, pos=pos,
                                                  set_ids=ids, set_words=words))
                     stats.with_synonyms += len(ids) > 1
                     stats.set_size_sum += len(ids)
+                    stats.whole_word_targets += vocab.word(plan["ids"][p]) is not None
                 writer.append(ConceptRecord(index=plan["index"], text=plan["text"], input_ids=plan["ids"],
-                                            targets=targets))
+                                            targets=targets, candidates=counts(plan_counts[n])))
+                stats.candidates.update(plan_counts[n])
                 stats.sequences += 1
                 stats.content_words += len(targets)
                 bar.update(1)
             bar.set_postfix(words=stats.content_words, refresh=False)
+            check_not_all_singletons(stats, loaded.info.base, cfg.selector)
     stats.seconds = time.perf_counter() - start
 
 
@@ -279,25 +267,33 @@ def _plan(index: int, cw: Any, cfg: BuildConfig) -> dict[str, Any]:
         p = positions[-1]
         ids, text = ids[: p + 1], text[: cw.offsets[p][1]]
     return {"index": index, "text": text, "ids": ids, "positions": positions,
-            "words": [cw.words[j] for j in keep], "pos": [cw.pos[j] for j in keep],
+            "words": [cw.words[j] for j in keep], "pos": [cw.pos[j] for j in keep], "tags": [cw.tags[j] for j in keep],
             "spans": [(cw.offsets[cw.positions[j]][1] - len(cw.words[j]), cw.offsets[cw.positions[j]][1]) for j in keep],
             "drop": cfg.proportion == "last" and not positions}
 
 
-def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: Any) -> tuple[list, list]:
+def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: Any
+             ) -> tuple[list, list, list[Counter]]:
+    """The selector's queries (whole-word candidates less what the candidate rules remove), where each
+    belongs (plan, target), and each plan's candidate counts."""
+    from harness.concepts.candidate_rules import apply_rules
     from harness.concepts.candidates import SelectionQuery
 
-    queries, where = [], []
+    queries, where, plan_counts = [], [], []
     for n, plan in enumerate(plans):
+        c: Counter = Counter()
+        plan_counts.append(c)
         if plan["drop"]:
             continue
         for j, p in enumerate(plan["positions"]):
-            words, ids = vocab.pool(tops[n][j], plan["words"][j])
+            words, ids = vocab.pool(tops[n][j])
+            kept, kept_ids, removed = apply_rules(words, ids, plan["words"][j], plan["pos"][j], plan["tags"][j])
+            c.update(top_k=len(tops[n][j]), whole_word=len(words), pool=len(kept), **removed)
             s, e = plan["spans"][j]
             queries.append(SelectionQuery(text=plan["text"], word=plan["words"][j], pos=plan["pos"][j], start=s, end=e,
-                                          token_id=plan["ids"][p], candidates=words, candidate_ids=ids))
+                                          token_id=plan["ids"][p], candidates=kept, candidate_ids=kept_ids))
             where.append((n, j))
-    return queries, where
+    return queries, where, plan_counts
 
 
 # ------------------------------------------------------------------ cached builds
@@ -305,7 +301,8 @@ def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: An
 
 def cache_key(model_id: str, corpus_sha: str, split: str, selector: str, settings: dict[str, Any]) -> str:
     payload = json.dumps({"model": model_id, "corpus": corpus_sha, "split": split, "selector": selector,
-                          "settings": settings, "format": FORMAT_VERSION}, sort_keys=True, default=str)
+                          "settings": settings, "format": FORMAT_VERSION, "candidates": CANDIDATE_FILTER},
+                         sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

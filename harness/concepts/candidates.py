@@ -7,9 +7,10 @@ most ``max_batch_tokens`` padded tokens (right padding, attention mask); only th
 at the needed positions go through the LM head, so no ``batch × length × vocab`` logits tensor
 is built.
 
-Selectors see only *whole-word alphabetic* candidates: decoded tokens made of one leading space
-and letters (``" surf"``), the shape of a content word; the original word itself, in any letter case, is
-left out (the original token is always in T*; `` Browse`` is no synonym of `` browse``).
+Selectors see only *whole-word alphabetic* candidates: tokens that begin a word and are made of
+letters (``Ġsurf``, ``▁surf``, WordPiece ``surf``), read from the tokenizer's own word-boundary
+convention (:class:`WholeWordVocab`), then filtered by :mod:`harness.concepts.candidate_rules`
+(no form of the target word itself, no inflection that disagrees with it).
 """
 
 from __future__ import annotations
@@ -46,27 +47,60 @@ class SelectorContext:
     batch_size: int = 8
 
 
+ANCHOR = "a"  # any short word: the context a token is decoded and encoded after
+
+
 class WholeWordVocab:
-    """Memoised ``token id -> word`` for whole-word alphabetic tokens (None for any other token)."""
+    """Whole-word tokens as the tokenizer itself marks word starts, for every tokenizer family.
+
+    A token ``t`` *begins a word* when the tokenizer's decoder puts a space before it after another
+    word: ``decode(A + [t]) == decode(A) + " " + w`` with ``A`` = the ids of :data:`ANCHOR`. That
+    reads the family's convention from the tokenizer: byte-level BPE's ``Ġ`` (GPT-2, Llama-3,
+    SmolLM2), SentencePiece / Metaspace's ``▁`` (Llama-2, Mistral, Gemma: decoded alone, ``▁cat``
+    loses its space at the start of the text, so a lone ``decode([t])`` cannot tell), WordPiece's
+    absent ``##`` (its decoder joins ``##`` pieces to the word before and spaces the others).
+    :meth:`word` keeps the tokens that begin a word and are letters only (``str.isalpha``).
+
+    :meth:`first_token` is the inverse: the first token of ``word`` as it follows another word,
+    i.e. of ``encode(ANCHOR + " " + word)`` after the anchor's ids. So a synonym's token is the one
+    the model would emit after the prefix, never a bare ``▁`` piece (Llama-2 encodes a lone
+    ``" car"`` as ``▁`` + ``▁car``) nor a continuation piece."""
 
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
-        self._memo: dict[int, str | None] = {}
+        self.anchor = list(tokenizer.encode(ANCHOR, add_special_tokens=False))
+        self.anchor_text = tokenizer.decode(self.anchor)
+        self._words: dict[int, str | None] = {}
+        self._first: dict[str, int | None] = {}
 
     def word(self, token_id: int) -> str | None:
-        if token_id not in self._memo:
-            text = self.tokenizer.decode([token_id])
-            body = text[1:]
-            self._memo[token_id] = body if text.startswith(" ") and body.isalpha() else None
-        return self._memo[token_id]
+        """The word of a whole-word alphabetic token, else None."""
+        if token_id not in self._words:
+            text = self.tokenizer.decode(self.anchor + [token_id])
+            rest = text[len(self.anchor_text):] if text.startswith(self.anchor_text) else ""
+            body = rest[1:]
+            self._words[token_id] = body if rest.startswith(" ") and body.isalpha() else None
+        return self._words[token_id]
 
-    def pool(self, candidate_ids: Sequence[int], target: str) -> tuple[list[str], list[int]]:
-        """Whole-word alphabetic candidates, leaving out the target word in any letter case."""
+    def first_token(self, word: str) -> int | None:
+        """Id of the first token of ``word`` after a preceding word; None when that token does not begin
+        the word (the tokenizer merges it into the anchor, or starts it with a bare space piece)."""
+        if word not in self._first:
+            ids = list(self.tokenizer.encode(f"{self.anchor_text} {word}", add_special_tokens=False))
+            n = len(self.anchor)
+            found = None
+            if ids[:n] == self.anchor and len(ids) > n:
+                rest = self.tokenizer.decode(self.anchor + ids[n:n + 1])[len(self.anchor_text):]
+                found = int(ids[n]) if rest.startswith(" ") and rest[1:].strip() else None
+            self._first[word] = found
+        return self._first[word]
+
+    def pool(self, candidate_ids: Sequence[int]) -> tuple[list[str], list[int]]:
+        """The whole-word alphabetic candidates (words, ids), in the given order."""
         words, ids = [], []
-        skip = target.casefold()
         for tid in candidate_ids:
             w = self.word(int(tid))
-            if w is not None and w.casefold() != skip:
+            if w is not None:
                 words.append(w)
                 ids.append(int(tid))
         return words, ids

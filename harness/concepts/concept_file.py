@@ -11,11 +11,16 @@ Every further line is one sequence::
      "targets": [{"position": 7, "token_id": 19287, "word": "browse", "pos": "VERB",
                   "set_ids": [19287, 2841, ...], "set_words": ["browse", "surf", ...]}]}
 
-``position`` indexes ``input_ids``: the target token ``input_ids[position]`` is predicted
-from the prefix ``input_ids[:position]``. ``set_ids`` is the concept set T*: the original
-token first, then the first token of ``" " + synonym`` for each synonym (de-duplicated, at
-most 10 synonyms); ``set_words`` is parallel to ``set_ids``. The concept loss of the trainer
-is ``-log Σ_{t ∈ set_ids} p(t | input_ids[:position])``.
+``position`` indexes ``input_ids``: the target token ``input_ids[position]`` (= ``token_id``)
+is predicted from the prefix ``input_ids[:position]``. ``set_ids`` is the concept set T*: in a
+built file the original token first, then the first token of ``" " + synonym`` for each synonym
+(de-duplicated, at most 10 synonyms); in a noise control (header block ``randomized``,
+:mod:`harness.concepts.randomize`) random tokens that never include the original token. So only
+``token_id`` and ``position`` say which token the text holds; no consumer may take column 0 of a
+set for it. ``set_words`` is parallel to ``set_ids``. The concept loss of the trainer is
+``-log Σ_{t ∈ set_ids} p(t | input_ids[:position])``. ``candidates`` (built files) counts the
+sequence's candidates per filter step (:mod:`harness.concepts.build_stats`); the header's
+``build_stats`` block, added when a build ends, sums them over the file.
 
 The writer appends and flushes one line per sequence, so a killed build leaves at most one
 partial last line; :meth:`ConceptFileWriter.open` with ``resume=True`` drops it and reports
@@ -37,11 +42,14 @@ FORMAT_VERSION = 1
 # Header keys that describe the software, not the build: a resume accepts a file whose header differs
 # only in these (and keeps the file's own header line).
 PROVENANCE_KEYS = ("versions", "git_commit")
+# Header keys written when a build ends (summaries of the records): a resume ignores them too.
+DERIVED_KEYS = ("build_stats",)
 
 
 @dataclass
 class ConceptTarget:
-    """One content word of a sequence and its concept set T* (``set_ids[0] == token_id``)."""
+    """One content word of a sequence and its concept set T* (a built file: ``set_ids[0] == token_id``;
+    a noise control: ``token_id not in set_ids``)."""
 
     position: int
     token_id: int
@@ -49,10 +57,6 @@ class ConceptTarget:
     pos: str
     set_ids: list[int]
     set_words: list[str]
-
-    @property
-    def synonym_ids(self) -> list[int]:
-        return self.set_ids[1:]
 
 
 @dataclass
@@ -63,10 +67,12 @@ class ConceptRecord:
     text: str
     input_ids: list[int]
     targets: list[ConceptTarget] = field(default_factory=list)
+    candidates: dict[str, int] = field(default_factory=dict)  # candidate counts per filter step (built files)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "sequence", "index": self.index, "text": self.text, "input_ids": list(self.input_ids),
-                "targets": [asdict(t) for t in self.targets]}
+                "targets": [asdict(t) for t in self.targets],
+                **({"candidates": dict(self.candidates)} if self.candidates else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ConceptRecord":
@@ -74,7 +80,7 @@ class ConceptRecord:
                                  pos=str(t["pos"]), set_ids=[int(i) for i in t["set_ids"]],
                                  set_words=[str(w) for w in t["set_words"]]) for t in d["targets"]]
         return cls(index=int(d["index"]), text=str(d["text"]), input_ids=[int(i) for i in d["input_ids"]],
-                   targets=targets)
+                   targets=targets, candidates={str(k): int(v) for k, v in d.get("candidates", {}).items()})
 
 
 @dataclass
@@ -134,7 +140,14 @@ def _parse_line(line: str, path: Path, lineno: int) -> dict[str, Any]:
     return d
 
 
-def _record(d: dict[str, Any], path: Path, lineno: int) -> ConceptRecord:
+def is_noise_control(header: dict[str, Any]) -> bool:
+    """A file written by ``harness concepts randomize`` (its sets never hold the original token)."""
+    return bool(header.get("randomized"))
+
+
+def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool) -> ConceptRecord:
+    """A checked record: every target sits at its token, its set is non-empty and parallel to its words,
+    and holds the original token first (built file) or not at all (``noise``: a noise control)."""
     if d.get("type") != "sequence":
         raise UserError(f"{path}:{lineno}: expected a sequence record, got type {d.get('type')!r}")
     try:
@@ -143,8 +156,11 @@ def _record(d: dict[str, Any], path: Path, lineno: int) -> ConceptRecord:
         raise UserError(f"{path}:{lineno}: malformed sequence record ({type(exc).__name__}: {exc})") from None
     n = len(rec.input_ids)
     for t in rec.targets:
+        if noise and t.token_id in t.set_ids:
+            raise UserError(f"{path}:{lineno}: this noise control keeps the original token in its set at position "
+                            f"{t.position} (an older harness wrote it so): randomize the concept file again")
         if not (0 < t.position < n) or rec.input_ids[t.position] != t.token_id or not t.set_ids \
-                or t.set_ids[0] != t.token_id or len(t.set_ids) != len(t.set_words):
+                or not (noise or t.set_ids[0] == t.token_id) or len(t.set_ids) != len(t.set_words):
             raise UserError(f"{path}:{lineno}: inconsistent target at position {t.position}")
     return rec
 
@@ -167,12 +183,12 @@ def read_header(path: Path | str) -> dict[str, Any]:
 def iter_records(path: Path | str) -> Iterator[ConceptRecord]:
     """Stream the sequence records (the header is checked, not yielded)."""
     path = Path(path)
-    read_header(path)
+    noise = is_noise_control(read_header(path))
     with open(path, encoding="utf-8") as f:
         f.readline()
         for lineno, line in enumerate(f, start=2):
             if line.strip():
-                yield _record(_parse_line(line, path, lineno), path, lineno)
+                yield _record(_parse_line(line, path, lineno), path, lineno, noise)
 
 
 def load_concept_file(path: Path | str, tokenizer=None) -> ConceptFile:
@@ -194,6 +210,24 @@ def write_concept_file(path: Path | str, header: dict[str, Any], records: list[C
     header = {"type": "header", **{k: v for k, v in header.items() if k != "type"}}
     lines = [_dumps(header)] + [_dumps(r.to_dict()) for r in records]
     atomic_write_text(Path(path), "\n".join(lines) + "\n")
+
+
+def finalize_header(path: Path | str, extra: dict[str, Any]) -> None:
+    """Add ``extra`` to the header of the finished file ``path`` (a streamed copy, then an atomic rename)."""
+    path = Path(path)
+    header = {**read_header(path), **extra}
+    tmp = path.with_name(f".{path.name}.header-{os.getpid()}")
+    try:
+        with open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
+            src.readline()
+            dst.write(_dumps(header) + "\n")
+            for line in src:
+                dst.write(line)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class ConceptFileWriter:
@@ -244,7 +278,8 @@ class ConceptFileWriter:
 def _truncate_for_resume(path: Path, header: dict[str, Any]) -> set[int]:
     """Check the existing header matches, cut a partial last line, return finished indices."""
     old = read_header(path)
-    diff = sorted(k for k in set(old) | set(header) if k not in PROVENANCE_KEYS and old.get(k) != header.get(k))
+    ignored = PROVENANCE_KEYS + DERIVED_KEYS
+    diff = sorted(k for k in set(old) | set(header) if k not in ignored and old.get(k) != header.get(k))
     if diff:
         raise UserError(f"cannot resume {path}: it was built with other settings ({', '.join(diff)} differ); "
                         f"remove it or drop --resume")

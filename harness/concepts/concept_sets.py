@@ -4,8 +4,10 @@ Set rule (paper section 3.1, appendix B): T* = [original token] + [first token o
 ``" " + synonym`` for each synonym, in the selector's order], de-duplicated by token id,
 at most ``max_synonyms`` (10) synonyms besides the original token. The leading space makes
 the synonym a whole word continuing the prefix, as the original content word does (content
-words begin with a space). A tokenizer may emit a bare-space piece first (SentencePiece
-``▁``); the first token that carries a letter is taken then.
+words begin with a space): the first token is the one that begins the synonym after a
+preceding word, in the tokenizer's own convention (``Ġ``, ``▁`` or WordPiece's unprefixed
+word start: :meth:`harness.concepts.candidates.WholeWordVocab.first_token`); a synonym whose
+first token does not begin a word there is skipped.
 
 Proportion (paper section 5.4): ``1.0``, ``0.5``, ``0.25`` keep ``max(1, round(share · n))`` of
 a sequence's ``n`` content words, drawn without replacement by a generator seeded with
@@ -26,25 +28,10 @@ MAX_SYNONYMS = 10
 PROPORTIONS = ("1.0", "0.5", "0.25", "last")
 
 
-def first_token_id(tokenizer: Any, word: str, cache: dict[str, int] | None = None) -> int | None:
-    """Id of the first token of ``" " + word`` that carries a non-space character (None if none)."""
-    if cache is not None and word in cache:
-        return cache[word]
-    ids = tokenizer.encode(" " + word, add_special_tokens=False)
-    found = None
-    for i in ids:
-        if tokenizer.decode([i]).strip():
-            found = int(i)
-            break
-    if cache is not None:
-        cache[word] = found
-    return found
-
-
-def build_concept_set(token_id: int, word: str, synonyms: Sequence[str], tokenizer: Any,
-                      max_synonyms: int = MAX_SYNONYMS, cache: dict[str, int] | None = None
-                      ) -> tuple[list[int], list[str]]:
-    """(set_ids, set_words) of T* (module docstring); ``set_words[j]`` is the text of ``set_ids[j]``
+def build_concept_set(token_id: int, word: str, synonyms: Sequence[str], vocab: Any,
+                      max_synonyms: int = MAX_SYNONYMS) -> tuple[list[int], list[str]]:
+    """(set_ids, set_words) of T* (module docstring); ``vocab`` is the tokenizer's
+    :class:`~harness.concepts.candidates.WholeWordVocab`; ``set_words[j]`` is the text of ``set_ids[j]``
     (the original word, then each synonym's first token without its leading space)."""
     ids, words = [int(token_id)], [word]
     for syn in synonyms:
@@ -53,11 +40,11 @@ def build_concept_set(token_id: int, word: str, synonyms: Sequence[str], tokeniz
         syn = syn.strip()
         if not syn:
             continue
-        tid = first_token_id(tokenizer, syn, cache)
+        tid = vocab.first_token(syn)
         if tid is None or tid in ids:
             continue
         ids.append(tid)
-        words.append(tokenizer.decode([tid]).strip())
+        words.append(vocab.tokenizer.decode([tid]).strip())
     return ids, words
 
 

