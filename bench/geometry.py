@@ -38,7 +38,8 @@ def main() -> None:
     import torch
 
     from harness.models import describe_spec, load_model
-    from harness.runner import EvalContext, EvalOptions, evaluate
+    from harness.runner import evaluate
+    from harness.task import EvalContext, EvalOptions
     from tasks.geometry import prepare, variant_hidden_states
 
     torch.set_num_threads(max(torch.get_num_threads(), 1))

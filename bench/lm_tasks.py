@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def bare_loop(lm, rows: list[list[int]], max_batch_tokens: int) -> None:
@@ -51,7 +50,9 @@ def main() -> int:
     from harness.corpora import load_corpus
     from harness.splits import split_corpus
     from harness.models import load_model
-    from harness.runner import EvalOptions, evaluate
+    from harness.runner import evaluate
+
+    from harness.task import EvalOptions
 
     lm = load_model(args.model, device="cpu", dtype="float32")
     texts = split_corpus(load_corpus(args.corpus), heldout_size=1000).heldout[: args.limit]

@@ -4,7 +4,8 @@ One :class:`AssetCheck` per asset: where it was found, its status and the one co
 step) that provides it. ``harness doctor`` prints them; ``scripts/setup.sh`` ends with it.
 An asset with ``main_job`` set is read by ``harness train-and-eval`` with its defaults (the
 embedded default, the wiki training corpus, the wordnet selector, every task); the others
-serve the tests and other commands (the external encoder, STS-B's dev split).
+serve the tests and other commands (the external encoder, a benchmark's non-default split).
+The benchmark files are those the registered tasks declare (:attr:`harness.task.Task.data`).
 
 Statuses: ``OK``; ``missing``; ``first use`` for what the harness makes itself when first
 needed (the converted copy of the embedded default; a benchmark file it may download).
@@ -15,6 +16,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.data import DataFile
 
 OK, MISSING, FIRST_USE = "OK", "missing", "first use"
 MIN_FREE_BYTES = 2 << 30  # converted model (~0.5 GB), content words, concept files, adapters, with room
@@ -87,26 +92,37 @@ def unreachable(url: str, timeout: float = 5.0) -> str:
     return ""
 
 
-def benchmark(key: str, main_job: bool) -> AssetCheck:
+def benchmark(df: DataFile, main_job: bool) -> AssetCheck:
     """A benchmark file in the data folder, the cache or a package; else whether it can be downloaded."""
-    from harness.data import DATA_FILES, find_local, missing_fix
+    from harness.data import find_local, missing_fix
     from harness.errors import UserError
     from harness.paths import offline
 
-    asset = f"benchmark {key}"
+    asset = f"benchmark {df.key}"
     try:
-        found = find_local(key)
+        found = find_local(df)
     except UserError as exc:  # HARNESS_DATA_DIR names no folder
         return AssetCheck(asset, main_job, str(exc), MISSING, "set HARNESS_DATA_DIR to an existing folder")
     if found is not None:
         path, _, source = found
         return AssetCheck(asset, main_job, f"{path} ({source})", OK)
-    url = DATA_FILES[key].url
-    why = "offline (HF_HUB_OFFLINE/HARNESS_OFFLINE set)" if offline() else unreachable(url)
+    why = "offline (HF_HUB_OFFLINE/HARNESS_OFFLINE set)" if offline() else unreachable(df.url)
     if why:
         return AssetCheck(asset, main_job, f"not in HARNESS_DATA_DIR, the cache or a package; download: {why}",
-                          MISSING, missing_fix(key))
-    return AssetCheck(asset, main_job, f"downloaded from {url} on first use", FIRST_USE)
+                          MISSING, missing_fix(df))
+    return AssetCheck(asset, main_job, f"downloaded from {df.url} on first use", FIRST_USE)
+
+
+def benchmarks() -> list[AssetCheck]:
+    """The data files of every registered task; the main job reads each task's default split."""
+    from harness.task import declared_data
+
+    main: dict[str, bool] = {}
+    files: dict[str, DataFile] = {}
+    for task, split, df in declared_data():
+        files.setdefault(df.key, df)
+        main[df.key] = main.get(df.key, False) or split == task.default_split
+    return [benchmark(df, main[key]) for key, df in files.items()]
 
 
 def spacy_tagger() -> AssetCheck:
@@ -154,7 +170,7 @@ def check_all() -> list[AssetCheck]:
         *corpora(),
         spacy_tagger(),
         wordnet(),
-        *(benchmark(key, main_job=key != "stsb-dev") for key in ("men", "wordsim353", "simlex999", "stsb-test", "stsb-dev")),
+        *benchmarks(),
         external_encoder(),
         free_disk(),
     ]

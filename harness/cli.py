@@ -4,6 +4,13 @@ Each subcommand lives in a module with ``add_parser(subparsers)``; the module mu
 import torch at import time (``harness --help`` and ``harness list`` answer in well
 under a second). A :class:`~harness.errors.UserError` ends in one line on stderr and
 exit status 2.
+
+The engine's own commands live in :mod:`harness.commands`; the commands that orchestrate
+several packages (train, train-and-eval, sweep, leaderboard) live in the application layer,
+:mod:`workflows`, which the engine reaches by module name only, as it reaches plugins: no
+``import`` of it here, so the layers' contract (``workflows`` above everything, ``harness`` at
+the bottom) holds, and ``python -m harness.cli`` stays the one entry point (``accelerate launch
+-m harness.cli train ...``).
 """
 
 from __future__ import annotations
@@ -20,10 +27,10 @@ COMMAND_MODULES = (
     "harness.commands.eval",
     "harness.commands.compare",
     "harness.commands.concepts",
-    "harness.commands.train",
-    "harness.commands.sweep",
+    "workflows.train_commands",
+    "workflows.sweep",
     "harness.commands.doctor",
-    "leaderboard.commands",
+    "workflows.leaderboard_commands",
 )
 
 

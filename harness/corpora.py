@@ -191,7 +191,7 @@ def wiki_documents(path: Path) -> list[list[str]]:
 def _wiki_texts(lo: int, hi: int) -> tuple[list[str], list[int], str]:
     """Wiki sequences, cached under ``<cache>/corpora`` keyed by the source file's sha256."""
     from harness.paths import cache_dir
-    from harness.results import atomic_write_json
+    from harness.atomic import atomic_write_json
 
     from harness.data import sha256_of
 

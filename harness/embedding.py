@@ -25,8 +25,6 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from harness.models import LoadedModel
 
-BOS_MODES = ("native", "add", "context")
-
 
 @dataclass(frozen=True)
 class EmbeddingProtocol:

@@ -249,9 +249,11 @@ def load_tokenizer(source: str):
     return tok
 
 
-def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: str = "auto") -> LoadedModel:
-    """Load a model spec (see module docstring) onto the chosen device, in eval mode."""
-    info = describe_spec(spec, base)
+def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: str = "auto",
+               info: ModelInfo | None = None) -> LoadedModel:
+    """Load a model spec (see module docstring) onto the chosen device, in eval mode; ``info``: the spec
+    already resolved by :func:`describe_spec` (so an adapter is not hashed twice)."""
+    info = info or describe_spec(spec, base)
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
     source = model_folder(info)
@@ -273,6 +275,17 @@ def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: 
         model = attach_adapter(model, info.adapter_path, info.base)
     model.to(dev).eval()
     return LoadedModel(info=info, model=model, tokenizer=tok, device=dev, dtype=dt, capabilities=caps)
+
+
+def with_adapter(base: LoadedModel, info: ModelInfo) -> LoadedModel:
+    """The adapter ``info`` (a described adapter spec) on an already loaded base model, without loading
+    the base again. The base's module is changed in place (peft injects the adapter's layers): use
+    ``base`` for nothing else afterwards."""
+    assert info.kind == "adapter" and info.base_id == base.info.id, "an adapter of this very base model"
+    model = attach_adapter(base.model, info.adapter_path, info.base)
+    model.to(base.device).eval()
+    return LoadedModel(info=info, model=model, tokenizer=base.tokenizer, device=base.device, dtype=base.dtype,
+                       capabilities=base.capabilities)
 
 
 def attach_adapter(model, adapter_path: str, base_spec: str):

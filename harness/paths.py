@@ -1,4 +1,5 @@
-"""Where the harness keeps things: one cache root for converted models, data and concept files.
+"""Where the harness keeps things: one cache root for converted models, data and concept files; the
+folders of installed packages; safe file names.
 
 ``HARNESS_CACHE`` overrides the default ``~/.cache/concept-harness``.
 """
@@ -6,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -33,3 +35,8 @@ def package_dir(package: str) -> Path | None:
 def offline() -> bool:
     """True when downloads must not be tried (``HARNESS_OFFLINE``/``HF_HUB_OFFLINE`` set to 1)."""
     return any(os.environ.get(v, "") in ("1", "true", "TRUE", "yes") for v in ("HARNESS_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def slug(text: str) -> str:
+    """``text`` as one file-name component: runs of other characters than letters, digits, ``._-`` become ``-``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"

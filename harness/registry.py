@@ -4,7 +4,7 @@ suggest the nearest registered ones, as in ``did you mean simlex999?``."""
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 from harness.errors import UserError
 
@@ -29,14 +29,6 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
-    def decorator(self, name: str) -> Callable[[T], T]:
-        """``@REGISTRY.decorator("name")`` registers the decorated object."""
-
-        def wrap(item: T) -> T:
-            return self.register(name, item)
-
-        return wrap
-
     def get(self, name: str) -> T:
         if name not in self._items:
             raise UserError(self.unknown_message(name))
@@ -50,6 +42,10 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return sorted(self._items)
+
+    def registered(self) -> list[T]:
+        """Every registered object, in registration order."""
+        return list(self._items.values())
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

@@ -1,269 +1,179 @@
-"""The results file: the one interface between a run and a leaderboard.
+"""The results schema: one result file per model, task and variant, read into :class:`ResultRecord` once.
 
-One JSON file per model and task (and variant, e.g. corpus), at
-``<results_dir>/<model_id>/<task>[@<variant>].json``. Fixed keys that other
-tools rely on are listed in :data:`REQUIRED_KEYS`. A replacement is atomic:
-the new file is written and fsynced beside the old one, the old one is linked
-into ``<model_id>/history/``, then the new one is renamed over it, so a failed
-write (disk full) leaves the current result in place and nothing is lost.
+A result file is the one interface between a run and a leaderboard. Its JSON object holds
+``schema_version``, ``task``, ``variant``, ``model`` (:class:`ResultModel`), ``metrics``, ``main_metric``,
+``higher_is_better``, ``aggregations`` (metric -> :class:`Aggregation`), ``protocol``, ``data``, ``seed``,
+``options``, provenance (device, dtype, package versions, git commit, wall time, creation time), the
+optional paired bootstrap ``comparison`` against the base model (:class:`Comparison`) and, last, the
+per-item values ``items`` (:class:`Items`) that the bootstrap resamples. :meth:`ResultRecord.to_dict`
+writes the keys in that order (``items`` last lets a summary read stop before the per-item arrays).
 
-Result files from elsewhere (``harness leaderboard add --results``) are untrusted
-input: :func:`load_untrusted` checks size, schema, types, finite numbers and
-names before anything is written, and :func:`result_path` refuses identifiers
-that would lead outside the results folder.
-
-This module imports neither torch nor any task: the leaderboard and
-``harness compare`` read results with it alone.
+Files are read and written by :mod:`harness.result_files`; :mod:`harness.result_checks` says what a
+valid (and an acceptable untrusted) record is, and :meth:`ResultRecord.from_dict` reads only records
+that passed it. This module imports neither torch nor any task.
 """
 
 from __future__ import annotations
 
-import errno
-import json
 import math
-import os
-import re
-import shutil
-import tempfile
-import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from harness.errors import UserError
-
 SCHEMA_VERSION = 1
-REQUIRED_KEYS = ("schema_version", "task", "model", "metrics", "main_metric")
-MODEL_KEYS = ("id", "name", "spec", "kind", "base", "adapter_path", "adapter_hash")
-# Limits on an imported (untrusted) result file; our own largest, per-token LM results, are a few MB.
-MAX_IMPORT_BYTES = 256 << 20
-MAX_NAME_CHARS = 128  # task, variant, model id, metric names
-MAX_TEXT_CHARS = 4096  # any other string (paths, display names)
-MAX_METRICS = 256
-_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # one path component, never '.' or '..'
 
 
-class ResultError(ValueError):
-    """A result file that cannot be read or does not follow the schema."""
+@dataclass(frozen=True)
+class Aggregation:
+    """``metric = AGGREGATORS[fn](*[items.columns[c] for c in columns])`` (:mod:`harness.aggregate`)."""
 
+    fn: str
+    columns: tuple[str, ...]
 
-def _write_beside(path: Path, text: str) -> Path:
-    """``text`` in a new temporary file in ``path``'s folder, flushed and fsynced (removed again on failure)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see either the old or the new file, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_beside(path, text)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _json_text(data: Any) -> str:
-    return json.dumps(data, indent=1, allow_nan=True) + "\n"
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, _json_text(data))
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
-
-
-def result_filename(task: str, variant: str = "") -> str:
-    return f"{task}@{slug(variant)}.json" if variant else f"{task}.json"
-
-
-def result_path(results_dir: Path, model_id: str, task: str, variant: str = "") -> Path:
-    """``<results_dir>/<model_id>/<task>[@<variant>].json``; identifiers that are not one path
-    component, or a path that resolves outside ``results_dir`` (a symlink), raise ResultError."""
-    results_dir = Path(results_dir)
-    name = result_filename(task, variant)
-    for part in (model_id, name):
-        if not isinstance(part, str) or not part or part in (".", "..") or "/" in part or os.sep in part or "\0" in part:
-            raise ResultError(f"{part!r:.80} cannot name a file inside the results folder {results_dir}")
-    path = results_dir / model_id / name
-    if not path.resolve().is_relative_to(results_dir.resolve()):
-        raise ResultError(f"{path} resolves outside the results folder {results_dir}")
-    return path
-
-
-def _keep_in_history(path: Path) -> None:
-    """Link (or, where links are not supported, copy) the current ``path`` into ``history/`` beside it."""
-    history = path.parent / "history"
-    history.mkdir(parents=True, exist_ok=True)
-    mtime_ns = path.stat().st_mtime_ns
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(mtime_ns / 1e9)) + f".{mtime_ns % 10**9:09d}"
-    target = history / f"{path.stem}.{stamp}.{os.getpid()}.json"
-    n = 1
-    while target.exists():  # two replacements within the clock's resolution
-        target = history / f"{path.stem}.{stamp}.{os.getpid()}-{n}.json"
-        n += 1
-    try:
-        os.link(path, target)
-    except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS:
-            raise
-        shutil.copy2(path, target)
-
-
-def write_result(path: Path, record: dict[str, Any]) -> Path:
-    """Validate and write one result record atomically; keep any earlier file under ``history/``.
-
-    The new file is written and fsynced beside the old one first, so a failed write (disk full,
-    no permission) ends in a UserError with the current result untouched."""
-    problems = validate(record)
-    if problems:
-        raise ResultError(f"refusing to write an invalid result ({'; '.join(problems)})")
-    path = Path(path)
-    record = {k: v for k, v in record.items() if k != "items"} | ({"items": record["items"]} if "items" in record else {})
-    text = _json_text(record)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _write_beside(path, text)
-        if path.exists():
-            _keep_in_history(path)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write result {path} ({exc.strerror or exc}); "
-                        f"{'the current result is unchanged' if path.exists() else 'nothing was written'}") from None
-    return path
-
-
-def validate(record: Any) -> list[str]:
-    """Return the schema problems of a result record (empty when valid)."""
-    if not isinstance(record, dict):
-        return ["not a JSON object"]
-    problems = [f"missing key {k!r}" for k in REQUIRED_KEYS if k not in record]
-    if problems:
-        return problems
-    if type(record["schema_version"]) is not int or record["schema_version"] != SCHEMA_VERSION:
-        problems.append(f"schema_version {record['schema_version']!r:.40} is not {SCHEMA_VERSION}")
-    model = record["model"]
-    if not isinstance(model, dict):
-        problems.append("'model' is not an object")
-    else:
-        problems += [f"model lacks {k!r}" for k in ("id", "name", "spec") if k not in model]
-    metrics = record["metrics"]
-    if not isinstance(metrics, dict) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in metrics.values()
-    ):
-        problems.append("'metrics' must map names to numbers")
-    elif not isinstance(record["main_metric"], str) or record["main_metric"] not in metrics:
-        problems.append(f"main_metric {record['main_metric']!r:.60} not in metrics")
-    items = record.get("items")
-    if items is not None:
-        ids = items.get("ids") if isinstance(items, dict) else None
-        cols = items.get("columns") if isinstance(items, dict) else None
-        if not isinstance(ids, list) or not isinstance(cols, dict):
-            problems.append("'items' must hold 'ids' and 'columns'")
-        elif not all(isinstance(c, list) for c in cols.values()):
-            problems.append("'items' columns must be lists")
-        elif any(len(c) != len(ids) for c in cols.values()):
-            problems.append("'items' columns differ in length from 'ids'")
-        elif "clusters" in items and not _one_cluster_per_item(items["clusters"], len(ids)):
-            problems.append("'items' clusters must give one integer or string per id")
-    return problems
-
-
-def _name_problem(what: str, value: Any) -> list[str]:
-    if isinstance(value, str) and _NAME.fullmatch(value) and len(value) <= MAX_NAME_CHARS:
-        return []
-    return [f"{what} {value!r:.60} is not a name (letters, digits, '.', '_', '-', at most {MAX_NAME_CHARS})"]
-
-
-def _value_problems(value: Any, where: str, depth: int = 0) -> list[str]:
-    """Non-finite numbers, oversized strings and absurd nesting anywhere in ``value``."""
-    if depth > 32:
-        return [f"{where} is nested too deeply"]
-    if isinstance(value, float) and not math.isfinite(value):
-        return [f"{where} is {value} (numbers must be finite)"]
-    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-        return [f"{where} holds {len(value)} characters (at most {MAX_TEXT_CHARS})"]
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    problems: list[str] = []
-    for key, child in children:
-        problems += _value_problems(child, f"{where}.{key}" if isinstance(value, dict) else f"{where}[{key}]", depth + 1)
-        if len(problems) >= 3:
-            break
-    return problems
-
-
-_OPTIONAL_STR = ("kind", "base", "path", "adapter_path", "adapter_hash", "base_id", "display_name", "role")
-_OPTIONAL_DICTS = ("higher_is_better", "aggregations", "protocol", "options", "comparison")
-
-
-def validate_untrusted(record: Any) -> list[str]:
-    """The problems of a result record from elsewhere, beyond :func:`validate`: the names that
-    become paths or labels (task, model id, metrics) are safe names, fields have their types,
-    every number is finite and every string bounded (the record is re-written and rendered here)."""
-    problems = validate(record)
-    if problems:
-        return problems
-    model, metrics = record["model"], record["metrics"]
-    problems += _name_problem("task", record["task"])
-    problems += _name_problem("model id", model["id"])
-    if not isinstance(record.get("variant", ""), str) or len(record.get("variant", "")) > MAX_NAME_CHARS:
-        problems.append(f"variant must be a string of at most {MAX_NAME_CHARS} characters")
-    problems += [f"model {k} must be a string" for k in ("name", "spec") if not isinstance(model[k], str)]
-    problems += [f"model {k} must be a string or null" for k in _OPTIONAL_STR
-                 if not isinstance(model.get(k), (str, type(None)))]
-    if not isinstance(model.get("training"), (dict, type(None))):
-        problems.append("model training must be an object or null")
-    problems += [f"{k!r} must be an object" for k in _OPTIONAL_DICTS if not isinstance(record.get(k, {}), dict)]
-    if len(metrics) > MAX_METRICS:
-        problems.append(f"{len(metrics)} metrics (at most {MAX_METRICS})")
-    else:
-        problems += [p for name in metrics for p in _name_problem("metric", name)]
-    return problems + _value_problems(record, "record")
-
-
-def _one_cluster_per_item(clusters: Any, n: int) -> bool:
-    """``items.clusters`` (optional): the resampling unit of each item, e.g. its sequence (harness.stats)."""
-    return (isinstance(clusters, list) and len(clusters) == n
-            and all(isinstance(c, (int, str)) and not isinstance(c, bool) for c in clusters))
+    def to_dict(self) -> dict[str, Any]:
+        return {"fn": self.fn, "columns": list(self.columns)}
 
 
 @dataclass
-class Result:
-    """A loaded, validated result file."""
+class Items:
+    """Per-item raw values: ``ids[i]`` names item i, ``columns[c][i]`` is its value in column c,
+    ``clusters[i]`` the unit item i is resampled with (LM tasks: its sequence; ``None``: every item
+    its own cluster). A paired bootstrap resamples clusters (or single items) shared by two runs,
+    matched by item id."""
 
-    path: Path
-    record: dict[str, Any]
+    ids: list[str]
+    columns: dict[str, list[float]]
+    clusters: list[int] | list[str] | None = None
 
-    @property
-    def task(self) -> str:
-        return self.record["task"]
+    def __post_init__(self) -> None:
+        for name, col in self.columns.items():
+            assert len(col) == len(self.ids), f"column {name} has {len(col)} values for {len(self.ids)} ids"
+        assert self.clusters is None or len(self.clusters) == len(self.ids), "one cluster per item"
 
-    @property
-    def variant(self) -> str:
-        return self.record.get("variant", "")
+    def cluster_ids(self) -> list:
+        return list(range(len(self.ids))) if self.clusters is None else list(self.clusters)
+
+    def to_dict(self) -> dict[str, Any]:
+        clusters = {} if self.clusters is None else {"clusters": list(self.clusters)}
+        return {"ids": self.ids, **clusters, "columns": self.columns}
+
+
+@dataclass
+class MetricComparison:
+    """B − A for one metric, with the paired bootstrap's percentile interval (:mod:`harness.stats`)."""
+
+    metric: str
+    a: float
+    b: float
+    diff: float  # b − a on the full item set
+    lower: float
+    upper: float
+    significant: bool  # the interval excludes 0
+    higher_is_better: bool | None
+    n_items: int
+    n_resamples: int
+    seed: int
+    unit: str = "item"  # what was resampled: "sequence" (clusters of items) or "item"
+    n_units: int = 0  # how many units a resample draws
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, metric: str, d: dict[str, Any]) -> MetricComparison | None:
+        """A stored comparison; ``None`` when it does not say whether it is significant. Missing numbers
+        of a file from elsewhere read as NaN (they are only displayed)."""
+        if not isinstance(d.get("significant"), bool):
+            return None
+        nan = math.nan
+        num = {k: d.get(k, nan) for k in ("a", "b", "diff", "lower", "upper")}
+        hib = d.get("higher_is_better")
+        return cls(metric=metric, **num, significant=d["significant"],
+                   higher_is_better=hib if isinstance(hib, bool) else None, n_items=int(d.get("n_items", 0)),
+                   n_resamples=int(d.get("n_resamples", 0)), seed=int(d.get("seed", 0)),
+                   unit=str(d.get("unit", "item")), n_units=int(d.get("n_units", 0)))
+
+
+@dataclass
+class Comparison:
+    """The paired bootstrap of a result against its base model's result of the same task."""
+
+    against: str  # the base model's id
+    against_file: str
+    metrics: dict[str, MetricComparison]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"against": self.against, "against_file": self.against_file,
+                "metrics": {m: c.to_dict() for m, c in self.metrics.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Comparison | None:
+        if not isinstance(d, dict):
+            return None
+        stored = d.get("metrics") if isinstance(d.get("metrics"), dict) else {}
+        metrics = {m: c for m, c in ((m, MetricComparison.from_dict(m, c)) for m, c in stored.items()
+                                     if isinstance(c, dict)) if c is not None}
+        return cls(against=str(d.get("against") or ""), against_file=str(d.get("against_file") or ""), metrics=metrics)
+
+
+@dataclass
+class ResultModel:
+    """The ``model`` block: what was evaluated (:class:`harness.models.ModelInfo`'s fields), plus the
+    leaderboard's labels (``role`` "external", ``display_name``) and any key a file from elsewhere adds."""
+
+    id: str
+    name: str
+    spec: str
+    kind: str | None = None  # causal_lm | adapter | encoder
+    base: str | None = None
+    path: str | None = None
+    adapter_path: str | None = None
+    adapter_hash: str | None = None
+    base_id: str | None = None  # id of the base model's results, for adapters
+    training: dict[str, Any] | None = None  # the trainer's harness_train.json, for adapters it wrote
+    role: str | None = None
+    display_name: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ResultModel:
+        known = {f.name for f in fields(cls)} - {"other"}
+        training = d.get("training")
+        return cls(**{k: d[k] for k in known if k in d and k != "training"},
+                   training=training if isinstance(training, dict) else None,
+                   other={k: v for k, v in d.items() if k not in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "other"}
+        for label in ("role", "display_name"):  # written only when set
+            if d[label] is None:
+                del d[label]
+        return {**d, **self.other}
+
+
+_TYPED = ("schema_version", "task", "variant", "model", "metrics", "main_metric", "higher_is_better",
+          "aggregations", "protocol", "data", "seed", "options", "comparison", "items")
+
+
+@dataclass
+class ResultRecord:
+    """One result file, typed. ``provenance`` keeps every other top-level key in file order
+    (device, dtype, versions, git_commit, wall_time_s, created, and whatever a file from elsewhere adds)."""
+
+    task: str
+    model: ResultModel
+    metrics: dict[str, float]
+    main_metric: str
+    variant: str = ""
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+    aggregations: dict[str, Aggregation] = field(default_factory=dict)
+    protocol: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    comparison: Comparison | None = None
+    items: Items | None = None
+    schema_version: int = SCHEMA_VERSION
 
     @property
     def key(self) -> str:
@@ -271,83 +181,48 @@ class Result:
         return f"{self.task}@{self.variant}" if self.variant else self.task
 
     @property
-    def model(self) -> dict[str, Any]:
-        return self.record["model"]
+    def wall_time_s(self) -> float | None:
+        value = self.provenance.get("wall_time_s")
+        return float(value) if isinstance(value, (int, float)) else None
 
-    @property
-    def metrics(self) -> dict[str, float]:
-        return self.record["metrics"]
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of the file; optional blocks that are empty (a file from elsewhere) are left out."""
+        optional = {"higher_is_better": dict(self.higher_is_better),
+                    "aggregations": {m: a.to_dict() for m, a in self.aggregations.items()},
+                    "protocol": self.protocol, "data": self.data, "seed": self.seed, "options": self.options}
+        d: dict[str, Any] = {
+            "schema_version": self.schema_version, "task": self.task, "variant": self.variant,
+            "model": self.model.to_dict(), "metrics": dict(self.metrics), "main_metric": self.main_metric,
+            **{k: v for k, v in optional.items() if v not in (None, {})}, **self.provenance,
+        }
+        if self.comparison is not None:
+            d["comparison"] = self.comparison.to_dict()
+        if self.items is not None:
+            d["items"] = self.items.to_dict()
+        return d
 
-
-_ITEMS_KEY = '\n "items": '  # how json.dumps(indent=1) writes the top-level items key
-
-
-def _summary_text(text: str) -> str:
-    """The record without its per-item values, when ``items`` is its last top-level key.
-
-    :func:`write_result` writes ``items`` last, so everything a summary needs comes before it;
-    skipping the per-item arrays (megabytes for per-token LM results) makes reading a
-    leaderboard's worth of files fast. Anything else is returned whole."""
-    cut = text.find(_ITEMS_KEY)
-    if cut < 0 or text.find('\n "', cut + 1) >= 0:  # no items, or another top-level key follows
-        return text
-    return text[:cut].rstrip().rstrip(",") + "\n}"
-
-
-def load_result(path: Path, summary_only: bool = False) -> Result:
-    """Load and validate a result file; ``summary_only`` leaves out the per-item values."""
-    path = Path(path)
-    record = _read_json(path, summary_only)
-    problems = validate(record)
-    if problems:
-        raise ResultError(f"{path}: {'; '.join(problems)}")
-    return Result(path, record)
-
-
-def load_untrusted(path: Path) -> Result:
-    """Load a result file from elsewhere, checked by :func:`validate_untrusted` (and its size) first."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ResultError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size > MAX_IMPORT_BYTES:
-        raise ResultError(f"{path}: {size} bytes (at most {MAX_IMPORT_BYTES})")
-    record = _read_json(path)
-    problems = validate_untrusted(record)
-    if problems:
-        raise ResultError(f"{path}: {'; '.join(problems)}")
-    return Result(path, record)
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ResultRecord:
+        """A record that passed :func:`harness.result_checks.validate` (optional parts read leniently)."""
+        hib = d.get("higher_is_better")
+        if isinstance(hib, bool):  # a single direction for every metric
+            hib = {m: hib for m in d["metrics"]}
+        aggs = d.get("aggregations") if isinstance(d.get("aggregations"), dict) else {}
+        items = d.get("items")
+        return cls(
+            task=str(d["task"]), variant=str(d.get("variant") or ""), model=ResultModel.from_dict(d["model"]),
+            metrics={k: float(v) for k, v in d["metrics"].items()}, main_metric=str(d["main_metric"]),
+            higher_is_better={k: v for k, v in (hib or {}).items() if isinstance(v, bool)},
+            aggregations={m: Aggregation(str(a["fn"]), tuple(a["columns"])) for m, a in aggs.items()},
+            protocol=_dict(d.get("protocol")), data=_dict(d.get("data")),
+            seed=d.get("seed") if isinstance(d.get("seed"), int) else None, options=_dict(d.get("options")),
+            provenance={k: v for k, v in d.items() if k not in _TYPED},
+            comparison=Comparison.from_dict(d.get("comparison")),
+            items=Items(ids=list(items["ids"]), columns=dict(items["columns"]), clusters=items.get("clusters"))
+            if isinstance(items, dict) else None,
+            schema_version=int(d["schema_version"]),
+        )
 
 
-def _read_json(path: Path, summary_only: bool = False) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-        return json.loads(_summary_text(text) if summary_only else text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
-        raise ResultError(f"{path}: cannot read ({reason})") from None
-
-
-def iter_result_files(root: Path) -> list[Path]:
-    """Every result file under ``root`` (a file or folder), skipping history and hidden files, sorted."""
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    return sorted(
-        p for p in root.rglob("*.json")
-        if "history" not in p.relative_to(root).parts and not p.name.startswith(".")
-    )
-
-
-def load_results(root: Path, on_error=None) -> list[Result]:
-    """Load every valid result under ``root``; invalid files go to ``on_error(path, message)``."""
-    out = []
-    for p in iter_result_files(root):
-        try:
-            out.append(load_result(p))
-        except ResultError as exc:
-            if on_error is None:
-                raise
-            on_error(p, str(exc))
-    return out
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

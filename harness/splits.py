@@ -127,10 +127,11 @@ def check_unseen(corpus: Corpus, texts: list[str], training: dict[str, Any] | No
     text came from. That split is made again and its train and validation documents compared with
     those of ``texts``. True: checked, none shared; None: nothing to check (another corpus, a model
     the harness did not train, a split of an older method); a shared document is a UserError."""
-    header = (training or {}).get("concept_header") or {}
-    built, split = header.get("corpus"), header.get("split")
-    if not (isinstance(built, dict) and isinstance(split, dict)) or built.get("sha256") != corpus.sha256 \
-            or split.get("method") != SPLIT_METHOD:
+    from harness.concepts.concept_header import ConceptHeader
+
+    header = ConceptHeader.of((training or {}).get("concept_header"))
+    split = header.block("split")
+    if header.corpus_sha256 != corpus.sha256 or split.get("method") != SPLIT_METHOD:
         return None
     seed, size = split["split_seed"], split["heldout_size"]
     trained = split_corpus(corpus, size, split["validation_fraction"], seed)

@@ -32,34 +32,15 @@ gather the items of the drawn units.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from harness.aggregate import SUM_DECOMPOSABLE, aggregate, from_sums
 from harness.errors import UserError
+from harness.results import MetricComparison, ResultRecord
 
 UNITS = ("sequence", "item")
-
-
-@dataclass
-class MetricComparison:
-    metric: str
-    a: float
-    b: float
-    diff: float  # b − a on the full item set
-    lower: float
-    upper: float
-    significant: bool  # the interval excludes 0
-    higher_is_better: bool | None
-    n_items: int
-    n_resamples: int
-    seed: int
-    unit: str = "item"  # what was resampled: "sequence" (clusters of items) or "item"
-    n_units: int = 0  # how many units a resample draws
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -79,26 +60,27 @@ def first_appearance_codes(labels: list) -> np.ndarray:
     return np.array([index.setdefault(label, len(index)) for label in labels], dtype=np.int64)
 
 
-def pair_items(rec_a: dict, rec_b: dict, unit: str = "sequence") -> PairedItems:
+def pair_items(rec_a: ResultRecord, rec_b: ResultRecord, unit: str = "sequence") -> PairedItems:
     if unit not in UNITS:
         raise UserError(f"bootstrap unit must be one of {', '.join(UNITS)} (got {unit!r})")
-    items_a, items_b = rec_a["items"], rec_b["items"]
-    pos_b = {i: k for k, i in enumerate(items_b["ids"])}
-    common = [(k, pos_b[i]) for k, i in enumerate(items_a["ids"]) if i in pos_b]
+    items_a, items_b = rec_a.items, rec_b.items
+    assert items_a is not None and items_b is not None, "paired_bootstrap checks both records hold items"
+    pos_b = {i: k for k, i in enumerate(items_b.ids)}
+    common = [(k, pos_b[i]) for k, i in enumerate(items_a.ids) if i in pos_b]
     if not common:
-        raise UserError(f"no common items between the two {rec_a['task']} results: cannot pair them")
+        raise UserError(f"no common items between the two {rec_a.task} results: cannot pair them")
     ia = np.array([c[0] for c in common])
     ib = np.array([c[1] for c in common])
-    cols_a = {n: np.asarray(v, dtype=float)[ia] for n, v in items_a["columns"].items()}
-    cols_b = {n: np.asarray(v, dtype=float)[ib] for n, v in items_b["columns"].items()}
-    clusters_a, clusters_b = items_a.get("clusters"), items_b.get("clusters")
+    cols_a = {n: np.asarray(v, dtype=float)[ia] for n, v in items_a.columns.items()}
+    cols_b = {n: np.asarray(v, dtype=float)[ib] for n, v in items_b.columns.items()}
+    clusters_a, clusters_b = items_a.clusters, items_b.clusters
     if unit == "item" or clusters_a is None or clusters_b is None:
         return PairedItems(cols_a, cols_b, np.arange(len(common)), len(common), "item")
     ca = [clusters_a[k] for k in ia.tolist()]
     cb = [clusters_b[k] for k in ib.tolist()]
     codes = first_appearance_codes(ca)
     if not np.array_equal(codes, first_appearance_codes(cb)):
-        raise UserError(f"the two {rec_a['task']} results group their common items into different clusters: "
+        raise UserError(f"the two {rec_a.task} results group their common items into different clusters: "
                         f"they were not computed on the same sequences")
     return PairedItems(cols_a, cols_b, codes, int(codes.max()) + 1, "sequence")
 
@@ -138,18 +120,17 @@ def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n
     return diffs
 
 
-def paired_bootstrap(rec_a: dict, rec_b: dict, n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
-                     unit: str = "sequence") -> list[MetricComparison]:
-    """Compare two result records (dicts in the results schema) metric by metric."""
+def paired_bootstrap(rec_a: ResultRecord, rec_b: ResultRecord, n_resamples: int = 1000, seed: int = 0,
+                     confidence: float = 0.95, unit: str = "sequence") -> list[MetricComparison]:
+    """Compare two results of one task metric by metric (every metric both aggregate)."""
     for rec in (rec_a, rec_b):
-        if not rec.get("items") or not rec.get("aggregations"):
-            raise UserError(f"{rec['task']} result of {rec['model'].get('name')} has no per-item values to bootstrap")
+        if not rec.items or not rec.aggregations:
+            raise UserError(f"{rec.task} result of {rec.model.name} has no per-item values to bootstrap")
     p = pair_items(rec_a, rec_b, unit)
-    metrics = [(m, agg["fn"], list(agg["columns"])) for m, agg in rec_b["aggregations"].items()
-               if m in rec_a.get("aggregations", {})]
+    metrics = [(m, agg.fn, list(agg.columns)) for m, agg in rec_b.aggregations.items() if m in rec_a.aggregations]
     diffs = resampled_diffs(p, metrics, n_resamples, seed)
     alpha = (1 - confidence) / 2
-    hib = rec_b.get("higher_is_better", {})
+    hib = rec_b.higher_is_better
     out = []
     for j, (metric, fn, names) in enumerate(metrics):
         a_full = aggregate(fn, p.cols_a, names)

@@ -1,69 +1,74 @@
-"""The task contract, in the style of lm-evaluation-harness: a task declares its
-name, description, metrics (each with ``higher_is_better``) and main metric, and
-turns a loaded model into a :class:`TaskOutput`. Tasks never write files; the
-runner does (:mod:`harness.runner`).
+"""The task contract, in the style of lm-evaluation-harness and MTEB.
 
-Per-item raw values travel with every output (:class:`Items`) together with
-named aggregations (:mod:`harness.aggregate`), so a paired bootstrap can
-recompute any metric on a resample without the task's code.
+A task declares its name, description, metrics (each with ``higher_is_better`` and the
+:class:`~harness.results.Aggregation` that recomputes it from per-item columns: lm-eval's
+``MetricSpec`` idea), main metric, its data files by split (:class:`~harness.data.DataFile`, with
+checksum and parser) and its own command-line options (:class:`TaskOption`). It turns a loaded
+model into :class:`TaskOutput` s; the runner (:mod:`harness.runner`) writes them. The engine learns
+options and data files from the registered tasks (:func:`declared_options`, :func:`declared_data`),
+never from a table of its own.
+
+What a task sees besides the model is an :class:`EvalContext`: the run's :class:`EvalOptions`
+(engine options, and the task options under ``task_options``) and caches its tasks may share.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from harness.config import add_flag, option
+from harness.errors import UserError
 from harness.registry import Registry
+from harness.results import Aggregation, Items
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.models import LoadedModel
-    from harness.runner import EvalContext
+    from harness.data import DataFile
+    from harness.models import LoadedModel, ModelInfo
 
 
 @dataclass(frozen=True)
 class Metric:
+    """A metric a task reports. ``aggregation`` recomputes it from the output's per-item columns (what a
+    paired bootstrap resamples); ``None`` for a descriptive figure (a count, a share) that is reported,
+    never compared. ``higher_is_better`` is ``None`` for such figures."""
+
     name: str
-    higher_is_better: bool
+    higher_is_better: bool | None
     description: str = ""
+    aggregation: Aggregation | None = None
 
 
 @dataclass(frozen=True)
-class Aggregation:
-    """``metric = AGGREGATORS[fn](*[items.columns[c] for c in columns])``."""
+class TaskOption:
+    """A command-line option of a task (``--`` + name with ``-``): ``harness eval``, ``train-and-eval``,
+    ``sweep`` accept it once whichever tasks declare it; its value reaches the task as
+    ``ctx.option(name)`` (``None`` given: the declared ``default``). Tasks that share an option
+    declare the same object."""
 
-    fn: str
-    columns: tuple[str, ...]
+    name: str
+    help: str
+    type: Callable[[str], Any] = str
+    default: Any = None
+    choices: tuple[str, ...] | None = None
 
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
-@dataclass
-class Items:
-    """Per-item raw values: ``ids[i]`` names item i, ``columns[c][i]`` is its value in column c,
-    ``clusters[i]`` the unit item i is resampled with (LM tasks: its sequence; ``None``: every item
-    its own cluster).
-
-    A paired bootstrap resamples clusters (or single items) shared by two runs, matched by item id.
-    """
-
-    ids: list[str]
-    columns: dict[str, list[float]]
-    clusters: list[int] | None = None
-
-    def __post_init__(self) -> None:
-        for name, col in self.columns.items():
-            assert len(col) == len(self.ids), f"column {name} has {len(col)} values for {len(self.ids)} ids"
-        assert self.clusters is None or len(self.clusters) == len(self.ids), "one cluster per item"
-
-    def cluster_ids(self) -> list[int]:
-        return list(range(len(self.ids))) if self.clusters is None else list(self.clusters)
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        add_flag(parser, self.flag, self.name, self.default, self.help, self.type, self.choices)
 
 
 @dataclass
 class TaskOutput:
-    """What one task run produced for one model (and one variant, e.g. one corpus)."""
+    """What one task run produced for one model (and one variant, e.g. one corpus): values of declared
+    metrics only (:meth:`Task.check_output`), with their per-item columns."""
 
     metrics: dict[str, float]
     items: Items
-    aggregations: dict[str, Aggregation]
     protocol: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # data sources and their sha256
     variant: str = ""  # e.g. the corpus name for LM tasks; part of the result file name
@@ -76,29 +81,160 @@ class Task:
     ``prepare(ctx)`` resolves and parses the task's data before any model is loaded, so a
     missing or malformed file fails fast and no result is written; ``run(model, ctx, prepared)``
     returns one :class:`TaskOutput` per variant (most tasks: one; LM tasks: one per corpus).
-    ``requires`` names model capabilities: ``"hidden_states"`` (any model),
-    ``"causal_lm"`` (next-token logits; not sentence encoders).
+    ``requires`` names model capabilities: ``"hidden_states"`` (any model), ``"causal_lm"``
+    (next-token logits; not sentence encoders). ``data`` maps a split to its benchmark file;
+    ``default_split`` is the one read without options (the main job's).
     """
 
     name: str
     description: str
     metrics: tuple[Metric, ...]
     main_metric: str
-    run: Callable[["LoadedModel", "EvalContext", Any], list[TaskOutput]]
-    prepare: Callable[["EvalContext"], Any] = lambda ctx: None
+    run: Callable[[LoadedModel, EvalContext, Any], list[TaskOutput]]
+    prepare: Callable[[EvalContext], Any] = lambda ctx: None
     requires: frozenset[str] = frozenset({"hidden_states"})
-    group: str = ""
+    options: tuple[TaskOption, ...] = ()
+    data: dict[str, DataFile] = field(default_factory=dict)
+    default_split: str = "test"
 
     def __post_init__(self) -> None:
-        assert self.main_metric in {m.name for m in self.metrics}, f"{self.name}: main metric not among metrics"
+        names = {m.name for m in self.metrics}
+        assert self.main_metric in names, f"{self.name}: main metric not among metrics"
+        assert not self.data or self.default_split in self.data, f"{self.name}: no data file for its default split"
 
     @property
     def higher_is_better(self) -> dict[str, bool]:
-        return {m.name: m.higher_is_better for m in self.metrics}
+        return {m.name: m.higher_is_better for m in self.metrics if m.higher_is_better is not None}
+
+    @property
+    def aggregations(self) -> dict[str, Aggregation]:
+        return {m.name: m.aggregation for m in self.metrics if m.aggregation is not None}
+
+    def check_output(self, out: TaskOutput) -> None:
+        """A bug, not a user error: an output reports an undeclared metric, misses a declared one, or lacks
+        the columns a declared aggregation reads."""
+        declared = {m.name for m in self.metrics}
+        undeclared = sorted(set(out.metrics) - declared)
+        if undeclared:
+            raise ValueError(f"task {self.name} reported undeclared metric(s) {', '.join(undeclared)}")
+        missing = sorted(declared - set(out.metrics))
+        if missing:
+            raise ValueError(f"task {self.name} did not report {', '.join(missing)}")
+        for metric, agg in self.aggregations.items():
+            absent = [c for c in agg.columns if c not in out.items.columns]
+            if absent:
+                raise ValueError(f"task {self.name}: metric {metric} aggregates missing column(s) {', '.join(absent)}")
 
 
 TASKS: Registry[Task] = Registry("task")
 
 
 def register_task(task: Task) -> Task:
+    for opt in task.options:  # one flag, one meaning: a name two tasks declare must be the same option
+        for other in declared_options():
+            if other.name == opt.name and other != opt:
+                raise ValueError(f"task {task.name} declares option {opt.flag} unlike an earlier task")
     return TASKS.register(task.name, task)
+
+
+def declared_options() -> list[TaskOption]:
+    """Every option of the registered tasks (built-in and plugins), once, in registration order."""
+    from harness.plugins import load_plugins
+
+    load_plugins()
+    return list({o.name: o for t in TASKS.registered() for o in t.options}.values())
+
+
+def declared_data() -> list[tuple[Task, str, DataFile]]:
+    """(task, split, data file) of every registered task's benchmark files (built-in and plugins)."""
+    from harness.plugins import load_plugins
+
+    load_plugins()
+    return [(t, split, df) for t in TASKS.registered() for split, df in t.data.items()]
+
+
+# ------------------------------------------------------------------ the context of a run
+
+
+@dataclass
+class EvalOptions:
+    """Every option of an evaluation: the engine's fields (flags of ``harness eval``) and, in
+    ``task_options``, the values of the tasks' own options by name (``None``: the task's default)."""
+
+    results_dir: Path = option(Path("results"), type=Path, help="where result files go (default: results/)")
+    data_dir: str | None = option(None, help="benchmark folder laid out like shared/data (default: $HARNESS_DATA_DIR)")
+    layer: int = option(-1, type=int, help="hidden-state layer to pool (default -1: final)")
+    bos: str = option("native", choices=("native", "add", "context"),
+                      help="BOS handling for tokenizers that add none: native (as the tokenizer does), add (prepend "
+                           "and pool it), context (prepend, leave out of the pool)")
+    limit: int | None = option(None, type=int, help="evaluate only the first N items of each task (for quick checks)")
+    seed: int = option(0, help="seed of the run (set before every task)")
+    max_batch_tokens: int = option(4096, help="padded tokens per forward batch")
+    n_resamples: int = option(1000, flag="--bootstrap-resamples", help="paired bootstrap resamples against the base")
+    bootstrap_unit: str = option("sequence", choices=("sequence", "item"),
+                                 help="paired bootstrap resampling unit: sequence (default: each held-out sequence "
+                                      "with all its tokens; pairs and concepts are one item each) or item (single "
+                                      "tokens)")
+    task_options: dict[str, Any] = field(default_factory=dict)
+
+    def task_option(self, name: str, default: Any = None) -> Any:
+        value = self.task_options.get(name)
+        return default if value is None else value
+
+    def heldout_limit(self) -> int | None:
+        """Cap on held-out sequences of corpus-based tasks: the smaller of --limit and --heldout-limit."""
+        caps = [c for c in (self.limit, self.task_option("heldout_limit")) if c]
+        return min(caps) if caps else None
+
+    def heldout_size(self) -> int:
+        """Held-out sequences split off each corpus (--heldout-size)."""
+        from harness.splits import HELDOUT_SIZE
+
+        return int(self.task_option("heldout_size", HELDOUT_SIZE))
+
+    def split_seed(self) -> int:
+        """Seed of every corpus split (--split-seed): fixed, never ``seed``, so held-out sets do not move with it."""
+        from harness.splits import SPLIT_SEED
+
+        return int(self.task_option("split_seed", SPLIT_SEED))
+
+    def recorded(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["results_dir"] = str(self.results_dir)
+        return d
+
+
+class EvalContext:
+    """What a task sees besides the model: the options and shared caches of one model's run.
+
+    ``base_model()`` gives the base model of the one evaluated (itself for a base causal LM), loaded at
+    most once and only when a task needs it (e.g. to build the held-out concept sets of an adapter's
+    base); :func:`harness.runner.evaluate` provides it."""
+
+    def __init__(self, options: EvalOptions, model_info: ModelInfo | None = None,
+                 base_model: Callable[[], LoadedModel] | None = None) -> None:
+        self.options = options
+        self.model_info = model_info
+        self.shared: dict[str, Any] = {}  # caches tasks may share within one run (e.g. LM passes)
+        self._base_model = base_model
+        self._embedding_cache = None
+
+    def option(self, name: str) -> Any:
+        """The value of task option ``name``: the one given, else the declaring task's default."""
+        declared = {o.name: o for o in declared_options()}
+        if name not in declared:
+            raise KeyError(f"no registered task declares option {name!r}")
+        return self.options.task_option(name, declared[name].default)
+
+    def base_model(self) -> LoadedModel:
+        if self._base_model is None:
+            raise UserError("this task needs the base model of the one evaluated (run it through harness eval)")
+        return self._base_model()
+
+    def embeddings(self, lm: LoadedModel):
+        from harness.embedding import EmbeddingCache, EmbeddingProtocol
+
+        if self._embedding_cache is None or self._embedding_cache.lm is not lm:
+            protocol = EmbeddingProtocol(layer=self.options.layer, bos=self.options.bos)
+            self._embedding_cache = EmbeddingCache(lm, protocol, self.options.max_batch_tokens)
+        return self._embedding_cache

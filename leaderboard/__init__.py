@@ -7,6 +7,9 @@ leaderboard of a thousand runs builds in about a second. Modules, one job each:
 - :mod:`leaderboard.table`: summaries -> rows (grouped by base model and method) and columns;
 - :mod:`leaderboard.render`: rows -> markdown and CSV;
 - :mod:`leaderboard.plots`: rows -> PNG plots of each metric against λ;
-- :mod:`leaderboard.store`: import and add results under a lock, then rebuild;
-- :mod:`leaderboard.commands`: the ``harness leaderboard`` subcommand.
+- :mod:`leaderboard.store`: import result files under a lock; the options of the board's base rows.
+
+The ``harness leaderboard`` command, and adding a model by evaluating it, live in the application
+layer (:mod:`workflows.leaderboard_commands`, :mod:`workflows.add_model`): this package only reads and
+writes result files (:mod:`harness.result_files`), which ``lint-imports`` checks.
 """

@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.atomic import atomic_write_text
 from harness.errors import UserError
-from harness.results import atomic_write_text
 
 
 @dataclass
@@ -24,14 +24,6 @@ class BuildReport:
     n_models: int = 0
     skipped: list[str] = field(default_factory=list)
     bootstrapped: int = 0
-
-
-def publish(path: Path, text: str) -> None:
-    """Write atomically, then give the file the usual permissions (temporary files are private)."""
-    atomic_write_text(path, text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def default_paths(out: Path) -> tuple[Path, Path]:
@@ -69,6 +61,6 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
 
             written = write_plots(board, plots_dir)
         links = [(title, Path(os.path.relpath(p, out.parent if str(out.parent) else ".")).as_posix()) for title, p in written]
-        publish(out, render_markdown(board, links, n_files=len(summaries)))
-        publish(csv_path, render_csv(board))
+        atomic_write_text(out, render_markdown(board, links, n_files=len(summaries)))
+        atomic_write_text(csv_path, render_csv(board))
     return BuildReport(out, csv_path, [p for _, p in written], len(summaries), len(board.rows), skipped, n_boot)

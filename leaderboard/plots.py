@@ -22,7 +22,8 @@ import json
 import math
 from pathlib import Path
 
-from harness.results import atomic_write_text, slug
+from harness.atomic import atomic_write_text
+from harness.paths import slug
 from leaderboard.render import family_title, method_label
 from leaderboard.table import EXTERNAL_GROUP, Column, Leaderboard, Row
 

@@ -22,10 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.results import Result, ResultError, atomic_write_text, iter_result_files, load_result
+from harness.atomic import atomic_write_text
+from harness.result_files import Result, ResultError, iter_result_files, load_result
+from harness.results import MetricComparison, ResultModel
 
 INDEX_NAME = ".leaderboard-index.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: typed summaries (model block and comparisons as records)
 
 
 @dataclass
@@ -33,12 +35,12 @@ class Summary:
     path: Path
     task: str
     variant: str
-    model: dict[str, Any]
+    model: ResultModel
     metrics: dict[str, float]
     main_metric: str
     higher_is_better: dict[str, bool]
     family: str  # protocol.kind, e.g. pair_similarity; "" when the file does not say
-    comparison: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> {diff, lower, upper, significant}
+    comparison: dict[str, MetricComparison] = field(default_factory=dict)  # against the base model, by metric
     compared_against: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the EvalOptions the run recorded
 
@@ -46,34 +48,22 @@ class Summary:
     def key(self) -> str:
         return f"{self.task}@{self.variant}" if self.variant else self.task
 
-
-def _higher_is_better(record: dict[str, Any]) -> dict[str, bool]:
-    """``higher_is_better`` is a metric -> bool map in the schema; a single bool applies to every metric."""
-    hib = record.get("higher_is_better")
-    if isinstance(hib, bool):
-        return {m: hib for m in record["metrics"]}
-    if isinstance(hib, dict):
-        return {m: v for m, v in hib.items() if isinstance(v, bool)}
-    return {}
+    @classmethod
+    def from_index(cls, path: Path, entry: dict[str, Any]) -> Summary:
+        """A summary the index stored (:func:`dataclasses.asdict` of one)."""
+        return cls(path=path, **{**entry, "model": ResultModel(**entry["model"]),
+                                 "comparison": {m: MetricComparison(**c) for m, c in entry["comparison"].items()}})
 
 
 def summarize(result: Result) -> Summary:
     record = result.record
-    comparison = record.get("comparison") if isinstance(record.get("comparison"), dict) else {}
-    metrics = comparison.get("metrics") if isinstance(comparison.get("metrics"), dict) else {}
-    protocol = record.get("protocol") if isinstance(record.get("protocol"), dict) else {}
     return Summary(
-        path=result.path,
-        task=str(record["task"]),
-        variant=str(record.get("variant") or ""),
-        model=record["model"],
-        metrics={k: float(v) for k, v in record["metrics"].items()},
-        main_metric=str(record["main_metric"]),
-        higher_is_better=_higher_is_better(record),
-        family=str(protocol.get("kind") or ""),
-        comparison={m: c for m, c in metrics.items() if isinstance(c, dict) and "significant" in c},
-        compared_against=comparison.get("against"),
-        options=record["options"] if isinstance(record.get("options"), dict) else {},
+        path=result.path, task=record.task, variant=record.variant, model=record.model, metrics=record.metrics,
+        main_metric=record.main_metric, higher_is_better=record.higher_is_better,
+        family=str(record.protocol.get("kind") or ""),
+        comparison=record.comparison.metrics if record.comparison else {},
+        compared_against=record.comparison.against if record.comparison else None,
+        options=record.options,
     )
 
 
@@ -131,7 +121,7 @@ def read_summaries(root: Path, on_error: Callable[[Path, str], None] = warn_skip
     """Summaries of every result file under ``root`` (sorted by path); invalid files go to ``on_error``.
 
     ``on_error(path, message)`` receives a message that starts with the path, as
-    :func:`harness.results.load_results` gives it.
+    :func:`harness.result_files.load_results` gives it.
     """
     root = Path(root)
     use_index = root.is_dir()
@@ -151,7 +141,7 @@ def read_summaries(root: Path, on_error: Callable[[Path, str], None] = warn_skip
         if "error" in entry:
             on_error(path, f"{path}: {entry['error']}")
         else:
-            out.append(Summary(path=path, **entry["summary"]))
+            out.append(Summary.from_index(path, entry["summary"]))
     if use_index and entries != index:
         _save_index(root, entries)
     return out

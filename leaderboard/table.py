@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.results import ResultModel
 from leaderboard.reader import Summary
 
 METHOD_ORDER = {"base": 0, "ntp": 1, "concept": 2, "noise": 3}
@@ -82,9 +83,6 @@ class Leaderboard:
     rows: list[Row]
     group_names: dict[str, str]  # group key -> display name
 
-    def column_by_key(self) -> dict[str, Column]:
-        return {c.key: c for c in self.columns}
-
 
 def _as_float(value: Any) -> float | None:
     try:
@@ -93,34 +91,43 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
-def classify(model: dict[str, Any]) -> tuple[str, str, float | None, str, str]:
-    """(group, method, λ, corpus, selector) of a result's ``model`` block.
+@dataclass(frozen=True)
+class Classification:
+    """Where a model's row goes: its base model's group, its method, λ, training corpus and selector."""
+
+    group: str  # base model spec; EXTERNAL_GROUP for encoders and external models
+    method: str
+    lam: float | None = None
+    corpus: str = ""
+    selector: str = ""
+
+
+def classify(model: ResultModel) -> Classification:
+    """The row placement of a result's model block.
 
     Trainer-written adapters carry ``model.training`` (method, lambda, corpus, selector);
     λ = 0 is plain next-token prediction whatever the method's name. Encoders and models
     added as external form their own group; a causal LM with no training is a base model.
     """
-    base = str(model.get("base") or model.get("spec") or model["id"])
-    training = model.get("training")
-    kind = model.get("kind")
-    if isinstance(training, dict) and (training.get("method") or training.get("objective")):
+    base = str(model.base or model.spec or model.id)
+    training = model.training or {}
+    if training.get("method") or training.get("objective"):
         method = str(training.get("method") or training.get("objective")).lower()
         lam = _as_float(training.get("lambda"))
         if method == "ntp":
             lam = 0.0
         elif lam == 0.0:
             method = "ntp"
-        return (base, method, lam,
-                str(training.get("corpus") or ""), str(training.get("selector") or ""))
-    if kind == "encoder" or model.get("role") == EXTERNAL:
-        return EXTERNAL_GROUP, EXTERNAL, None, "", ""
-    if kind == "adapter":
-        return base, EXTERNAL, None, "", ""
-    return base, "base", None, "", ""
+        return Classification(base, method, lam, str(training.get("corpus") or ""), str(training.get("selector") or ""))
+    if model.kind == "encoder" or model.role == EXTERNAL:
+        return Classification(EXTERNAL_GROUP, EXTERNAL)
+    if model.kind == "adapter":
+        return Classification(base, EXTERNAL)
+    return Classification(base, "base")
 
 
-def display_name(model: dict[str, Any]) -> str:
-    return str(model.get("display_name") or model.get("name") or model["id"])
+def display_name(model: ResultModel) -> str:
+    return str(model.display_name or model.name or model.id)
 
 
 def _columns(summaries: list[Summary]) -> list[Column]:
@@ -142,7 +149,7 @@ def _columns(summaries: list[Summary]) -> list[Column]:
 
 def _significance(summary: Summary, metric: str) -> bool | None:
     comp = summary.comparison.get(metric)
-    return None if comp is None else bool(comp["significant"])
+    return None if comp is None else comp.significant
 
 
 def _mark_best(board: Leaderboard) -> None:
@@ -170,11 +177,11 @@ def build_table(summaries: list[Summary]) -> Leaderboard:
     col_by_key = {c.key: c for c in columns}
     rows: dict[str, Row] = {}
     for s in summaries:
-        mid = str(s.model["id"])
+        mid = s.model.id
         if mid not in rows:
-            group, method, lam, corpus, selector = classify(s.model)
-            rows[mid] = Row(group, method, lam, corpus, selector, display_name(s.model), mid,
-                            str(s.model.get("kind") or ""), s.model.get("base_id"))
+            c = classify(s.model)
+            rows[mid] = Row(c.group, c.method, c.lam, c.corpus, c.selector, display_name(s.model), mid,
+                            s.model.kind or "", s.model.base_id)
         col = col_by_key[s.key]
         value = s.metrics.get(col.metric)
         if value is None:
@@ -202,7 +209,7 @@ def bootstrap_missing(board: Leaderboard, n_resamples: int = 1000, seed: int = 0
     how many cells it compared.
     """
     from harness.errors import UserError
-    from harness.results import load_result
+    from harness.result_files import load_result
     from harness.stats import paired_bootstrap
 
     by_id = {r.model_id: r for r in board.rows}
@@ -216,7 +223,7 @@ def bootstrap_missing(board: Leaderboard, n_resamples: int = 1000, seed: int = 0
             if cell is None or cell.significant is not None or base_src is None:
                 continue
             rec_a, rec_b = load_result(base_src.path).record, load_result(row.sources[col.key].path).record
-            if not (rec_a.get("items") and rec_b.get("items") and rec_a.get("aggregations") and rec_b.get("aggregations")):
+            if not (rec_a.items and rec_b.items and rec_a.aggregations and rec_b.aggregations):
                 continue
             try:
                 comps = {c.metric: c for c in paired_bootstrap(rec_a, rec_b, n_resamples=n_resamples, seed=seed)}

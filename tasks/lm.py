@@ -33,23 +33,33 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.errors import UserError
-from harness.task import Aggregation, Items, Metric, Task, TaskOutput, register_task
+from harness.results import Aggregation, Items
+from harness.task import Metric, Task, TaskOption, TaskOutput, register_task
+from tasks.heldout import HELDOUT_OPTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.concepts.content_words import ContentWords
     from harness.corpora import Corpus
     from harness.splits import CorpusSplit
     from harness.models import LoadedModel
-    from harness.runner import EvalContext
+    from harness.task import EvalContext
 
 DEFAULT_CORPORA = "wiki,lee"
 METRICS = (
-    Metric("perplexity", higher_is_better=False, description="exp(mean NLL) over the scored tokens"),
-    Metric("nll", higher_is_better=False, description="mean NLL (nats) over the scored tokens"),
-    Metric("accuracy", higher_is_better=True, description="share of scored tokens whose greedy top-1 is the target"),
+    Metric("perplexity", higher_is_better=False, description="exp(mean NLL) over the scored tokens",
+           aggregation=Aggregation("exp_ratio", ("nll", "count"))),
+    Metric("nll", higher_is_better=False, description="mean NLL (nats) over the scored tokens",
+           aggregation=Aggregation("ratio", ("nll", "count"))),
+    Metric("accuracy", higher_is_better=True, description="share of scored tokens whose greedy top-1 is the target",
+           aggregation=Aggregation("ratio", ("correct", "count"))),
+    Metric("content_fraction", None, "content-word tokens / scored tokens of the held-out set"),
+    Metric("tokens", None, "scored tokens (N)"),
 )
-AGGREGATIONS = {"perplexity": Aggregation("exp_ratio", ("nll", "count")), "nll": Aggregation("ratio", ("nll", "count")),
-                "accuracy": Aggregation("ratio", ("correct", "count"))}
+CORPUS_OPTION = TaskOption("corpus", "comma-separated corpora for content_word_ppl/global_ppl: wiki, lee, c4, "
+                                     "openwebtext, or .txt/.jsonl files (default: wiki,lee; train-and-eval and sweep: "
+                                     "the training corpus, then its out-of-domain partner: wiki -> lee, c4 <-> "
+                                     "openwebtext, a file -> lee)")
+OPTIONS = (CORPUS_OPTION, *HELDOUT_OPTIONS)
 
 
 @dataclass
@@ -73,7 +83,7 @@ class TokenScores:
 
 
 def corpus_names(ctx: "EvalContext") -> list[str]:
-    spec = ctx.options.extra.get("corpus") or DEFAULT_CORPORA
+    spec = ctx.option("corpus") or DEFAULT_CORPORA
     names = [n.strip() for n in str(spec).split(",") if n.strip()]
     if not names:
         raise UserError("--corpus names no corpus (e.g. --corpus wiki,lee)")
@@ -145,7 +155,7 @@ def token_scores(lm: "LoadedModel", ctx: "EvalContext", held: HeldOut) -> TokenS
     """The shared pass: content words and per-token scores of one corpus, computed once per model."""
     from harness.concepts.content_words import cached_content_words, spacy_model_id
 
-    key = ("lm_pass", id(lm.model), lm.info.id, held.split.record["heldout_sha256"], len(held.texts))
+    key = ("lm_pass", lm.info.id, held.split.record["heldout_sha256"], len(held.texts))  # one context: one model
     if key not in ctx.shared:
         if not held.texts:
             raise UserError(f"corpus {held.corpus.name} has no held-out sequence to evaluate")
@@ -164,13 +174,13 @@ def domain(corpus: "Corpus", texts: list[str], training: dict[str, Any] | None) 
     ``corpus`` is that corpus (same sha256: in-domain, else out-of-domain), and whether ``texts`` were
     checked to share no document with its training text. A model the harness did not post-train (a base
     model) has no training corpus: ``None``."""
+    from harness.concepts.concept_header import ConceptHeader
     from harness.splits import check_unseen
 
-    header = (training or {}).get("concept_header") or {}
-    built = header.get("corpus") if isinstance(header.get("corpus"), dict) else None
-    if built is None:
+    header = ConceptHeader.of((training or {}).get("concept_header"))
+    if not header.block("corpus"):
         return {"training_corpus": None, "in_domain": None, "checked_unseen": None}
-    return {"training_corpus": built.get("name"), "in_domain": built.get("sha256") == corpus.sha256,
+    return {"training_corpus": header.block("corpus").get("name"), "in_domain": header.corpus_sha256 == corpus.sha256,
             "checked_unseen": check_unseen(corpus, texts, training)}
 
 
@@ -210,8 +220,8 @@ def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskO
     }
     items = Items(ids=ids, columns={"nll": nll.tolist(), "correct": ok.tolist(), "count": count.tolist()},
                   clusters=clusters)
-    return TaskOutput(metrics=metrics, items=items, aggregations=dict(AGGREGATIONS), protocol=protocol,
-                      data={"corpus": held.corpus.describe()}, variant=held.corpus.name)
+    return TaskOutput(metrics=metrics, items=items, protocol=protocol, data={"corpus": held.corpus.describe()},
+                      variant=held.corpus.name)
 
 
 def make_run(content_only: bool):
@@ -226,11 +236,11 @@ register_task(Task(
     description="perplexity and accuracy of next-token prediction on content words (whole-word nouns, "
                 "verbs, adjectives) of each corpus's held-out set",
     metrics=METRICS, main_metric="perplexity", run=make_run(True), prepare=prepare,
-    requires=frozenset({"causal_lm"}), group="lm",
+    requires=frozenset({"causal_lm"}), options=OPTIONS,
 ))
 register_task(Task(
     name="global_ppl",
     description="perplexity and accuracy of next-token prediction on every token of each corpus's held-out set",
     metrics=METRICS, main_metric="perplexity", run=make_run(False), prepare=prepare,
-    requires=frozenset({"causal_lm"}), group="lm",
+    requires=frozenset({"causal_lm"}), options=OPTIONS,
 ))

@@ -1,89 +1,59 @@
-"""Human-similarity tasks (paper section 4.1): MEN, WordSim353, SimLex-999, STS-B.
+"""Human-similarity benchmarks (paper section 4.1): MEN, WordSim353, SimLex-999, STS-B.
 
-Each word or sentence goes through the model alone; its final-layer hidden states are
-mean-pooled over real tokens and L2-normalised (:mod:`harness.embedding`); the score of a
-pair is the cosine of its two vectors; the metric is Spearman's ρ between those cosines
-and the human scores. Per-pair human score and cosine are kept for the paired bootstrap.
+Each is one :class:`~tasks.pairs.PairSimilarity`: its files as distributed (path in a data folder,
+sha256, download, and copies that packages ship), each with the parser of its format.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from harness.data import DataFile, PackageCopy
+from tasks.pairs import PairSimilarity, pair_reader
 
-import numpy as np
+# gensim's copies of WordSim353 and SimLex-999: '#' comments, tab: word1, word2, score
+GENSIM_PAIRS = pair_reader("\t", score=2, comment="#")
+STSB = pair_reader("\t", score=4, a=5, b=6)  # tab: genre, file, year, id, score, s1, s2[, extra...]; quotes literal
+STSB_ARCHIVE = "http://ixa2.si.ehu.eus/stswiki/images/4/48/Stsbenchmark.tar.gz"
+STSB_ARCHIVE_SHA256 = "557a86abbd2b76ee6768d8b5103b659601a9d26b797898c7467812f303b21280"
 
-from harness.data import DATA_FILES, Pair, parse_pairs, resolve
-from harness.errors import UserError
-from harness.task import Aggregation, Items, Metric, Task, TaskOutput, register_task
+PairSimilarity(
+    "men", "MEN: 3,000 word pairs rated for relatedness (Bruni et al., 2014)",
+    {"test": DataFile(
+        "men", "men/MEN_dataset_natural_form_full",
+        pair_reader(None, score=2, header="optional"),  # "word1 word2 score"; an optional header line first
+        # the file kept in shared/data carries a header line the archive's copy lacks,
+        # so the archive member cannot be pinned to that checksum
+        sha256=None, url="https://staff.fnwi.uva.nl/e.bruni/resources/MEN/MEN.tar.gz",
+        member="MEN/MEN_dataset_natural_form_full")},
+).register()
 
-SPEARMAN = Metric("spearman", higher_is_better=True, description="Spearman ρ of cosine vs human score")
+PairSimilarity(
+    "wordsim353", "WordSim353: 353 word pairs rated for relatedness (Finkelstein et al., 2002)",
+    {"test": DataFile(
+        "wordsim353", "wordsim353/combined.tab",
+        pair_reader("\t", score=2, header="first"),  # tab: word1, word2, mean score; header on line 1
+        sha256="1edf400ed472e796b3be562cf7970b10d749a07874a96ddc77e75fd1006b446c",
+        url="http://www.cs.technion.ac.il/~gabr/resources/data/wordsim353/wordsim353.zip", member="combined.tab",
+        packages=(PackageCopy("gensim", "test/test_data/wordsim353.tsv", GENSIM_PAIRS),))},
+).register()
 
+PairSimilarity(
+    "simlex999", "SimLex-999: 999 word pairs rated for similarity, not association (Hill et al., 2014)",
+    {"test": DataFile(
+        "simlex999", "simlex999/SimLex-999.txt",
+        pair_reader("\t", score=3, header="first"),  # tab: word1, word2, POS, SimLex999, ...; header on line 1
+        sha256="ca00ff8515a36cde32d13c2b83def23f5a167b67db93ebfcfb7dae039ba22c0b",
+        url="https://fh295.github.io/SimLex-999.zip", member="SimLex-999/SimLex-999.txt",
+        packages=(PackageCopy("gensim", "test/test_data/simlex999.txt", GENSIM_PAIRS),))},
+).register()
 
-@dataclass(frozen=True)
-class PairSimilarity:
-    """The task type: which data file(s) by split, and what the texts are."""
-
-    name: str
-    description: str
-    files: dict[str, str]  # split -> key in harness.data.DATA_FILES
-    default_split: str = "test"
-    note: str = ""  # recorded in the protocol of every result
-
-    def split(self, ctx) -> str:
-        if len(self.files) == 1:
-            return next(iter(self.files))
-        split = ctx.options.split
-        if split not in self.files:
-            raise UserError(f"{self.name} has no split {split!r} (choose {', '.join(self.files)})")
-        return split
-
-    def prepare(self, ctx):
-        split = self.split(ctx)
-        resolved = resolve(self.files[split], ctx.options.data_dir)
-        pairs = parse_pairs(resolved)
-        if ctx.options.limit:
-            pairs = pairs[: ctx.options.limit]
-        return split, resolved, pairs
-
-    def run(self, lm, ctx, prepared) -> list[TaskOutput]:
-        split, resolved, pairs = prepared
-        metrics, items = score_pairs(pairs, ctx.embeddings(lm).get)
-        protocol = {"kind": "pair_similarity", "split": split, **({"note": self.note} if self.note else {}),
-                    **ctx.embeddings(lm).protocol.to_dict()}
-        return [TaskOutput(metrics=metrics, items=items,
-                           aggregations={"spearman": Aggregation("spearman", ("human", "cosine"))},
-                           protocol=protocol, data=resolved.describe())]
-
-    def task(self) -> Task:
-        return Task(name=self.name, description=self.description, metrics=(SPEARMAN,), main_metric="spearman",
-                    run=self.run, prepare=self.prepare, group="similarity")
-
-
-def score_pairs(pairs: list[Pair], embed) -> tuple[dict[str, float], Items]:
-    """cosine_i = ⟨v(a_i), v(b_i)⟩ / (‖v(a_i)‖‖v(b_i)‖); metric = Spearman(human, cosine)."""
-    from harness.aggregate import spearman
-
-    vecs_a = embed([p.a for p in pairs])
-    vecs_b = embed([p.b for p in pairs])
-    norms = np.linalg.norm(vecs_a, axis=1) * np.linalg.norm(vecs_b, axis=1)
-    cosine = (vecs_a * vecs_b).sum(axis=1) / np.maximum(norms, 1e-12)
-    human = np.array([p.score for p in pairs], dtype=float)
-    items = Items(ids=[f"{p.line}:{p.a}|{p.b}" for p in pairs],
-                  columns={"human": human.tolist(), "cosine": cosine.tolist()}, clusters=list(range(len(pairs))))
-    return {"spearman": spearman(human, cosine)}, items
-
-
-for _t in (
-    PairSimilarity("men", "MEN: 3,000 word pairs rated for relatedness (Bruni et al., 2014)", {"test": "men"}),
-    PairSimilarity("wordsim353", "WordSim353: 353 word pairs rated for relatedness (Finkelstein et al., 2002)",
-                   {"test": "wordsim353"}),
-    PairSimilarity("simlex999", "SimLex-999: 999 word pairs rated for similarity, not association (Hill et al., 2014)",
-                   {"test": "simlex999"}),
-    PairSimilarity("stsb", "STS-B: sentence pairs rated 0-5 (Cer et al., 2017); test split, --split dev for dev",
-                   {"test": "stsb-test", "dev": "stsb-dev"},
-                   note="the paper's '1,500 sentence pairs' is the size of the dev split (--split dev); "
-                        "the default test split has 1,379"),
-):
-    register_task(_t.task())
-
-assert set(DATA_FILES) >= {"men", "wordsim353", "simlex999", "stsb-test", "stsb-dev"}
+PairSimilarity(
+    "stsb", "STS-B: sentence pairs rated 0-5 (Cer et al., 2017); test split, --split dev for dev",
+    {"test": DataFile("stsb-test", "stsbenchmark/sts-test.csv", STSB,
+                      sha256="affe45928a66ee5a708531233c95b7dacbbdc57f974f002a3d32ea0180cf816a",
+                      url=STSB_ARCHIVE, member="stsbenchmark/sts-test.csv", archive_sha256=STSB_ARCHIVE_SHA256),
+     "dev": DataFile("stsb-dev", "stsbenchmark/sts-dev.csv", STSB,
+                     sha256="5d7e944d8b02734b07bfdb5df67db3420c64bed153fcaa1ba47ad03480cf4234",
+                     url=STSB_ARCHIVE, member="stsbenchmark/sts-dev.csv", archive_sha256=STSB_ARCHIVE_SHA256)},
+    note="the paper's '1,500 sentence pairs' is the size of the dev split (--split dev); "
+         "the default test split has 1,379",
+).register()

@@ -2,6 +2,8 @@
 
 Tests never touch the network: the hub is offline, benchmark files come from
 ``shared/data`` beside the project (or ``HARNESS_DATA_DIR``) and the packages.
+Nothing imports this module: helpers that tests import live in modules of their own
+(``tiny_models``, ``trainer_fixtures``, ...), imported by name from ``tests/``.
 """
 
 from __future__ import annotations
@@ -18,19 +20,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if "HARNESS_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
     os.environ["HARNESS_DATA_DIR"] = str(SHARED_DATA)
-
-
-def tiny_llama_model(vocab_size: int, seed: int = 0, layers: int = 2, hidden: int = 32):
-    """A randomly initialised LlamaForCausalLM small enough for unit tests (seeded)."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden,
-                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2,
-                         pad_token_id=2)
-    return LlamaForCausalLM(config).eval()
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +43,7 @@ def tiny_llama(smollm2_tokenizer):
     import torch
 
     from harness.models import LoadedModel, ModelInfo
+    from tiny_models import tiny_llama_model
 
     model = tiny_llama_model(len(smollm2_tokenizer))
     info = ModelInfo(id="tiny-llama-00000000", name="tiny-llama", spec="tiny-llama", kind="causal_lm",

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.concepts.builder import build_concepts, cached_concept_file
+from harness.concepts.builder import build_concepts
+from harness.concepts.concept_cache import cached_concept_file
 from harness.concepts.concept_file import PROVENANCE_KEYS, load_concept_file
 
 PARAGRAPHS = [
@@ -83,7 +84,7 @@ def test_build_matches_independent_computation(tiny_llama, corpus_file, tmp_path
     stats = build_concepts(tiny_llama, str(corpus_file), "wordnet", out, k=k, chunk_size=4, **SPLIT)
     cf = load_concept_file(out, tokenizer=tiny_llama.tokenizer)
     assert [r.index for r in cf.records] == list(range(10)) and stats.sequences == 10
-    assert cf.header["split"]["part"] == "train" and cf.header["k"] == k
+    assert cf.header.raw["split"]["part"] == "train" and cf.header.raw["k"] == k
     held = set(PARAGRAPHS) - {r.text for r in cf.records}
     assert len(held) == 2  # the held-out part is never built
     wn = load_wordnet()
@@ -112,7 +113,7 @@ def test_proportions_in_build(tiny_llama, corpus_file, tmp_path):
         n = len(cw.positions)
         assert len(rec.targets) == max(1, int(n / 2 + 0.5))
         assert {t.position for t in rec.targets} <= set(cw.positions)
-    assert cf.header["proportion"] == "0.5" and cf.header["seed"] == 3
+    assert cf.header.raw["proportion"] == "0.5" and cf.header.raw["seed"] == 3
 
     last = tmp_path / "last.jsonl"
     build_concepts(tiny_llama, str(corpus_file), "wordnet", last, k=20, proportion="last", **SPLIT)
@@ -152,7 +153,7 @@ def test_cached_concept_file_builds_once(tiny_llama, corpus_file, monkeypatch, t
     p2 = cached_concept_file(tiny_llama, corpus, "heldout", "wordnet", k=20, **SPLIT)
     assert p1 == p2 and p2.stat().st_mtime_ns == stamp and p1.parent == tmp_path / "cache" / "concepts"
     cf = load_concept_file(p1)
-    assert cf.header["split"]["part"] == "heldout" and len(cf.records) == 2
+    assert cf.header.raw["split"]["part"] == "heldout" and len(cf.records) == 2
     p3 = cached_concept_file(tiny_llama, corpus, "train", "wordnet", k=20, **SPLIT)
     assert p3 != p1 and not list(p1.parent.glob(".*.tmp-*"))
 
@@ -177,7 +178,7 @@ def test_cli_build_randomize_show(tiny_folder, corpus_file, tmp_path, capsys):
     noise = tmp_path / "noise.jsonl"
     assert main(["concepts", "randomize", str(out), str(noise), "--seed", "5"]) == 0
     src, rnd = load_concept_file(out), load_concept_file(noise)
-    assert rnd.header["randomized"]["seed"] == 5
+    assert rnd.header.raw["randomized"]["seed"] == 5
     assert [len(t.set_ids) for _, t in src.targets()] == [len(t.set_ids) for _, t in rnd.targets()]
     assert all(t.token_id not in t.set_ids for _, t in rnd.targets())
     assert main(["concepts", "show", str(noise), "--model", str(tiny_folder)]) == 0
@@ -278,7 +279,7 @@ def test_header_and_summary_report_the_candidate_counts(tiny_llama, corpus_file,
     stats = build_concepts(tiny_llama, str(corpus_file), "wordnet", out, k=300, **SPLIT)
     cf = load_concept_file(out)
     per_record = {k: sum(r.candidates[k] for r in cf.records) for k in cf.records[0].candidates}
-    header = cf.header["build_stats"]
+    header = cf.header.raw["build_stats"]
     assert header["candidates"] == per_record and all(stats.candidates[k] == v for k, v in per_record.items())
     assert per_record["top_k"] == 300 * stats.content_words
     assert per_record["whole_word"] == per_record["pool"] + sum(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, load_concept_file,
-                                           tokenizer_fingerprint, tokenizer_info)
+from harness.concepts.concept_file import ConceptFileWriter, ConceptRecord, ConceptTarget, load_concept_file
+from harness.concepts.concept_header import tokenizer_fingerprint, tokenizer_info
 from harness.errors import UserError
 
 
@@ -37,7 +37,7 @@ def test_round_trip_and_layout(tmp_path, smollm2_tokenizer):
     assert json.loads(lines[0])["type"] == "header" and len(lines) == 3
     assert all(json.loads(x)["type"] == "sequence" for x in lines[1:])
     cf = load_concept_file(path, tokenizer=smollm2_tokenizer)
-    assert cf.records == recs and cf.header["k"] == 200
+    assert cf.records == recs and cf.header.raw["k"] == 200
 
 
 def test_fingerprint_follows_the_vocabulary(smollm2_tokenizer):

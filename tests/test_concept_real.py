@@ -34,7 +34,7 @@ def test_llm_build_on_smollm2(smollm2, tmp_path):
     cf = load_concept_file(out, tokenizer=smollm2.tokenizer)
     (rec,) = cf.records
     (t,) = rec.targets
-    assert stats.content_words == 1 and cf.header["selector"]["settings"]["repetition_penalty"] == 1.1
+    assert stats.content_words == 1 and cf.header.raw["selector"]["settings"]["repetition_penalty"] == 1.1
     with torch.no_grad():
         logits = smollm2.model(torch.tensor([rec.input_ids[: t.position]])).logits[0, -1]
     pool = {smollm2.tokenizer.decode([i]) for i in torch.topk(logits, 200).indices.tolist()}

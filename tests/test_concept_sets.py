@@ -8,6 +8,7 @@ import pytest
 
 from harness.concepts.candidates import WholeWordVocab
 from harness.concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
+from harness.concepts.concept_header import ConceptHeader
 from harness.concepts.concept_sets import build_concept_set, choose_targets, parse_proportion, sequence_rng
 from harness.concepts.randomize import randomize_sets, synonym_pool
 from harness.errors import UserError
@@ -91,7 +92,7 @@ def hand_file(vocab_size: int = 12, seed: int = 7) -> ConceptFile:
                                          set_words=[orig_word] + [w for _, w in syn]))
         recs.append(ConceptRecord(index=r, text="t", input_ids=[0] + [t.token_id for t in targets] + [0],
                                   targets=targets))
-    return ConceptFile(header={"type": "header"}, records=recs)
+    return ConceptFile(header=ConceptHeader({"type": "header"}), records=recs)
 
 
 def test_noise_sets_never_hold_the_original_and_replace_the_whole_set():
@@ -129,7 +130,7 @@ def test_noise_draws_follow_the_pool_multiplicity():
                for k in range(200)]
     targets += [ConceptTarget(position=1, token_id=3, word="three", pos="NOUN", set_ids=[3], set_words=["three"])
                 for _ in range(2000)]
-    cf = ConceptFile(header={"type": "header"},
+    cf = ConceptFile(header=ConceptHeader({"type": "header"}),
                      records=[ConceptRecord(index=i, text="t", input_ids=[0, t.token_id], targets=[t])
                               for i, t in enumerate(targets)])
     out = randomize_sets(cf, seed=0)
@@ -143,7 +144,7 @@ def test_noise_set_stops_short_only_when_the_pool_runs_out():
     # the pool has 2 distinct tokens; a target whose original is one of them can only get the other
     t1 = ConceptTarget(position=1, token_id=7, word="a", pos="NOUN", set_ids=[7, 8, 9], set_words=["a", "b", "c"])
     t2 = ConceptTarget(position=2, token_id=8, word="b", pos="NOUN", set_ids=[8], set_words=["b"])
-    cf = ConceptFile(header={"type": "header"}, records=[ConceptRecord(index=0, text="t", input_ids=[0, 7, 8],
+    cf = ConceptFile(header=ConceptHeader({"type": "header"}), records=[ConceptRecord(index=0, text="t", input_ids=[0, 7, 8],
                                                                        targets=[t1, t2])])
     out = randomize_sets(cf, seed=3)
     (_, a), (_, b) = out.targets()
@@ -157,6 +158,6 @@ def test_randomize_needs_two_distinct_synonyms_and_a_built_file():
     with pytest.raises(UserError, match="no synonym"):
         randomize_sets(cf, 0)
     noise = randomize_sets(hand_file(), 0)
-    noise.header["randomized"] = {"seed": 0}
+    noise.header = ConceptHeader({**noise.header.raw, "randomized": {"seed": 0}})
     with pytest.raises(UserError, match="already a noise control"):
         randomize_sets(noise, 1)

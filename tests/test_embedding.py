@@ -6,8 +6,8 @@ import torch
 
 from harness.aggregate import spearman
 from harness.embedding import EmbeddingProtocol, embed_texts, length_batches, mean_pool, token_rows
-from tasks.similarity import score_pairs
-from harness.data import Pair
+from tasks.pairs import score_pairs
+from tasks.pairs import Pair
 
 
 def _ranks(x):

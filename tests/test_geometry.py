@@ -7,7 +7,6 @@ harness.geometry's closed forms.
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +125,7 @@ def _record(index: int, ids: list[int], targets: list[tuple[int, list[int]]]):
 
 
 def test_choose_concepts_seeded_uniform_among_sets_of_two_or_more():
-    from tasks.geometry import choose_concepts
+    from tasks.geometry_data import choose_concepts
 
     records = [
         _record(0, [10, 11, 12, 13, 14], [(1, [21, 22]), (2, []), (4, [23])]),
@@ -150,26 +149,26 @@ def test_choose_concepts_seeded_uniform_among_sets_of_two_or_more():
 def test_concepts_do_not_move_with_the_run_seed(tmp_path):
     """The run seed drives training (and the bootstrap), never which held-out concepts are measured."""
     from harness.concepts.concept_file import write_concept_file
-    from harness.runner import EvalContext, EvalOptions
-    from tasks.geometry import prepare
+    from harness.task import EvalContext, EvalOptions
+    from tasks.geometry_data import prepare
 
     records = [_record(i, [10 + i, 11, 12, 13, 14], [(1, [21, 22]), (2, [23]), (4, [24])]) for i in range(8)]
     path = tmp_path / "heldout.jsonl"
     write_concept_file(path, {"format_version": 1, "corpus": "test", "split": "heldout"}, records)
     chosen = []
     for run_seed in range(5):
-        ctx = EvalContext(EvalOptions(seed=run_seed, extra={"geometry_concepts": str(path)}))
-        chosen.append([c.id for c in prepare(ctx).concepts])
+        ctx = EvalContext(EvalOptions(seed=run_seed, task_options={"geometry_concepts": str(path)}))
+        chosen.append([c.id for c in prepare(ctx).inputs.concepts])
     assert all(ids == chosen[0] for ids in chosen) and len(chosen[0]) == 8
-    split_seed = EvalContext(EvalOptions(extra={"geometry_concepts": str(path), "split_seed": 3}))
-    assert [c.id for c in prepare(split_seed).concepts] != chosen[0]  # the split seed chooses them
+    split_seed = EvalContext(EvalOptions(task_options={"geometry_concepts": str(path), "split_seed": 3}))
+    assert [c.id for c in prepare(split_seed).inputs.concepts] != chosen[0]  # the split seed chooses them
 
 
 def test_choose_concepts_reads_the_original_from_the_record_not_the_set():
     """A noise control's sets never hold the original token: the variants still start with it (the
     record's token_id), followed by the noise members, and a one-member noise set is eligible."""
     from harness.concepts.concept_file import ConceptRecord, ConceptTarget
-    from tasks.geometry import choose_concepts
+    from tasks.geometry_data import choose_concepts
 
     ids = [10, 11, 12, 13]
     noise = ConceptRecord(index=0, text="", input_ids=ids, targets=[
@@ -187,7 +186,8 @@ def test_choose_concepts_reads_the_original_from_the_record_not_the_set():
 def test_prefix_cache_equals_full_forward(tiny_llama):
     import torch
 
-    from tasks.geometry import ConceptVariants, variant_hidden_states
+    from tasks.geometry import variant_hidden_states
+    from tasks.geometry_data import ConceptVariants
 
     concepts = [ConceptVariants("0:3", "a", (5, 6, 7), (100, 200, 300), ("a", "b", "c")),
                 ConceptVariants("1:1", "d", (9,), (400, 500), ("d", "e")),
@@ -217,7 +217,8 @@ SENTENCES = [  # text, content word, synonyms (each the first token of " " + syn
 
 
 def write_concept_file(path: Path, tokenizer) -> Path:
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget, tokenizer_info
+    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
+    from harness.concepts.concept_header import tokenizer_info
     from harness.concepts.concept_file import write_concept_file as write
 
     records = []
@@ -235,10 +236,10 @@ def write_concept_file(path: Path, tokenizer) -> Path:
 
 
 def _options(tmp_path: Path, concepts: Path, seed: int = 0):
-    from harness.runner import EvalOptions
+    from harness.task import EvalOptions
 
     return EvalOptions(results_dir=tmp_path / "results", seed=seed, n_resamples=50,
-                       extra={"geometry_concepts": str(concepts), "geometry_samples": 1000})
+                       task_options={"geometry_concepts": str(concepts), "geometry_samples": 1000})
 
 
 def _record_backbone_calls(lm) -> list[tuple]:
@@ -258,7 +259,7 @@ def _tiny(tokenizer, seed: int, name: str):
     import torch
 
     from harness.models import LoadedModel, ModelInfo
-    from tests.conftest import tiny_llama_model
+    from tiny_models import tiny_llama_model
 
     info = ModelInfo(id=f"{name}-0000", name=name, spec=name, kind="causal_lm", base=name, path="")
     return LoadedModel(info=info, model=tiny_llama_model(len(tokenizer), seed=seed), tokenizer=tokenizer,
@@ -310,8 +311,8 @@ def test_two_models_get_identical_inputs(two_runs, smollm2_tokenizer):
     assert prefixes == sorted(tuple(pre) for pre, _ in expected)
     assert steps == sorted((len(pre), t) for pre, members in expected for t in members)
     ra, rb = two_runs["records"]
-    assert [r["items"]["ids"] for r in ra] == [r["items"]["ids"] for r in rb]
-    assert ra[0]["metrics"] != rb[0]["metrics"]  # different models, different geometry
+    assert [r.items.ids for r in ra] == [r.items.ids for r in rb]
+    assert ra[0].metrics != rb[0].metrics  # different models, different geometry
 
 
 def test_same_seed_same_numbers_and_protocol(two_runs):
@@ -321,24 +322,25 @@ def test_same_seed_same_numbers_and_protocol(two_runs):
 
     a, cf, tmp = two_runs["models"][0], two_runs["file"], two_runs["tmp"]
     again = evaluate("tiny-a", "clustering,centroid_similarity", _options(tmp, cf), lm=a).records
-    assert [r["metrics"] for r in again] == [r["metrics"] for r in two_runs["records"][0]]
+    assert [r.metrics for r in again] == [r.metrics for r in two_runs["records"][0]]
     clustering = again[0]
-    assert clustering["task"] == "clustering" and clustering["main_metric"] == "clustering_score"
-    assert clustering["protocol"]["concepts"] == len(SENTENCES)
-    assert clustering["protocol"]["variants"] == 3 * len(SENTENCES)
-    assert clustering["data"]["concept_file_sha256"] == hashlib.sha256(cf.read_bytes()).hexdigest()
+    assert clustering.task == "clustering" and clustering.main_metric == "clustering_score"
+    assert clustering.protocol["concepts"] == len(SENTENCES)
+    assert clustering.protocol["variants"] == 3 * len(SENTENCES)
+    assert clustering.data["concept_file_sha256"] == hashlib.sha256(cf.read_bytes()).hexdigest()
 
 
 def test_paired_bootstrap_recomputes_geometry_metrics(two_runs):
     from harness.concepts.concept_file import load_concept_file
     from harness.stats import paired_bootstrap
-    from tasks.geometry import choose_concepts, variant_hidden_states
+    from tasks.geometry import variant_hidden_states
+    from tasks.geometry_data import choose_concepts
 
     concepts = choose_concepts(load_concept_file(two_runs["file"]).records, 1000, 0)
     ref_a, ref_b = (reference_metrics(variant_hidden_states(m, concepts, progress=False)) for m in two_runs["models"])
     for rec_a, rec_b in zip(*two_runs["records"]):
         comps = {c.metric: c for c in paired_bootstrap(rec_a, rec_b, n_resamples=50, seed=0)}
-        assert set(comps) == set(rec_a["metrics"])
+        assert set(comps) == set(rec_a.metrics)
         for name, c in comps.items():
             assert c.a == pytest.approx(ref_a[name], abs=1e-5) and c.b == pytest.approx(ref_b[name], abs=1e-5)
             assert c.lower <= c.upper
@@ -398,7 +400,8 @@ def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
     from peft import LoraConfig, get_peft_model
 
     from harness.models import load_model
-    from harness.runner import EvalOptions, evaluate
+    from harness.runner import evaluate
+    from harness.task import EvalOptions
 
     model = load_model("smollm2-135m", device="cpu", dtype="float32").model
     peft = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
@@ -408,11 +411,11 @@ def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
     adapted = evaluate(str(tmp_path / "adapter"), "clustering,centroid_similarity", options, base="smollm2-135m",
                        device="cpu").records
     for b, a in zip(base, adapted):
-        assert a["data"]["concept_file_sha256"] == b["data"]["concept_file_sha256"]
-        assert a["items"]["ids"] == b["items"]["ids"] and len(b["items"]["ids"]) >= 2
-        assert b["protocol"]["split"] == "heldout" and b["protocol"]["selector"] == "wordnet"
-        assert b["items"]["clusters"] == [int(i.split(":")[0]) for i in b["items"]["ids"]]  # one concept per sequence
-        assert set(a["comparison"]["metrics"]) == set(b["metrics"])
-        assert all(np.isfinite(v) for v in b["metrics"].values())
-    assert base[0]["metrics"]["intra"] > base[0]["metrics"]["inter"]  # synonyms in one context sit closer
-    assert adapted[0]["metrics"] != base[0]["metrics"]
+        assert a.data["concept_file_sha256"] == b.data["concept_file_sha256"]
+        assert a.items.ids == b.items.ids and len(b.items.ids) >= 2
+        assert b.protocol["split"] == "heldout" and b.protocol["selector"] == "wordnet"
+        assert b.items.clusters == [int(i.split(":")[0]) for i in b.items.ids]  # one concept per sequence
+        assert set(a.comparison.metrics) == set(b.metrics)
+        assert all(np.isfinite(v) for v in b.metrics.values())
+    assert base[0].metrics["intra"] > base[0].metrics["inter"]  # synonyms in one context sit closer
+    assert adapted[0].metrics != base[0].metrics

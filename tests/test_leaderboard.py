@@ -237,6 +237,7 @@ def test_missing_results_dir_is_one_line_error(tmp_path):
     (model_block("x", "gpt2", kind="causal_lm", base="gpt2"), ("gpt2", "base", None, "", "")),
 ])
 def test_classify(model, expected):
-    from leaderboard.table import classify
+    from harness.results import ResultModel
+    from leaderboard.table import Classification, classify
 
-    assert classify(model) == expected
+    assert classify(ResultModel.from_dict(model)) == Classification(*expected)

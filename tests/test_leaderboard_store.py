@@ -151,9 +151,10 @@ def test_add_model_without_base_rows_is_a_user_error(tmp_path):
 @pytest.mark.slow
 def test_add_encoder_next_to_the_embedded_default(tmp_path, smollm2):
     """The real default's similarity rows (30 items each), then the real encoder added beside them."""
-    from harness.runner import EvalOptions, evaluate
+    from harness.runner import evaluate
+    from harness.task import EvalOptions
     from leaderboard.build import build
-    from leaderboard.store import add_model
+    from workflows.add_model import add_model
 
     results = tmp_path / "results"
     tasks = "men,wordsim353,simlex999,stsb"

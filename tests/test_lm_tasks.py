@@ -7,12 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from harness.runner import EvalOptions, evaluate
+from harness.runner import evaluate
+from harness.task import EvalOptions
 
 
 def options(tmp_path, **kw):
-    extra = {"corpus": kw.pop("corpus", "lee"), "heldout_size": kw.pop("heldout_size", 100)}
-    return EvalOptions(results_dir=tmp_path / "results", limit=kw.pop("limit", 5), extra=extra, **kw)
+    task_options = {"corpus": kw.pop("corpus", "lee"), "heldout_size": kw.pop("heldout_size", 100)}
+    return EvalOptions(results_dir=tmp_path / "results", limit=kw.pop("limit", 5), task_options=task_options, **kw)
 
 
 def golden(lm, texts, content_only):
@@ -45,24 +46,24 @@ def heldout_texts(name="lee", heldout_size=100, limit=5):
 
 def test_golden_perplexity_and_accuracy(tiny_llama, tmp_path):
     summary = evaluate("tiny-llama", "content_word_ppl,global_ppl", options(tmp_path, max_batch_tokens=700), lm=tiny_llama)
-    recs = {r["task"]: r for r in summary.records}
+    recs = {r.task: r for r in summary.records}
     assert set(recs) == {"content_word_ppl", "global_ppl"}
     texts = heldout_texts()
     for task, content_only in (("content_word_ppl", True), ("global_ppl", False)):
         ppl, acc, n = golden(tiny_llama, texts, content_only)
         rec = recs[task]
-        assert rec["variant"] == "lee"
-        assert rec["metrics"]["perplexity"] == pytest.approx(ppl, rel=1e-5)
-        assert rec["metrics"]["nll"] == pytest.approx(math.log(ppl), rel=1e-5)  # mean NLL, what ΔNLL compares
-        assert rec["items"]["clusters"] == [int(i.split(":")[0]) for i in rec["items"]["ids"]]  # its sequence
-        assert rec["metrics"]["accuracy"] == pytest.approx(acc, abs=1e-12)
-        assert rec["metrics"]["tokens"] == n == len(rec["items"]["ids"])
-        assert len(set(rec["items"]["ids"])) == n
-        assert rec["items"]["columns"]["count"] == [1.0] * n
-        assert rec["protocol"]["split"]["heldout_size"] == 100 and rec["protocol"]["sequences"] == 5
-    n_content, n_global = recs["content_word_ppl"]["metrics"]["tokens"], recs["global_ppl"]["metrics"]["tokens"]
-    assert recs["global_ppl"]["metrics"]["content_fraction"] == pytest.approx(n_content / n_global)
-    assert set(recs["content_word_ppl"]["items"]["ids"]) < set(recs["global_ppl"]["items"]["ids"])
+        assert rec.variant == "lee"
+        assert rec.metrics["perplexity"] == pytest.approx(ppl, rel=1e-5)
+        assert rec.metrics["nll"] == pytest.approx(math.log(ppl), rel=1e-5)  # mean NLL, what ΔNLL compares
+        assert rec.items.clusters == [int(i.split(":")[0]) for i in rec.items.ids]  # its sequence
+        assert rec.metrics["accuracy"] == pytest.approx(acc, abs=1e-12)
+        assert rec.metrics["tokens"] == n == len(rec.items.ids)
+        assert len(set(rec.items.ids)) == n
+        assert rec.items.columns["count"] == [1.0] * n
+        assert rec.protocol["split"]["heldout_size"] == 100 and rec.protocol["sequences"] == 5
+    n_content, n_global = recs["content_word_ppl"].metrics["tokens"], recs["global_ppl"].metrics["tokens"]
+    assert recs["global_ppl"].metrics["content_fraction"] == pytest.approx(n_content / n_global)
+    assert set(recs["content_word_ppl"].items.ids) < set(recs["global_ppl"].items.ids)
 
 
 def test_one_forward_pass_for_both_tasks_and_batching_does_not_matter(tiny_llama, tmp_path):
@@ -78,8 +79,8 @@ def test_one_forward_pass_for_both_tasks_and_batching_does_not_matter(tiny_llama
         big = evaluate("tiny-llama", "global_ppl", options(tmp_path / "big", max_batch_tokens=100000), lm=tiny_llama)
     finally:
         hook.remove()
-    small_m = next(r for r in both.records if r["task"] == "global_ppl")["metrics"]
-    assert big.records[0]["metrics"]["perplexity"] == pytest.approx(small_m["perplexity"], rel=1e-5)
+    small_m = next(r for r in both.records if r.task == "global_ppl").metrics
+    assert big.records[0].metrics["perplexity"] == pytest.approx(small_m["perplexity"], rel=1e-5)
 
 
 def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
@@ -87,7 +88,7 @@ def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from conftest import tiny_llama_model
+    from tiny_models import tiny_llama_model
     from harness.models import LoadedModel, ModelInfo
     from harness.runner import print_summary
 
@@ -103,21 +104,21 @@ def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
     adapter = LoadedModel(info=info, model=peft_model, tokenizer=tiny_llama.tokenizer, device=torch.device("cpu"),
                           dtype=torch.float32, capabilities=tiny_llama.capabilities)
     same = evaluate("tiny-adapter", "global_ppl", opts, lm=adapter)  # LoRA B = 0: the base model exactly
-    comp = same.records[0]["comparison"]["metrics"]["perplexity"]
-    assert comp["lower"] <= 0 <= comp["upper"] and not comp["significant"] and abs(comp["diff"]) < 1e-9
-    assert comp["unit"] == "sequence" and comp["n_units"] == 3  # the default: whole sequences resampled
-    assert same.records[0]["comparison"]["metrics"]["nll"]["diff"] == pytest.approx(0, abs=1e-12)
-    assert same.records[0]["protocol"]["domain"] == {"training_corpus": "lee", "in_domain": True, "checked_unseen": None}
-    assert base.records[0]["protocol"]["domain"] == {"training_corpus": None, "in_domain": None, "checked_unseen": None}
+    comp = same.records[0].comparison.metrics["perplexity"]
+    assert comp.lower <= 0 <= comp.upper and not comp.significant and abs(comp.diff) < 1e-9
+    assert comp.unit == "sequence" and comp.n_units == 3  # the default: whole sequences resampled
+    assert same.records[0].comparison.metrics["nll"].diff == pytest.approx(0, abs=1e-12)
+    assert same.records[0].protocol["domain"] == {"training_corpus": "lee", "in_domain": True, "checked_unseen": None}
+    assert base.records[0].protocol["domain"] == {"training_corpus": None, "in_domain": None, "checked_unseen": None}
     with torch.no_grad():
         for name, p in peft_model.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
     changed = evaluate("tiny-adapter", "global_ppl", opts, lm=adapter)
-    comp = changed.records[0]["comparison"]["metrics"]["perplexity"]
-    base_ppl = next(r for r in base.records if r["task"] == "global_ppl")["metrics"]["perplexity"]
-    assert comp["a"] == pytest.approx(base_ppl)
-    assert comp["diff"] == pytest.approx(changed.records[0]["metrics"]["perplexity"] - base_ppl)
+    comp = changed.records[0].comparison.metrics["perplexity"]
+    base_ppl = next(r for r in base.records if r.task == "global_ppl").metrics["perplexity"]
+    assert comp.a == pytest.approx(base_ppl)
+    assert comp.diff == pytest.approx(changed.records[0].metrics["perplexity"] - base_ppl)
     print_summary(changed)
     assert "paired bootstrap against the base model" in capsys.readouterr().out
 
@@ -166,9 +167,9 @@ def test_bad_options_end_in_one_line(tmp_path, capsys, args, message):
 
 @pytest.mark.slow
 def test_smollm2_on_default_corpora(smollm2, tmp_path):
-    opts = EvalOptions(results_dir=tmp_path, limit=1)  # no extra: defaults wiki,lee and 1,000 held out
+    opts = EvalOptions(results_dir=tmp_path, limit=1)  # no task options: defaults wiki,lee and 1,000 held out
     summary = evaluate("smollm2-135m", "content_word_ppl,global_ppl", opts, lm=smollm2)
-    got = {(r["task"], r["variant"]): r["metrics"] for r in summary.records}
+    got = {(r.task, r.variant): r.metrics for r in summary.records}
     assert set(got) == {(t, v) for t in ("content_word_ppl", "global_ppl") for v in ("wiki", "lee")}
     for variant in ("wiki", "lee"):
         texts = heldout_texts(variant, 1000, 1)

@@ -256,6 +256,7 @@ def noise_batch(seed: int = 3):
     import random
 
     from harness.concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
+    from harness.concepts.concept_header import ConceptHeader
     from harness.concepts.randomize import randomize_sets
     from trainers.data import ConceptCollator, examples_from_records, pop_concept_batch
 
@@ -269,7 +270,7 @@ def noise_batch(seed: int = 3):
             targets.append(ConceptTarget(position=p, token_id=ids[p], word=f"w{ids[p]}", pos="NOUN",
                                          set_ids=[ids[p]] + syn, set_words=[f"w{i}" for i in [ids[p]] + syn]))
         records.append(ConceptRecord(index=r, text="t", input_ids=ids, targets=targets))
-    noise = randomize_sets(ConceptFile(header={"type": "header"}, records=records), seed=seed)
+    noise = randomize_sets(ConceptFile(header=ConceptHeader({"type": "header"}), records=records), seed=seed)
     batch = ConceptCollator(pad_id=0)([e.as_feature() for e in examples_from_records(noise.records, max_length=8)])
     labels = batch["labels"]
     concepts = pop_concept_batch(batch)

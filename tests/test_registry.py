@@ -31,3 +31,10 @@ def test_parse_names_all_and_list():
     assert parse_names(" b, a ", reg) == ["b", "a"]
     with pytest.raises(UserError):
         parse_names("a,c", reg)
+
+
+def test_registered_keeps_registration_order():
+    reg = Registry("task")
+    for n in ("b", "a", "c"):
+        reg.register(n, n.upper())
+    assert reg.registered() == ["B", "A", "C"] and reg.names() == ["a", "b", "c"]

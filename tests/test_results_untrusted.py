@@ -125,12 +125,12 @@ def test_results_folder_symlinked_out_is_refused(tmp_path):
 
 
 def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
-    from harness import results
+    from harness import result_files
     from harness.errors import UserError
     from leaderboard.store import load_importable
 
     path = write_file(tmp_path / "src", MODEL, "men", 0.41)
-    monkeypatch.setattr(results, "MAX_IMPORT_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(result_files, "MAX_IMPORT_BYTES", path.stat().st_size - 1)
     with pytest.raises(UserError, match=f"{path.stat().st_size} bytes"):
         load_importable(tmp_path / "src")
 
@@ -138,17 +138,20 @@ def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ atomic replacement
 
 
-def _record(value: float) -> dict:
-    return {"schema_version": 1, "task": "men", "variant": "", "main_metric": "spearman",
-            "model": {"id": "m-1", "name": "m", "spec": "m"}, "metrics": {"spearman": value},
-            "items": {"ids": ["a", "b"], "columns": {"human": [1.0, 2.0], "cosine": [0.1, 0.2]}}}
+def _record(value: float):
+    from harness.results import ResultRecord
+
+    return ResultRecord.from_dict({
+        "schema_version": 1, "task": "men", "variant": "", "main_metric": "spearman",
+        "model": {"id": "m-1", "name": "m", "spec": "m"}, "metrics": {"spearman": value},
+        "items": {"ids": ["a", "b"], "columns": {"human": [1.0, 2.0], "cosine": [0.1, 0.2]}}})
 
 
 def test_failed_replacement_keeps_the_current_result(tmp_path, monkeypatch):
     """Disk full while the new file is written (fsync fails with ENOSPC): the old file stays, no history
     entry and no temporary file are left, and the error is one line."""
     from harness.errors import UserError
-    from harness.results import load_result, result_path, write_result
+    from harness.result_files import load_result, result_path, write_result
 
     path = result_path(tmp_path, "m-1", "men")
     write_result(path, _record(0.5))
@@ -161,14 +164,14 @@ def test_failed_replacement_keeps_the_current_result(tmp_path, monkeypatch):
     with pytest.raises(UserError) as e:
         write_result(path, _record(0.7))
     assert "No space left on device" in str(e.value) and "unchanged" in str(e.value) and "\n" not in str(e.value)
-    assert path.read_bytes() == before and load_result(path).metrics["spearman"] == 0.5
+    assert path.read_bytes() == before and load_result(path).record.metrics["spearman"] == 0.5
     assert sorted(p.name for p in path.parent.iterdir()) == ["men.json"]  # no history/, no temporary file
 
 
 def test_replacement_links_the_old_file_into_history_before_renaming(tmp_path):
     """While a replacement is under way the current path always holds a complete result: the old file
     is hard-linked into history/ (same inode), then the new one is renamed over the path."""
-    from harness.results import result_path, write_result
+    from harness.result_files import result_path, write_result
 
     path = result_path(tmp_path, "m-1", "men")
     write_result(path, _record(0.5))

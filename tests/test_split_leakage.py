@@ -115,10 +115,10 @@ def test_user_file_paragraphs_are_never_split_across_parts(tmp_path, seed):
 
 
 def _lm_heldout(run_seed: int, **extra) -> dict[str, list[str]]:
-    from harness.runner import EvalContext, EvalOptions
+    from harness.task import EvalContext, EvalOptions
     from tasks.lm import prepare
 
-    ctx = EvalContext(EvalOptions(seed=run_seed, extra={"corpus": "wiki,lee", **extra}))
+    ctx = EvalContext(EvalOptions(seed=run_seed, task_options={"corpus": "wiki,lee", **extra}))
     return {h.corpus.name: h.texts for h in prepare(ctx)}
 
 
@@ -142,7 +142,7 @@ def test_a_model_is_never_evaluated_on_documents_it_was_trained_on():
     refused by the LM tasks unless evaluated with that split; other corpora are out-of-domain."""
     from harness.errors import UserError
     from harness.models import ModelInfo
-    from harness.runner import EvalContext, EvalOptions
+    from harness.task import EvalContext, EvalOptions
     from harness.splits import SPLIT_METHOD
     from tasks.lm import prepare
 
@@ -151,7 +151,7 @@ def test_a_model_is_never_evaluated_on_documents_it_was_trained_on():
     info = ModelInfo(id="a-0", name="a", spec="a", kind="adapter", base="b", path="", training=training)
 
     def heldout(**extra):
-        ctx = EvalContext(EvalOptions(extra={"corpus": "wiki,lee", **extra}))
+        ctx = EvalContext(EvalOptions(task_options={"corpus": "wiki,lee", **extra}))
         ctx.model_info = info
         return {h.corpus.name: h for h in prepare(ctx)}
 

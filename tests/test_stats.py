@@ -8,18 +8,26 @@ import numpy as np
 import pytest
 
 from harness.errors import UserError
+from harness.results import ResultRecord
 from harness.stats import paired_bootstrap
 
 AGGS = {"perplexity": {"fn": "exp_ratio", "columns": ["nll", "count"]},
         "accuracy": {"fn": "ratio", "columns": ["correct", "count"]}}
 
 
+def typed(d: dict) -> ResultRecord:
+    """The result record of the essential fields ``d`` gives."""
+    name = d["model"]["name"]
+    return ResultRecord.from_dict({"schema_version": 1, "metrics": {}, "main_metric": "", **d,
+                                   "model": {"id": name, "name": name, "spec": name}})
+
+
 def record(nll, correct, ids=None, name="m"):
     n = len(nll)
-    return {"task": "global_ppl", "model": {"name": name},
+    return typed({"task": "global_ppl", "model": {"name": name},
             "items": {"ids": ids or [f"0:{i}" for i in range(n)],
                       "columns": {"nll": list(map(float, nll)), "correct": list(map(float, correct)), "count": [1.0] * n}},
-            "aggregations": AGGS, "higher_is_better": {"perplexity": False, "accuracy": True}}
+            "aggregations": AGGS, "higher_is_better": {"perplexity": False, "accuracy": True}})
 
 
 def reference_bootstrap(nll_a, nll_b, n_resamples, seed, confidence=0.95):
@@ -113,10 +121,10 @@ def lm_record(seq_nll: list[np.ndarray], name="m"):
     """Per-token items of an LM result: ids "s:p", one cluster per sequence."""
     ids = [f"{s}:{p}" for s, x in enumerate(seq_nll) for p in range(len(x))]
     nll = np.concatenate(seq_nll)
-    return {"task": "content_word_ppl", "model": {"name": name},
+    return typed({"task": "content_word_ppl", "model": {"name": name},
             "items": {"ids": ids, "clusters": [s for s, x in enumerate(seq_nll) for _ in x],
                       "columns": {"nll": nll.tolist(), "correct": [0.0] * len(ids), "count": [1.0] * len(ids)}},
-            "aggregations": LM_AGGS, "higher_is_better": {"perplexity": False, "nll": False, "accuracy": True}}
+            "aggregations": LM_AGGS, "higher_is_better": {"perplexity": False, "nll": False, "accuracy": True}})
 
 
 def correlated_sequences(n_seq=120, seed=0, shift=0.05):
@@ -180,10 +188,10 @@ def test_non_additive_metrics_resample_whole_clusters():
     clusters = [i // 3 for i in range(90)]  # 30 clusters of 3 items
 
     def rec(cos):
-        return {"task": "men", "model": {"name": "m"}, "higher_is_better": {"spearman": True},
+        return typed({"task": "men", "model": {"name": "m"}, "higher_is_better": {"spearman": True},
                 "items": {"ids": [str(i) for i in range(90)], "clusters": clusters,
                           "columns": {"human": human.tolist(), "cosine": cos.tolist()}},
-                "aggregations": {"spearman": {"fn": "spearman", "columns": ["human", "cosine"]}}}
+                "aggregations": {"spearman": {"fn": "spearman", "columns": ["human", "cosine"]}}})
 
     (c,) = paired_bootstrap(rec(cos_a), rec(cos_b), n_resamples=200, seed=5)
     draws = np.random.default_rng(5)
@@ -198,7 +206,7 @@ def test_non_additive_metrics_resample_whole_clusters():
 def test_runs_that_group_items_differently_cannot_be_paired():
     a, b = correlated_sequences(n_seq=10)
     rec_b = lm_record(b)
-    rec_b["items"]["clusters"] = [0] * len(rec_b["items"]["ids"])
+    rec_b.items.clusters = [0] * len(rec_b.items.ids)
     with pytest.raises(UserError, match="different clusters"):
         paired_bootstrap(lm_record(a), rec_b, n_resamples=10)
     with pytest.raises(UserError, match="bootstrap unit"):

@@ -17,21 +17,21 @@ from test_leaderboard_helpers import run_cli
     ("1, 0.5,0.5,", [0.5, 1.0]),
 ])
 def test_parse_lambdas(text, expected):
-    from harness.commands.sweep import parse_lambdas
+    from workflows.sweep import parse_lambdas
 
     assert parse_lambdas(text) == expected
 
 
 @pytest.mark.parametrize("text", ["0,1.5", "-0.1", "a", ","])
 def test_bad_lambdas_are_user_errors(text):
-    from harness.commands.sweep import parse_lambdas
+    from workflows.sweep import parse_lambdas
 
     with pytest.raises(UserError):
         parse_lambdas(text)
 
 
 def test_grid_has_no_noise_at_zero():
-    from harness.commands.sweep import grid
+    from workflows.sweep import grid
 
     points = grid([0.0, 0.5, 1.0], noise=True)
     assert [p.label for p in points] == ["ntp λ=0", "concept λ=0.5", "concept λ=1", "noise λ=0.5", "noise λ=1"]
@@ -57,14 +57,14 @@ def fake_finished_adapter(folder: Path) -> None:
 def write_results(tmp_path: Path, adapter: Path, tasks: list[str], limit: int) -> None:
     """Result files of the adapter, recorded with the options the sweep's defaults and --limit give."""
     from harness.models import describe_spec
-    from harness.runner import EvalOptions
+    from harness.task import EvalOptions
 
     info = describe_spec(str(adapter))
     from trainers.profiles import resolve_profile
 
-    extra = {**cli_task_options(), "heldout_limit": resolve_profile("cpu").heldout_limit,  # what train-and-eval uses:
-             "corpus": "wiki,lee", "geometry_corpus": "wiki", "geometry_selector": "wordnet"}  # follows training
-    recorded = EvalOptions(results_dir=tmp_path / "results", limit=limit, seed=0, extra=extra).recorded()
+    task_options = {**cli_task_options(), "heldout_limit": resolve_profile("cpu").heldout_limit,  # train-and-eval's:
+                    "corpus": "wiki,lee", "geometry_corpus": "wiki", "geometry_selector": "wordnet"}  # follows training
+    recorded = EvalOptions(results_dir=tmp_path / "results", limit=limit, seed=0, task_options=task_options).recorded()
     for task in tasks:
         record = {"schema_version": 1, "task": task, "variant": "", "model": info.to_dict(),
                   "metrics": {"spearman": 0.5}, "main_metric": "spearman", "higher_is_better": {"spearman": True},
@@ -75,14 +75,14 @@ def write_results(tmp_path: Path, adapter: Path, tasks: list[str], limit: int) -
 
 
 def cli_task_options() -> dict:
-    """The task options the CLI's defaults give (harness.commands.common.TASK_OPTIONS)."""
+    """The task options the CLI's defaults give (those the registered tasks declare)."""
     import argparse
 
-    from harness.commands.common import add_eval_args, task_extra_options
+    from harness.commands.common import add_eval_args, eval_options
 
     p = argparse.ArgumentParser()
     add_eval_args(p)
-    return task_extra_options(p.parse_args([]))
+    return eval_options(p.parse_args([])).task_options
 
 
 def test_dry_run_skips_only_complete_points(tmp_path):
@@ -108,28 +108,30 @@ def test_bad_lambda_is_one_line_error(tmp_path):
 def test_evaluation_follows_training_and_every_grid_point_gets_the_same_inputs(tmp_path):
     """LM corpora and geometry sets follow the training corpus and selector unless given, and the base
     model and every point of a grid are evaluated with one set of options: identical inputs."""
-    from harness.commands.sweep import grid, point_config
-    from harness.runner import EvalContext, EvalOptions
-    from tasks.geometry import _settings
+    from workflows.sweep import grid, point_config
+    from harness.task import EvalContext, EvalOptions
+    from tasks.geometry_data import settings_of
     from tasks.lm import prepare
     from test_split_leakage import user_file
-    from trainers.pipeline import TrainAndEval, eval_options_for
     from trainers.profiles import resolve_profile
+    from trainers.recipe import TrainConfig
+    from workflows.train_and_eval import TrainAndEval, eval_options_for
 
     corpus = str(user_file(tmp_path))
-    cli = EvalOptions(results_dir=tmp_path / "results", extra={**cli_task_options(), "heldout_size": 15})
-    base = TrainAndEval(corpus=corpus, options=cli)
+    cli = EvalOptions(results_dir=tmp_path / "results", task_options={**cli_task_options(), "heldout_size": 15})
+    base = TrainAndEval(train_corpus=corpus, options=cli)
     configs = [base] + [point_config(base, p, tmp_path / "runs") for p in grid([0, 0.5, 1], noise=True)]
-    options = [eval_options_for(c, resolve_profile(c.profile)) for c in configs]
+    options = [eval_options_for(c, resolve_profile(c.train.profile)) for c in configs]
     assert all(o == options[0] for o in options[1:])
-    extra = options[0].extra
-    assert extra["corpus"] == f"{corpus},lee"  # in-domain, then the out-of-domain corpus
-    assert (extra["geometry_corpus"], extra["geometry_selector"]) == (corpus, "wordnet")
-    inputs = [([h.texts for h in prepare(EvalContext(o))], _settings(EvalContext(o))) for o in options]
+    chosen = options[0].task_options
+    assert chosen["corpus"] == f"{corpus},lee"  # in-domain, then the out-of-domain corpus
+    assert (chosen["geometry_corpus"], chosen["geometry_selector"]) == (corpus, "wordnet")
+    inputs = [([h.texts for h in prepare(EvalContext(o))], settings_of(EvalContext(o))) for o in options]
     assert all(i == inputs[0] for i in inputs[1:]) and len(inputs[0][0]) == 2
     # defaults: wiki -> wiki, lee; the paper profile's selector; explicit flags are kept
-    wiki = eval_options_for(TrainAndEval(profile="paper", options=cli), resolve_profile("paper")).extra
+    paper = TrainAndEval(train=TrainConfig(profile="paper"), options=cli)
+    wiki = eval_options_for(paper, resolve_profile("paper")).task_options
     assert (wiki["corpus"], wiki["geometry_corpus"], wiki["geometry_selector"]) == ("wiki,lee", "wiki", "llm")
-    given = EvalOptions(extra={**cli_task_options(), "corpus": "lee", "geometry_selector": "embedding"})
-    kept = eval_options_for(TrainAndEval(options=given), resolve_profile("cpu")).extra
+    given = EvalOptions(task_options={**cli_task_options(), "corpus": "lee", "geometry_selector": "embedding"})
+    kept = eval_options_for(TrainAndEval(options=given), resolve_profile("cpu")).task_options
     assert (kept["corpus"], kept["geometry_corpus"], kept["geometry_selector"]) == ("lee", "wiki", "embedding")

@@ -98,7 +98,7 @@ def family_corpus(tmp_path):
 def family_model(family: str):
     import torch
 
-    from conftest import tiny_llama_model
+    from tiny_models import tiny_llama_model
     from harness.models import LoadedModel, ModelInfo
 
     tok = family_tokenizer(family)
@@ -133,7 +133,7 @@ def test_wordnet_build_finds_synonyms_for_every_family(family, family_corpus, tm
         lemmas = {wn.morphy(t.word.lower(), p) or t.word.lower()}
         for w in t.set_words[1:]:  # no inflection of the word itself (WordNet's morphy, independent of lemminflect)
             assert (wn.morphy(w.lower(), p) or w.lower()) not in lemmas, (t.word, w)
-    c = cf.header["build_stats"]["candidates"]
+    c = cf.header.raw["build_stats"]["candidates"]
     assert c["top_k"] == stats.content_words * len(loaded.tokenizer)
     assert c["whole_word"] == c["pool"] + sum(c[r] for r in ("target", "lemma", "case", "letter", "inflection"))
     assert c["case"] > 0 and (family == "bytelevel" or c["lemma"] > 0)  # its vocabulary splits cars, houses
@@ -145,7 +145,7 @@ def test_a_tokenizer_whose_word_starts_cannot_be_read_fails_loudly(tmp_path, fam
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    from conftest import tiny_llama_model
+    from tiny_models import tiny_llama_model
     from harness.cli import main
 
     words = sorted(set(TRAINING_TEXT.replace(".", " . ").replace(",", " , ").split()))

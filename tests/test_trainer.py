@@ -17,9 +17,8 @@ import torch
 
 from harness.cli import main as cli_main
 from trainer_fixtures import write_concept_file, write_tiny_model
+from trainers.objectives import ObjectiveSettings
 from trainers.recipe import TrainConfig, load_train_log, train
-
-TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +31,11 @@ def concepts4(tmp_path_factory, smollm2_tokenizer) -> Path:
     return write_concept_file(tmp_path_factory.mktemp("concepts") / "c4.jsonl", smollm2_tokenizer, n_seq=4)
 
 
-def config(model: Path, concepts: Path, out: Path, **kw) -> TrainConfig:
+def config(model: Path, concepts: Path, out: Path, lam: float = 0.0, **kw) -> TrainConfig:
     overrides = {"max_steps": 2, "batch_size": 4, "save_steps": 1, "lora_dropout": 0.0, "warmup_ratio": 0.0,
                  **kw.pop("overrides", {})}
-    return TrainConfig(model=str(model), concepts=concepts, out=out, device="cpu", dtype="float32",
-                       progress=False, overrides=overrides, **kw)
+    return TrainConfig(model=str(model), concepts=concepts, out=out, settings=ObjectiveSettings(lam=lam),
+                       device="cpu", dtype="float32", progress=False, overrides=overrides, **kw)
 
 
 def adapter_tensors(folder: Path) -> dict[str, torch.Tensor]:
@@ -130,10 +129,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tiny_folder, smollm2_to
 
     killed = tmp_path / "killed"
     script = textwrap.dedent(f"""
-        import os, signal, sys
-        sys.path.insert(0, {str(TESTS)!r})
+        import os, signal
         from pathlib import Path
         from transformers import TrainerCallback
+        from trainers.objectives import ObjectiveSettings
         from trainers.recipe import TrainConfig, train
 
         class KillAfterSave(TrainerCallback):
@@ -143,7 +142,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tiny_folder, smollm2_to
 
         overrides = {{"max_steps": 6, "batch_size": 2, "save_steps": 2, "lora_dropout": 0.1, "warmup_ratio": 0.0}}
         train(TrainConfig(model={str(tiny_folder)!r}, concepts=Path({str(concepts)!r}), out=Path({str(killed)!r}),
-                          lam=0.25, device="cpu", dtype="float32", progress=False, overrides=overrides),
+                          settings=ObjectiveSettings(lam=0.25), device="cpu", dtype="float32", progress=False,
+                          overrides=overrides),
               callbacks=[KillAfterSave()])
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
@@ -274,7 +274,8 @@ def test_disk_estimate_against_a_real_checkpoint(tiny_folder, concepts4, finishe
 def test_paper_profile_evaluates_and_early_stops(tiny_folder, smollm2_tokenizer, tmp_path):
     """The paper profile's path: a 10% validation split, an evaluation per epoch, the best checkpoint kept."""
     concepts = write_concept_file(tmp_path / "c10.jsonl", smollm2_tokenizer, n_seq=10)
-    result = train(TrainConfig(model=str(tiny_folder), concepts=concepts, out=tmp_path / "paper", lam=0.25,
+    result = train(TrainConfig(model=str(tiny_folder), concepts=concepts, out=tmp_path / "paper",
+                               settings=ObjectiveSettings(lam=0.25),
                                profile="paper", device="cpu", dtype="float32", progress=False,
                                overrides={"epochs": 2, "lr": 1e-3}))
     rec = result.record

@@ -11,7 +11,7 @@ TARGETS_PER_SEQ = 4
 
 
 def write_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
-    from conftest import tiny_llama_model
+    from tiny_models import tiny_llama_model
 
     model = tiny_llama_model(len(tokenizer), seed=seed)
     model.save_pretrained(folder)
@@ -21,7 +21,8 @@ def write_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
 
 def write_concept_file(path: Path, tokenizer, n_seq: int = 4, seed: int = 0, header_extra: dict | None = None) -> Path:
     """``n_seq`` sequences of SEQ_LEN random ids, TARGETS_PER_SEQ targets each with 1-4 random synonyms."""
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget, tokenizer_info
+    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
+    from harness.concepts.concept_header import tokenizer_info
     from harness.concepts.concept_file import write_concept_file as write
 
     rng = random.Random(seed)

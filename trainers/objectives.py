@@ -31,9 +31,10 @@ imported inside functions only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Callable
 
+from harness.config import option, provided
 from harness.errors import UserError
 from harness.registry import Registry
 
@@ -63,17 +64,36 @@ class ConceptBatch:
         return int(self.position.shape[0])
 
 
+def declared_settings() -> list[type]:
+    """The settings classes of the registered objectives (:attr:`Objective.settings`)."""
+    return list(dict.fromkeys(o.settings for o in OBJECTIVES.registered() if o.settings is not None))
+
+
 @dataclass(frozen=True)
 class ObjectiveSettings:
-    """What an objective may read besides the tensors (recorded in ``harness_train.json``)."""
+    """What an objective may read besides the tensors; each field is a flag of ``harness train``,
+    ``train-and-eval`` and ``sweep`` and a key of ``harness_train.json`` (:mod:`harness.config`).
 
-    lam: float = 0.0
-    scope: str = "all"
-    mass_threshold: float = DEFAULT_MASS_THRESHOLD
-    extra: dict[str, Any] = field(default_factory=dict)
+    ``extra`` holds the settings objectives declare for themselves (a dataclass of :func:`harness.config.option`
+    fields passed as ``register_objective(..., settings=...)``): their flags join the commands and their
+    values arrive here by name; the objective reads them with :meth:`of`. So an objective with settings of
+    its own is one change in its own module."""
+
+    lam: float = option(0.0, key="lambda", help="concept-loss weight λ in [0, 1] (0 = pure NTP)")
+    scope: str = option("all", key="lambda_scope", choices=LAMBDA_SCOPES,
+                        help="all: L = (1−λ)·NTP + λ·concept (the paper's equation); content: (1−λ) scales NTP only "
+                             "at content-word positions (the paper's public code)")
+    mass_threshold: float = option(DEFAULT_MASS_THRESHOLD,
+                                   help="concept loss is 0 for a target once its set holds this much probability "
+                                        f"(default {DEFAULT_MASS_THRESHOLD})")
+    extra: dict[str, Any] = provided(declared_settings)
 
     def __post_init__(self) -> None:
         check_settings(self.lam, self.scope, self.mass_threshold)
+
+    def of(self, cls: type) -> Any:
+        """The settings an objective declared (class ``cls``), from the values given (else its defaults)."""
+        return cls(**{f.name: self.extra[f.name] for f in fields(cls) if self.extra.get(f.name) is not None})
 
 
 def check_settings(lam: float, scope: str, mass_threshold: float) -> None:
@@ -96,12 +116,14 @@ class LossOutput:
 
 @dataclass(frozen=True)
 class Objective:
-    """A named loss. ``uses_concepts``: it reads the concept batch (the collator always builds one)."""
+    """A named loss. ``uses_concepts``: it reads the concept batch (the collator always builds one);
+    ``settings``: a dataclass of its own settings (see :class:`ObjectiveSettings`), or None."""
 
     name: str
     fn: Callable[["torch.Tensor", "torch.Tensor", ConceptBatch | None, ObjectiveSettings], LossOutput]
     description: str
     uses_concepts: bool = True
+    settings: type | None = None
 
     def __call__(self, logits, labels, concepts, settings: ObjectiveSettings) -> LossOutput:
         return self.fn(logits, labels, concepts, settings)
@@ -110,11 +132,11 @@ class Objective:
 OBJECTIVES: Registry[Objective] = Registry("objective")
 
 
-def register_objective(name: str, description: str, uses_concepts: bool = True):
+def register_objective(name: str, description: str, uses_concepts: bool = True, settings: type | None = None):
     """``@register_objective("name", "what it does")`` over ``fn(logits, labels, concepts, settings)``."""
 
     def wrap(fn):
-        OBJECTIVES.register(name, Objective(name, fn, description, uses_concepts))
+        OBJECTIVES.register(name, Objective(name, fn, description, uses_concepts, settings))
         return fn
 
     return wrap

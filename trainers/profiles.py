@@ -8,7 +8,9 @@ on a 10% validation split, concept sets of at most 10 synonyms, the LLM synonym 
 under 30 minutes on 2 CPU cores (a LoRA step of 8 × 128 tokens takes ~5 s there): a few dozen
 steps at a higher learning rate, WordNet synonyms (the LLM judge is slow on a CPU), and capped
 held-out evaluation sizes (200 sequences per corpus for the LM and geometry tasks; the
-similarity benchmarks always run whole). Every field can be overridden from the command line (``--lr``, ``--epochs``, ...).
+similarity benchmarks always run whole). The fields declared with :func:`harness.config.option` can be
+overridden from the command line (``--lr``, ``--epochs``, ...: default None, the profile's); the selector,
+the concept sequences and the held-out cap have flags of ``train-and-eval`` of their own.
 """
 
 from __future__ import annotations
@@ -16,30 +18,32 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from harness.config import option
 from harness.errors import UserError
 
 
 @dataclass(frozen=True)
 class Hyper:
-    """Training hyperparameters (all recorded in ``harness_train.json``)."""
+    """Training hyperparameters (all recorded in ``harness_train.json``; the flag of an option field
+    overrides the profile's value)."""
 
-    lr: float
-    batch_size: int
-    grad_accum: int
-    epochs: float
-    max_steps: int  # > 0 overrides epochs
-    max_length: int  # tokens per sequence (longer ones are cut)
-    max_synonyms: int  # concept set = original token + at most this many synonyms
-    val_fraction: float  # held out for validation loss (0 = none)
-    early_stopping_patience: int  # evaluations without improvement before stopping (0 = off)
+    lr: float = option(help="learning rate")
+    batch_size: int = option(help="sequences per device per micro-batch")
+    grad_accum: int = option(help="micro-batches per optimizer step")
+    epochs: float = option(help="training epochs (ignored when --max-steps > 0)")
+    max_steps: int = option(help="optimizer steps (0 = as many as --epochs make)")
+    max_length: int = option(help="tokens per sequence (longer sequences are cut)")
+    max_synonyms: int = option(help="concept set = original token + at most this many synonyms")
+    val_fraction: float = option(help="share of sequences held out for the validation loss")
+    early_stopping_patience: int = option(help="evaluations without improvement (0 = off)")
     eval_strategy: str  # "epoch" | "steps" | "no"
-    save_steps: int  # checkpoint every N optimizer steps (0 = every epoch)
-    lora_r: int
-    lora_alpha: int
-    lora_dropout: float
-    target_modules: tuple[str, ...]
-    warmup_ratio: float
-    weight_decay: float
+    save_steps: int = option(help="checkpoint every N steps (0 = every epoch)")
+    lora_r: int = option(help="LoRA rank")
+    lora_alpha: int = option(help="LoRA alpha")
+    lora_dropout: float = option(help="LoRA dropout")
+    target_modules: tuple[str, ...] = option(help="comma-separated module names for LoRA (default q,k,v,o projections)")
+    warmup_ratio: float = option(help="share of steps with a linear learning-rate warm-up")
+    weight_decay: float = option(help="AdamW weight decay")
     scheduler: str
     selector: str  # synonym selector used by train-and-eval to build the concept file
     concept_sequences: int  # sequences in the concept file train-and-eval builds (0 = the whole corpus split)

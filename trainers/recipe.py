@@ -21,45 +21,46 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
+from harness.concepts.concept_header import ConceptHeader
+from harness.config import nested, option, overrides, recorded
 from harness.data import sha256_of
 from harness.errors import UserError
-from harness.models import TRAIN_CONFIG_FILE, ModelInfo, describe_spec, load_tokenizer, model_folder
-from harness.results import atomic_write_json
+from harness.models import EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo, describe_spec, load_tokenizer, model_folder
+from harness.atomic import atomic_write_json
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
-from trainers.profiles import DEFAULT_PROFILE, Hyper, resolve_profile
+from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
+from trainers.run_folder import (CHECKPOINTS, LOG_FILE, check_disk_space, check_output_folder, count_lora_parameters,
+                                 estimate_disk_bytes, is_main_process, last_checkpoint, prepare_output_folder)
 
-RUN_FILE = "run.json"  # identity of the run an output folder holds (written before training)
-LOG_FILE = "train_log.jsonl"
-CHECKPOINTS = "checkpoints"
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 
 
 @dataclass
 class TrainConfig:
-    """Everything ``harness train`` takes. ``overrides`` are :class:`~trainers.profiles.Hyper` fields."""
+    """Everything ``harness train`` takes, declared once: each field is a flag (:mod:`harness.config`),
+    ``train-and-eval`` and ``sweep`` nest this config, and ``harness_train.json`` records it.
+    ``overrides`` are :class:`~trainers.profiles.Hyper` fields (None: the profile's)."""
 
-    model: str
-    concepts: Path
-    out: Path
-    lam: float = 0.0
-    objective: str = "concept"
-    lambda_scope: str = "all"
-    mass_threshold: float = 0.6
-    profile: str = DEFAULT_PROFILE
-    overrides: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    resume: bool = False
-    device: str = "auto"
-    dtype: str = "auto"
-    report_to: str = "none"
-    progress: bool = True
+    model: str = option(EMBEDDED_DEFAULT, help=f"base model spec (default: the embedded {EMBEDDED_DEFAULT})")
+    concepts: Path | None = option(None, type=Path, help="concept file (harness concepts build)")
+    out: Path | None = option(None, type=Path, help="output folder: becomes the adapter folder (checkpoints inside)")
+    objective: str = option("concept", help="training objective (see harness list): ntp, concept, ...")
+    settings: ObjectiveSettings = nested(ObjectiveSettings)
+    profile: str = option(DEFAULT_PROFILE, choices=tuple(PROFILES),
+                          help="hyperparameter profile: cpu (default, minutes on a laptop CPU) or paper (appendix B)")
+    overrides: dict[str, Any] = overrides(Hyper)
+    seed: int = option(0, help="seed of the run")
+    resume: bool = option(False, help="continue from the last checkpoint in the output folder")
+    device: str = option("auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
+    dtype: str = option("auto", help="auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16, float16")
+    report_to: str = option("none", help="transformers logging integrations: none, tensorboard, wandb, ...")
+    progress: bool = option(True, flag="--no-progress", help="no progress bar")
 
 
 @dataclass
@@ -69,114 +70,14 @@ class TrainResult:
     reused: bool = False  # the folder already held this finished run
 
 
-def is_randomized(header: dict[str, Any]) -> bool:
-    """A concept file written by ``harness concepts randomize`` (the noise control)."""
-    return bool(header.get("randomized"))
-
-
-def _header_field(header: dict[str, Any], key: str) -> Any:
-    value = header.get(key)
-    if isinstance(value, dict):
-        return value.get("name") or value.get("id") or value
-    return value
-
-
-# ------------------------------------------------------------------ the output folder
-
-
-def last_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The highest-numbered checkpoint whose ``trainer_state.json`` (written last) is complete."""
-    if not checkpoint_dir.is_dir():
-        return None
-    found = []
-    for p in checkpoint_dir.iterdir():
-        m = re.fullmatch(r"checkpoint-(\d+)", p.name)
-        if m and p.is_dir():
-            try:
-                json.loads((p / "trainer_state.json").read_text())
-            except (OSError, json.JSONDecodeError):
-                continue  # killed while saving
-            found.append((int(m.group(1)), p))
-    return max(found)[1] if found else None
-
-
-def check_output_folder(out: Path, identity: dict[str, Any], resume: bool) -> str:
-    """``new`` | ``finished`` | ``resume``; a folder holding anything else is a user error."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder")
-    if not out.exists() or not any(out.iterdir()):
-        return "new"
-    run_file = out / RUN_FILE
-    if not run_file.is_file():
-        raise UserError(f"--out {out} is not empty and holds no training run of this harness; choose another folder")
-    try:
-        held = json.loads(run_file.read_text())
-    except (OSError, json.JSONDecodeError):
-        raise UserError(f"--out {out}: {RUN_FILE} cannot be read; choose another folder") from None
-    if held != identity:
-        diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
-        raise UserError(f"--out {out} holds another run ({', '.join(diff)} differ); choose another folder")
-    if (out / TRAIN_CONFIG_FILE).is_file():
-        return "finished"
-    if last_checkpoint(out / CHECKPOINTS) is not None and not resume:
-        raise UserError(f"--out {out} holds an interrupted run of these settings: pass --resume to continue it")
-    return "resume"
-
-
-def is_main_process() -> bool:
-    """Rank 0 of a ``torchrun`` / ``accelerate launch`` run (or the only process)."""
-    return os.environ.get("RANK", "0") == "0"
-
-
-def prepare_output_folder(out: Path, identity: dict[str, Any], resume_from: Path | None) -> None:
-    """Record the run's identity; keep the log lines up to the resumed checkpoint (or start it afresh)."""
-    from trainers.trainer import trim_log
-
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / RUN_FILE).is_file():
-        atomic_write_json(out / RUN_FILE, identity)
-    if resume_from is not None:
-        trim_log(out / LOG_FILE, int(resume_from.name.split("-")[1]))
-    elif (out / LOG_FILE).exists():
-        (out / LOG_FILE).unlink()  # a run that never reached a checkpoint starts over
-
-
-def count_lora_parameters(source: str, hyper: Hyper) -> int:
-    """LoRA parameters the run will train: r·(in + out) per target linear layer, counted on a model
-    built on the meta device (no weights read, no memory used)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source))
-    targets = set(hyper.target_modules)
-    return sum(hyper.lora_r * (m.in_features + m.out_features) for name, m in model.named_modules()
-               if name.rsplit(".", 1)[-1] in targets and isinstance(m, torch.nn.Linear))
-
-
-def estimate_disk_bytes(n_trainable: int) -> int:
-    """Checkpoints (adapter + two AdamW moments, float32; at most 2 kept + 1 being written) plus the
-    final adapter and a 16 MB margin for trainer state, logs and RNG states."""
-    per_checkpoint = 3 * 4 * n_trainable
-    return 3 * per_checkpoint + 4 * n_trainable + (16 << 20)
-
-
-def check_disk_space(folder: Path, need: int) -> None:
-    probe = Path(folder)
-    while not probe.exists():
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
-    if free < need:
-        raise UserError(f"not enough disk space under {probe}: training needs about {need / 2**20:.0f} MB for "
-                        f"checkpoints and the adapter, {free / 2**20:.0f} MB are free")
-
-
 # ------------------------------------------------------------------ train
 
 
 def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Train one LoRA adapter into ``config.out`` (see the module docstring for the order of work)."""
-    settings = ObjectiveSettings(lam=config.lam, scope=config.lambda_scope, mass_threshold=config.mass_threshold)
+    if config.concepts is None or config.out is None:
+        raise UserError("training needs a concept file (--concepts) and an output folder (--out)")
+    settings = config.settings
     objective = OBJECTIVES.get(config.objective)
     hyper = resolve_profile(config.profile, config.overrides)
     info = describe_spec(config.model)
@@ -191,7 +92,7 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     from trainers.data import examples_from_records, split_validation
 
     examples = examples_from_records(concept_file.records, hyper.max_length, hyper.max_synonyms)
-    if objective.uses_concepts and config.lam > 0 and not any(e.positions for e in examples):
+    if objective.uses_concepts and settings.lam > 0 and not any(e.positions for e in examples):
         raise UserError(f"concept file {concepts_path} holds no concept targets to train on")
     train_set, val_set = split_validation(examples, hyper.val_fraction, config.seed)
 
@@ -242,8 +143,8 @@ def resolved_dtype(config: TrainConfig) -> str:
 def run_identity(config: TrainConfig, info: ModelInfo, hyper: Hyper, concepts_sha256: str) -> dict[str, Any]:
     """What makes two runs the same run (an output folder holds exactly one)."""
     return {"base": info.base, "concepts_sha256": concepts_sha256, "objective": config.objective,
-            "lambda": config.lam, "lambda_scope": config.lambda_scope, "mass_threshold": config.mass_threshold,
-            "profile": config.profile, "hyperparameters": hyper.to_dict(), "seed": config.seed, "dtype": config.dtype}
+            **recorded(config.settings), "profile": config.profile, "hyperparameters": hyper.to_dict(),
+            "seed": config.seed, "dtype": config.dtype}
 
 
 def build_trainer(config: TrainConfig, hyper: Hyper, model, tokenizer, train_set, val_set, objective, settings,
@@ -271,28 +172,26 @@ def build_trainer(config: TrainConfig, hyper: Hyper, model, tokenizer, train_set
 
 
 def train_record(config: TrainConfig, info: ModelInfo, hyper: Hyper, settings: ObjectiveSettings,
-                 header: dict[str, Any], concepts_path: Path, digest: str, n_trainable: int, n_train: int,
+                 header: ConceptHeader, concepts_path: Path, digest: str, n_trainable: int, n_train: int,
                  n_val: int, trainer, output, wall: float, resume_from: Path | None) -> dict[str, Any]:
     """The resolved config written as ``harness_train.json`` (read by harness.models into ModelInfo.training)."""
     from harness.provenance import git_commit, package_versions
 
-    randomized = is_randomized(header)
+    randomized = header.is_noise_control
     state = trainer.state
     return {
-        "method": method_name(config.objective, config.lam, randomized),
+        "method": method_name(config.objective, settings.lam, randomized),
         "objective": config.objective,
-        "lambda": config.lam,
-        "lambda_scope": settings.scope,
-        "mass_threshold": settings.mass_threshold,
+        **recorded(settings),
         "base": info.base,
         "base_id": info.id,
-        "corpus": _header_field(header, "corpus"),
-        "split": split.get("part") if isinstance(split := header.get("split"), dict) else split,
-        "selector": _header_field(header, "selector"),
+        "corpus": header.name("corpus"),
+        "split": header.split_part or None,
+        "selector": header.name("selector"),
         "randomized": randomized,
         "concept_file": str(concepts_path),
         "concept_file_sha256": digest,
-        "concept_header": {k: v for k, v in header.items() if k not in ("type",)},
+        "concept_header": {k: v for k, v in header.raw.items() if k not in ("type",)},
         "profile": config.profile,
         "hyperparameters": hyper.to_dict(),
         "seed": config.seed,

@@ -134,7 +134,7 @@ class StepLog(TrainerCallback):
 
 def trim_log(log_path: Path, last_step: int) -> None:
     """Drop the lines of steps after ``last_step`` (re-run after a resume), atomically."""
-    from harness.results import atomic_write_text
+    from harness.atomic import atomic_write_text
 
     path = Path(log_path)
     if not path.is_file():

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from harness.commands.common import add_bootstrap_unit_arg
+    from harness.config import add_arguments
+    from harness.task import EvalOptions
 
     p = sub.add_parser("compare", help="paired bootstrap CIs of B − A from result files or folders")
     p.add_argument("a", help="result file or model result folder (the reference, e.g. the base model)")
@@ -16,7 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("--resamples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--confidence", type=float, default=0.95)
-    add_bootstrap_unit_arg(p)
+    add_arguments(p, EvalOptions, only=("bootstrap_unit",))
     p.set_defaults(func=run)
 
 
@@ -24,7 +25,7 @@ def pair_results(a: str, b: str):
     from pathlib import Path
 
     from harness.errors import UserError
-    from harness.results import ResultError, iter_result_files, load_result
+    from harness.result_files import ResultError, iter_result_files, load_result
 
     pa, pb = Path(a), Path(b)
     for p in (pa, pb):

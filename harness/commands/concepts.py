@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from harness.models import EMBEDDED_DEFAULT
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("concepts", help="build concept-set files and their random noise controls")
@@ -11,7 +13,7 @@ def add_parser(sub) -> None:
 
     b = csub.add_parser("build", help="content words -> top-k candidates -> synonym selector -> concept sets",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    b.add_argument("--model", default="smollm2-135m", help="base model spec the candidates come from")
+    b.add_argument("--model", default=EMBEDDED_DEFAULT, help="base model spec the candidates come from")
     b.add_argument("--corpus", default="wiki", help="corpus: wiki, lee, c4, openwebtext, or a .txt/.jsonl file")
     b.add_argument("--selector", required=True, help="synonym selector: llm, wordnet, embedding (or a plugin's)")
     b.add_argument("--out", required=True, help="output concept file (JSON Lines)")
@@ -19,7 +21,7 @@ def add_parser(sub) -> None:
                    help="part of the corpus split (train for training; heldout only for evaluation tasks)")
     b.add_argument("--k", type=int, default=200, help="top-k next-token candidates per content word")
     b.add_argument("--proportion", default="1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
-    b.add_argument("--judge", help="llm selector: instruct model spec (default: the embedded smollm2-135m)")
+    b.add_argument("--judge", help=f"llm selector: instruct model spec (default: the embedded {EMBEDDED_DEFAULT})")
     b.add_argument("--hypernyms", action="store_true", help="wordnet selector: also accept direct hypernyms")
     b.add_argument("--threshold", type=float, default=0.75, help="embedding selector: minimum cosine")
     b.add_argument("--limit", type=int, help="only the first N sequences of the split part")
@@ -70,7 +72,7 @@ def run_randomize(args) -> int:
     cf = randomize_file(args.input, args.output, args.seed)
     n = sum(1 for _ in cf.targets())
     print(f"randomized {n} concept sets of {len(cf.records)} sequences -> {args.output} "
-          f"(pool of {cf.header['randomized']['pool_size']} synonyms, seed {args.seed})")
+          f"(pool of {cf.header.block('randomized')['pool_size']} synonyms, seed {args.seed})")
     return 0
 
 
@@ -85,11 +87,10 @@ def run_show(args) -> int:
     cf = load_concept_file(args.file, tokenizer=tokenizer)
     print(f"{args.file}: {len(cf.records)} sequences, {set_summary(cf)}")
     h = cf.header
-    print(f"model {h.get('model', {}).get('spec')}, corpus {h.get('corpus', {}).get('name')} "
-          f"({h.get('split', {}).get('part')}), selector {h.get('selector', {}).get('name')}, k {h.get('k')}, "
-          f"proportion {h.get('proportion')}" + (", randomized" if "randomized" in h else "")
+    print(f"model {h.model_spec}, corpus {h.name('corpus')} ({h.split_part or None}), selector {h.name('selector')}, "
+          f"k {h.raw.get('k')}, proportion {h.raw.get('proportion')}" + (", randomized" if h.is_noise_control else "")
           + (", fits the model's tokenizer" if tokenizer is not None else ""))
-    candidates = (h.get("build_stats") or {}).get("candidates")
+    candidates = h.block("build_stats").get("candidates")
     if candidates:
         from harness.concepts.build_stats import candidate_line
 
@@ -100,12 +101,10 @@ def run_show(args) -> int:
 def set_summary(cf) -> str:
     """``N content words, X% with synonyms, mean set size S``; a noise control has random sets without
     the original token (loading the file checked that), so no share of synonyms."""
-    from harness.concepts.concept_file import is_noise_control
-
     targets = [t for _, t in cf.targets()]
     n = max(len(targets), 1)
     mean = sum(len(t.set_ids) for t in targets) / n
-    if is_noise_control(cf.header):
+    if cf.header.is_noise_control:
         return f"{len(targets)} content words, random noise sets of mean size {mean:.2f} (never the original token)"
     share = sum(len(t.set_ids) > 1 for t in targets) / n
     return f"{len(targets)} content words, {share:.1%} with synonyms, mean set size {mean:.2f}"

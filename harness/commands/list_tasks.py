@@ -18,7 +18,7 @@ def run(args) -> int:
     rows = []
     for name in TASKS:
         t = TASKS.get(name)
-        metrics = ", ".join(f"{m.name}{'↑' if m.higher_is_better else '↓'}" for m in t.metrics)
+        metrics = ", ".join(m.name + {True: "↑", False: "↓", None: ""}[m.higher_is_better] for m in t.metrics)
         rows.append([name, t.main_metric, metrics, t.description])
     print(tabulate(rows, headers=["task", "main", "metrics", "description"]))
     from harness.registry import REGISTRIES

@@ -27,9 +27,6 @@ uninterrupted build's byte for byte. The header carries no timestamp for that re
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,7 +36,8 @@ from typing import Any
 from harness.concepts.build_stats import BuildStats, check_not_all_singletons, counts
 from harness.concepts.candidate_rules import DESCRIPTION as CANDIDATE_RULES
 from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION,
-                                           finalize_header, tokenizer_info)
+                                           finalize_header)
+from harness.concepts.concept_header import tokenizer_info
 from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
 from harness.errors import UserError
 
@@ -294,53 +292,3 @@ def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: An
                                           token_id=plan["ids"][p], candidates=kept, candidate_ids=kept_ids))
             where.append((n, j))
     return queries, where, plan_counts
-
-
-# ------------------------------------------------------------------ cached builds
-
-
-def cache_key(model_id: str, corpus_sha: str, split: str, selector: str, settings: dict[str, Any]) -> str:
-    payload = json.dumps({"model": model_id, "corpus": corpus_sha, "split": split, "selector": selector,
-                          "settings": settings, "format": FORMAT_VERSION, "candidates": CANDIDATE_FILTER},
-                         sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def cached_concept_file(model_spec: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
-    """The concept file for (base model, corpus, split, selector, settings), built once under
-    ``<cache>/concepts`` (atomically: built beside it, then renamed) and reused.
-
-    ``model_spec`` is a spec or a LoadedModel (its ``info.id`` keys the cache); ``settings`` are
-    :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp`` for the build."""
-    from filelock import FileLock
-
-    from harness.corpora import load_corpus, texts_sha256
-    from harness.paths import cache_dir
-    from harness.results import slug
-
-    run_opts = {k: settings.pop(k) for k in ("device", "dtype", "nlp") if k in settings}
-    if isinstance(model_spec, str):
-        from harness.models import describe_spec
-
-        info = describe_spec(model_spec)
-    else:
-        info = model_spec.info
-    corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
-    cfg = BuildConfig(selector=selector, split=split, **settings)
-    cfg.check()
-    _, texts, _ = corpus_part(corpus_obj, cfg)  # the key holds the part's texts: a new split method is a new file
-    key = cache_key(info.id, corpus_obj.sha256, split, selector, {**settings, "part_sha256": texts_sha256(texts)})
-    folder = cache_dir("concepts")
-    path = folder / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
-    if path.is_file():
-        return path
-    with FileLock(str(path) + ".lock"):
-        if path.is_file():
-            return path
-        tmp = folder / f".{path.name}.tmp-{os.getpid()}"
-        try:
-            build_concepts(model_spec, corpus_obj, selector, tmp, split=split, overwrite=True, **run_opts, **settings)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path

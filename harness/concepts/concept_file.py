@@ -29,13 +29,13 @@ the sequences already written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.concepts.concept_header import ConceptHeader
 from harness.errors import UserError
 
 FORMAT_VERSION = 1
@@ -85,7 +85,7 @@ class ConceptRecord:
 
 @dataclass
 class ConceptFile:
-    header: dict[str, Any]
+    header: ConceptHeader
     records: list[ConceptRecord]
     path: Path | None = None
 
@@ -93,37 +93,6 @@ class ConceptFile:
         for rec in self.records:
             for t in rec.targets:
                 yield rec, t
-
-    def check_tokenizer(self, tokenizer) -> None:
-        check_fits_tokenizer(self.header, tokenizer, self.path)
-
-
-def tokenizer_fingerprint(tokenizer) -> str:
-    """sha256 over the tokenizer's vocabulary (token -> id, sorted) and its special tokens.
-
-    Two tokenizers with the same fingerprint map every text to the same ids, which is
-    what a concept file needs from the model it is used with."""
-    vocab = sorted(tokenizer.get_vocab().items())
-    special = sorted((str(k), str(v)) for k, v in (tokenizer.special_tokens_map or {}).items())
-    payload = json.dumps({"vocab": vocab, "special": special}, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def tokenizer_info(tokenizer, name: str | None = None) -> dict[str, Any]:
-    """The header's ``tokenizer`` block (``name``: e.g. the model spec, rather than a cache path)."""
-    return {"name": name or str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__),
-            "class": type(tokenizer).__name__, "vocab_size": len(tokenizer),
-            "fingerprint": tokenizer_fingerprint(tokenizer)}
-
-
-def check_fits_tokenizer(header: dict[str, Any], tokenizer, path: Path | str | None = None) -> None:
-    """Raise a one-line UserError when the file was built with another tokenizer."""
-    want = (header.get("tokenizer") or {}).get("fingerprint")
-    have = tokenizer_fingerprint(tokenizer)
-    if want != have:
-        name = (header.get("tokenizer") or {}).get("name", "?")
-        raise UserError(f"concept file {path or ''} was built for tokenizer {name} (fingerprint {str(want)[:12]}), "
-                        f"not this model's tokenizer (fingerprint {have[:12]}); rebuild it with harness concepts build")
 
 
 def _dumps(record: dict[str, Any]) -> str:
@@ -138,11 +107,6 @@ def _parse_line(line: str, path: Path, lineno: int) -> dict[str, Any]:
     if not isinstance(d, dict):
         raise UserError(f"{path}:{lineno}: malformed concept file line (not a JSON object)")
     return d
-
-
-def is_noise_control(header: dict[str, Any]) -> bool:
-    """A file written by ``harness concepts randomize`` (its sets never hold the original token)."""
-    return bool(header.get("randomized"))
 
 
 def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool) -> ConceptRecord:
@@ -165,7 +129,7 @@ def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool) -> ConceptR
     return rec
 
 
-def read_header(path: Path | str) -> dict[str, Any]:
+def read_header(path: Path | str) -> ConceptHeader:
     """The header record of a concept file (first line)."""
     path = Path(path)
     if not path.is_file():
@@ -177,13 +141,13 @@ def read_header(path: Path | str) -> dict[str, Any]:
     header = _parse_line(first, path, 1)
     if header.get("type") != "header":
         raise UserError(f"{path}:1: not a concept file (first line is no header record)")
-    return header
+    return ConceptHeader(header)
 
 
 def iter_records(path: Path | str) -> Iterator[ConceptRecord]:
     """Stream the sequence records (the header is checked, not yielded)."""
     path = Path(path)
-    noise = is_noise_control(read_header(path))
+    noise = read_header(path).is_noise_control
     with open(path, encoding="utf-8") as f:
         f.readline()
         for lineno, line in enumerate(f, start=2):
@@ -195,17 +159,17 @@ def load_concept_file(path: Path | str, tokenizer=None) -> ConceptFile:
     """Read a whole concept file; with ``tokenizer``, check the file was built for it."""
     path = Path(path)
     header = read_header(path)
-    if header.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
-        raise UserError(f"{path}:1: concept file format {header.get('format_version')} is newer than this harness "
+    if header.format_version > FORMAT_VERSION:
+        raise UserError(f"{path}:1: concept file format {header.format_version} is newer than this harness "
                         f"reads ({FORMAT_VERSION})")
     if tokenizer is not None:
-        check_fits_tokenizer(header, tokenizer, path)
+        header.check_tokenizer(tokenizer, path)
     return ConceptFile(header=header, records=list(iter_records(path)), path=path)
 
 
 def write_concept_file(path: Path | str, header: dict[str, Any], records: list[ConceptRecord]) -> None:
     """Write a whole concept file atomically (used by ``concepts randomize``)."""
-    from harness.results import atomic_write_text
+    from harness.atomic import atomic_write_text
 
     header = {"type": "header", **{k: v for k, v in header.items() if k != "type"}}
     lines = [_dumps(header)] + [_dumps(r.to_dict()) for r in records]
@@ -215,7 +179,7 @@ def write_concept_file(path: Path | str, header: dict[str, Any], records: list[C
 def finalize_header(path: Path | str, extra: dict[str, Any]) -> None:
     """Add ``extra`` to the header of the finished file ``path`` (a streamed copy, then an atomic rename)."""
     path = Path(path)
-    header = {**read_header(path), **extra}
+    header = {**read_header(path).raw, **extra}
     tmp = path.with_name(f".{path.name}.header-{os.getpid()}")
     try:
         with open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
@@ -277,7 +241,7 @@ class ConceptFileWriter:
 
 def _truncate_for_resume(path: Path, header: dict[str, Any]) -> set[int]:
     """Check the existing header matches, cut a partial last line, return finished indices."""
-    old = read_header(path)
+    old = read_header(path).raw
     ignored = PROVENANCE_KEYS + DERIVED_KEYS
     diff = sorted(k for k in set(old) | set(header) if k not in ignored and old.get(k) != header.get(k))
     if diff:

@@ -173,15 +173,6 @@ def spacy_model_id(nlp: Any = None) -> str:
     return "unknown"
 
 
-def tokenizer_fingerprint(tokenizer: Any) -> str:
-    """sha256 of the fast tokenizer's full definition (vocabulary, merges, special-token handling)."""
-    import hashlib
-
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    text = backend.to_str() if backend is not None else f"{tokenizer.name_or_path}|{len(tokenizer)}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def cached_content_words(texts: list[str], tokenizer: Any, nlp: Any = None, batch_size: int = 64) -> list[ContentWords]:
     """:func:`find_content_words`, with positions/words/POS/tags cached under ``<cache>/content_words``
     keyed by (definition version, texts, tokenizer fingerprint, spaCy model)."""
@@ -189,7 +180,8 @@ def cached_content_words(texts: list[str], tokenizer: Any, nlp: Any = None, batc
 
     from harness.corpora import read_json_cache, texts_sha256
     from harness.paths import cache_dir
-    from harness.results import atomic_write_json
+    from harness.atomic import atomic_write_json
+    from harness.concepts.concept_header import tokenizer_fingerprint
 
     key = hashlib.sha256("|".join([str(DEFINITION_VERSION), texts_sha256(texts), tokenizer_fingerprint(tokenizer),
                                    spacy_model_id(nlp)]).encode()).hexdigest()

@@ -31,8 +31,8 @@ import hashlib
 import random
 from pathlib import Path
 
-from harness.concepts.concept_file import (ConceptFile, is_noise_control, load_concept_file,
-                                           write_concept_file)
+from harness.concepts.concept_file import ConceptFile, load_concept_file, write_concept_file
+from harness.concepts.concept_header import ConceptHeader
 from harness.errors import UserError
 
 METHOD = ("each set replaced by |T*| draws (the original's slot included) from the pooled synonyms (with "
@@ -46,7 +46,7 @@ def synonym_pool(cf: ConceptFile) -> list[tuple[int, str]]:
 
 def randomize_sets(cf: ConceptFile, seed: int) -> ConceptFile:
     """``cf`` with every set replaced by random draws from its synonym pool (module docstring)."""
-    if is_noise_control(cf.header):
+    if cf.header.is_noise_control:
         raise UserError(f"concept file {cf.path or ''} is already a noise control: randomize the built file instead")
     pool = synonym_pool(cf)
     distinct = {i for i, _ in pool}
@@ -76,10 +76,10 @@ def randomize_file(src: Path | str, dst: Path | str, seed: int) -> ConceptFile:
     cf = load_concept_file(src)
     pool_size = len(synonym_pool(cf))
     cf = randomize_sets(cf, seed)
-    cf.header["randomized"] = {
+    cf.header = ConceptHeader({**cf.header.raw, "randomized": {
         "seed": seed, "source": str(src), "source_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
         "pool_size": pool_size, "method": METHOD,
-    }
-    write_concept_file(dst, cf.header, cf.records)
+    }})
+    write_concept_file(dst, cf.header.raw, cf.records)
     cf.path = dst
     return cf

@@ -1,10 +1,13 @@
 """``harness leaderboard build|add``: publish the results folder; add external checkpoints or results.
 
 - ``build [RESULTS_DIR] --out leaderboard.md``: markdown tables, a CSV beside it and one PNG per
-  metric under ``<out stem>_plots/``; reads result files only (no torch).
+  metric under ``<out stem>_plots/``; reads result files only (no torch, :mod:`leaderboard.build`).
 - ``add --model SPEC [--name NAME]``: evaluate any model spec on the tasks of the board's base rows
-  (those it can run) with the same options, then rebuild.
-- ``add --results FILE_OR_DIR [--name NAME]``: import validated result files, then rebuild.
+  (those it can run) with the same options (:mod:`workflows.add_model`), then rebuild.
+- ``add --results FILE_OR_DIR [--name NAME]``: import validated result files (:mod:`leaderboard.store`),
+  then rebuild.
+
+An application-layer command: it combines the leaderboard with the evaluation engine.
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ def run_build(args) -> int:
 
 def run_add(args) -> int:
     from harness.errors import UserError
-    from leaderboard.store import add_model, import_results, plan_import, results_lock
+    from leaderboard.store import import_results, plan_import, results_lock
+    from workflows.add_model import add_model
 
     results_dir = Path(args.results_dir)
     if args.limit is not None and args.limit < 1:

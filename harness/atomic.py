@@ -1,0 +1,53 @@
+"""Atomic file writes: readers see the old file or the new one, never half of it.
+
+The new text is written and fsynced into a temporary file beside the target, then renamed over it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_beside(path: Path, text: str) -> Path:
+    """``text`` in a new temporary file in ``path``'s folder, flushed and fsynced (removed again on failure)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; results are meant to be shared
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see either the old or the new file, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = write_beside(path, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def json_text(data: Any) -> str:
+    return json.dumps(data, indent=1, allow_nan=True) + "\n"
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json_text(data))

@@ -1,0 +1,73 @@
+"""Cached concept files: one per (base model, corpus part, selector, settings), built once and reused.
+
+Files live under ``<cache>/concepts``, named by model, corpus, split part, selector and a key over
+everything that decides their content (the model id, the corpus sha256, the split part's own texts,
+the settings, the file format and the candidate filter). A build happens beside the final name and is
+renamed in under a file lock, so concurrent runs build a file once and never read half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.concepts.builder import CANDIDATE_FILTER, BuildConfig, build_concepts, corpus_part
+from harness.concepts.concept_file import FORMAT_VERSION
+
+
+def cache_key(model_id: str, corpus_sha: str, split: str, selector: str, settings: dict[str, Any]) -> str:
+    payload = json.dumps({"model": model_id, "corpus": corpus_sha, "split": split, "selector": selector,
+                          "settings": settings, "format": FORMAT_VERSION, "candidates": CANDIDATE_FILTER},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
+    """Where the concept file of base model ``info`` (a :class:`~harness.models.ModelInfo`), ``corpus`` (a
+    name/path or a Corpus), ``split`` part, ``selector`` and :class:`BuildConfig` ``settings`` is cached
+    (whether or not it was built yet); needs no model."""
+    from harness.corpora import load_corpus, texts_sha256
+    from harness.paths import cache_dir, slug
+
+    corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    cfg = BuildConfig(selector=selector, split=split, **settings)
+    cfg.check()
+    _, texts, _ = corpus_part(corpus_obj, cfg)  # the key holds the part's texts: a new split method is a new file
+    key = cache_key(info.id, corpus_obj.sha256, split, selector, {**settings, "part_sha256": texts_sha256(texts)})
+    return cache_dir("concepts") / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
+
+
+def cached_concept_file(model: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
+    """The concept file for (base model, corpus, split, selector, settings), built on first use and reused.
+
+    ``model`` is a spec or a LoadedModel (its ``info.id`` keys the cache and it builds the file, so the
+    model is not loaded again); ``settings`` are :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp``
+    for a build from a spec."""
+    from filelock import FileLock
+
+    from harness.corpora import load_corpus
+
+    run_opts = {k: settings.pop(k) for k in ("device", "dtype", "nlp") if k in settings}
+    if isinstance(model, str):
+        from harness.models import describe_spec
+
+        info = describe_spec(model)
+    else:
+        info = model.info
+    corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    path = concept_cache_path(info, corpus_obj, split, selector, **settings)
+    if path.is_file():
+        return path
+    with FileLock(str(path) + ".lock"):
+        if path.is_file():
+            return path
+        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+        try:
+            build_concepts(model, corpus_obj, selector, tmp, split=split, overwrite=True, **run_opts, **settings)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,113 @@
+"""The output folder of a training run: its identity, checkpoints, log, and the space it needs.
+
+An output folder holds one run: ``run.json`` (its identity, written before training), checkpoints
+under ``checkpoints/``, the per-step log ``train_log.jsonl`` and, once finished, the adapter and
+``harness_train.json``. :func:`check_output_folder` says whether a folder is new, holds this very run
+finished, or holds it interrupted (resumable); anything else is a user error, so nothing a user had
+is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from harness.atomic import atomic_write_json
+from harness.errors import UserError
+from harness.models import TRAIN_CONFIG_FILE
+from trainers.profiles import Hyper
+
+RUN_FILE = "run.json"  # identity of the run an output folder holds (written before training)
+LOG_FILE = "train_log.jsonl"
+CHECKPOINTS = "checkpoints"
+
+
+def last_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The highest-numbered checkpoint whose ``trainer_state.json`` (written last) is complete."""
+    if not checkpoint_dir.is_dir():
+        return None
+    found = []
+    for p in checkpoint_dir.iterdir():
+        m = re.fullmatch(r"checkpoint-(\d+)", p.name)
+        if m and p.is_dir():
+            try:
+                json.loads((p / "trainer_state.json").read_text())
+            except (OSError, json.JSONDecodeError):
+                continue  # killed while saving
+            found.append((int(m.group(1)), p))
+    return max(found)[1] if found else None
+
+
+def check_output_folder(out: Path, identity: dict[str, Any], resume: bool) -> str:
+    """``new`` | ``finished`` | ``resume``; a folder holding anything else is a user error."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    if not out.exists() or not any(out.iterdir()):
+        return "new"
+    run_file = out / RUN_FILE
+    if not run_file.is_file():
+        raise UserError(f"--out {out} is not empty and holds no training run of this harness; choose another folder")
+    try:
+        held = json.loads(run_file.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise UserError(f"--out {out}: {RUN_FILE} cannot be read; choose another folder") from None
+    if held != identity:
+        diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
+        raise UserError(f"--out {out} holds another run ({', '.join(diff)} differ); choose another folder")
+    if (out / TRAIN_CONFIG_FILE).is_file():
+        return "finished"
+    if last_checkpoint(out / CHECKPOINTS) is not None and not resume:
+        raise UserError(f"--out {out} holds an interrupted run of these settings: pass --resume to continue it")
+    return "resume"
+
+
+def is_main_process() -> bool:
+    """Rank 0 of a ``torchrun`` / ``accelerate launch`` run (or the only process)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def prepare_output_folder(out: Path, identity: dict[str, Any], resume_from: Path | None) -> None:
+    """Record the run's identity; keep the log lines up to the resumed checkpoint (or start it afresh)."""
+    from trainers.trainer import trim_log
+
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / RUN_FILE).is_file():
+        atomic_write_json(out / RUN_FILE, identity)
+    if resume_from is not None:
+        trim_log(out / LOG_FILE, int(resume_from.name.split("-")[1]))
+    elif (out / LOG_FILE).exists():
+        (out / LOG_FILE).unlink()  # a run that never reached a checkpoint starts over
+
+
+def count_lora_parameters(source: str, hyper: Hyper) -> int:
+    """LoRA parameters the run will train: r·(in + out) per target linear layer, counted on a model
+    built on the meta device (no weights read, no memory used)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source))
+    targets = set(hyper.target_modules)
+    return sum(hyper.lora_r * (m.in_features + m.out_features) for name, m in model.named_modules()
+               if name.rsplit(".", 1)[-1] in targets and isinstance(m, torch.nn.Linear))
+
+
+def estimate_disk_bytes(n_trainable: int) -> int:
+    """Checkpoints (adapter + two AdamW moments, float32; at most 2 kept + 1 being written) plus the
+    final adapter and a 16 MB margin for trainer state, logs and RNG states."""
+    per_checkpoint = 3 * 4 * n_trainable
+    return 3 * per_checkpoint + 4 * n_trainable + (16 << 20)
+
+
+def check_disk_space(folder: Path, need: int) -> None:
+    probe = Path(folder)
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if free < need:
+        raise UserError(f"not enough disk space under {probe}: training needs about {need / 2**20:.0f} MB for "
+                        f"checkpoints and the adapter, {free / 2**20:.0f} MB are free")

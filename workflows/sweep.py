@@ -1,0 +1,157 @@
+"""``harness sweep --lambdas 0,0.25,0.5,0.75,1 [--noise]``: train and evaluate a λ grid, resumably.
+
+One base model, one training corpus and selector. The grid is the concept objective at every λ
+(λ = 0 is the NTP baseline) and, with ``--noise``, the noise control (random "synonyms",
+paper section 5.3) at every λ > 0 (noise at λ = 0 would be NTP again). Each point is one
+:func:`workflows.train_and_eval.train_and_eval` of the sweep's :class:`~workflows.train_and_eval.TrainAndEval`
+with the point's λ and noise setting (:func:`point_config`): concept file built once and cached, adapter in
+``<runs-dir>/<model>-<method>-lam<λ>-...``, base model evaluated first when its results are missing, then the
+adapter with the same options, so every row carries its paired bootstrap.
+
+Resumable: a point whose adapter folder holds a finished run and whose results exist for
+every selected task, under the same evaluation options, is skipped; an interrupted run
+resumes from its last checkpoint. The leaderboard is rebuilt after every finished point, so
+a long sweep publishes as it goes. The training corpus flag is ``--train-corpus`` (as in
+``harness train-and-eval``): ``--corpus`` names the evaluation corpora of the LM tasks, by default
+the training corpus and its out-of-domain partner; the geometry tasks use held-out concept sets of
+the training corpus built by the training selector. Every point and the base model get the same
+evaluation options, hence identical inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from harness.config import option
+from workflows.train_and_eval import TrainAndEval
+
+GRID_FIELDS = ("lam", "randomize", "out", "leaderboard", "resume")  # set per point, not flags of the sweep
+
+
+@dataclass
+class Sweep:
+    """The sweep's own settings; each point is the sweep's :class:`TrainAndEval` with its grid values."""
+
+    lambdas: str = option("0,0.25,0.5,0.75,1", help="comma-separated λ values in [0, 1] (default 0,0.25,0.5,0.75,1)")
+    noise: bool = option(False, help="also train the noise control at every λ > 0")
+    runs_dir: Path = option(Path("runs"), type=Path, help="where the adapter folders go (default: runs/)")
+    leaderboard: Path = option(Path("leaderboard.md"), type=Path,
+                               help="leaderboard markdown to rebuild (default: leaderboard.md)")
+    no_plots: bool = option(False, help="rebuild the leaderboard without plots")
+    dry_run: bool = option(False, help="print the grid and what would be skipped; train nothing")
+    point: TrainAndEval = field(default_factory=TrainAndEval)  # what every point starts from
+
+
+def add_parser(sub) -> None:
+    from harness.commands.common import add_eval_args
+    from harness.config import add_arguments
+
+    p = sub.add_parser("sweep", help="train and evaluate a λ grid (concept, optionally noise) on one base model")
+    add_arguments(p, Sweep)
+    add_arguments(p, TrainAndEval, exclude=GRID_FIELDS)
+    add_eval_args(p)
+    p.set_defaults(func=run)
+
+
+def parse_lambdas(text: str) -> list[float]:
+    from harness.errors import UserError
+
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            lam = float(part)
+        except ValueError:
+            raise UserError(f"--lambdas: {part!r} is not a number") from None
+        if not 0.0 <= lam <= 1.0:
+            raise UserError(f"--lambdas: λ={part} is outside [0, 1]")
+        values.append(lam)
+    if not values:
+        raise UserError("--lambdas names no λ")
+    return sorted(set(values))
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    lam: float
+    randomize: bool  # the noise control
+
+    @property
+    def label(self) -> str:
+        method = "ntp" if self.lam == 0 else ("noise" if self.randomize else "concept")
+        return f"{method} λ={self.lam:g}"
+
+
+def grid(lambdas: list[float], noise: bool) -> list[GridPoint]:
+    """Concept at every λ (λ = 0: NTP), then noise at every λ > 0."""
+    points = [GridPoint(lam, False) for lam in lambdas]
+    if noise:
+        points += [GridPoint(lam, True) for lam in lambdas if lam > 0]
+    return points
+
+
+def point_config(base: TrainAndEval, point: GridPoint, runs_dir: Path) -> TrainAndEval:
+    """The :class:`~workflows.train_and_eval.TrainAndEval` of one grid point, with its adapter folder under
+    ``runs_dir``."""
+    from workflows.train_and_eval import DEFAULT_TRAIN_CORPUS, default_out
+
+    train = replace(base.train, settings=replace(base.train.settings, lam=point.lam))
+    cfg = replace(base, train=train, randomize=point.randomize, leaderboard=False)
+    selector = cfg.selector or hyper_of(cfg).selector
+    out = Path(runs_dir) / default_out(cfg, selector, cfg.train_corpus or DEFAULT_TRAIN_CORPUS).name
+    return replace(cfg, train=replace(train, out=out))
+
+
+def hyper_of(cfg: TrainAndEval):
+    from trainers.profiles import resolve_profile
+
+    return resolve_profile(cfg.train.profile, cfg.train.overrides)
+
+
+def is_done(cfg: TrainAndEval) -> bool:
+    """A finished adapter folder whose results exist for every selected task under the same options."""
+    from harness.models import TRAIN_CONFIG_FILE, describe_spec
+    from harness.runner import select_tasks
+    from workflows.train_and_eval import eval_options_for, missing_base_tasks
+
+    if not (Path(cfg.train.out) / TRAIN_CONFIG_FILE).is_file():
+        return False
+    info = describe_spec(str(cfg.train.out))
+    options = eval_options_for(cfg, hyper_of(cfg))
+    # the adapter's results are checked like the base's: same task files, same recorded options
+    return not missing_base_tasks(info, select_tasks(cfg.tasks, describe_spec(cfg.train.model)), options)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.commands.common import eval_options
+    from harness.config import from_args
+    from workflows.train_and_eval import train_and_eval
+
+    sweep = from_args(Sweep, args, point=from_args(TrainAndEval, args, exclude=GRID_FIELDS,
+                                                   options=eval_options(args)))
+    points = grid(parse_lambdas(sweep.lambdas), sweep.noise)
+    configs = [point_config(sweep.point, p, sweep.runs_dir) for p in points]
+    done = [is_done(c) for c in configs]
+    print(f"sweep of {len(points)} runs on {sweep.point.train.model}: {sum(done)} already done")
+    for i, (point, cfg, finished) in enumerate(zip(points, configs, done), 1):
+        print(f"  {i}/{len(points)} {point.label:<14} {'done' if finished else 'to run'}  {cfg.train.out}")
+    if sweep.dry_run:
+        return 0
+    for i, (point, cfg, finished) in enumerate(zip(points, configs, done), 1):
+        if finished:
+            continue
+        print(f"\n=== sweep {i}/{len(points)}: {point.label} ===")
+        train_and_eval(cfg)
+        _rebuild(sweep)
+    _rebuild(sweep)
+    return 0
+
+
+def _rebuild(sweep: Sweep) -> None:
+    from leaderboard.build import build
+
+    report = build(Path(sweep.point.options.results_dir), sweep.leaderboard, plots=not sweep.no_plots)
+    print(f"leaderboard: {report.markdown} ({report.n_models} models, {report.n_files} result files)")

@@ -1,0 +1,219 @@
+"""``train_and_eval(TrainAndEval(...))``: what ``harness train-and-eval --lambda 0.25`` does, as a Python API.
+
+1. the base model, loaded once for everything but training (:func:`harness.models.load_model`);
+2. the concept file: the one given, or :func:`harness.concepts.concept_cache.cached_concept_file` for
+   (base model, training corpus, ``train`` split, selector, settings): built once with the loaded
+   model, then reused;
+3. :func:`trainers.recipe.train` into ``out`` (default ``runs/<model>-<method>-lam<λ>-...``; it loads
+   the model a second time, to train it); a folder already holding this finished run is reused, an
+   interrupted one resumed;
+4. :func:`harness.runner.evaluate` of the loaded base model on every selected task whose result is
+   missing (or was computed with other evaluation options), then of the adapter, put on that same
+   loaded base, with the SAME :class:`~harness.task.EvalOptions`, base first, so every adapter result
+   carries the paired bootstrap comparison against the base. Evaluation follows training
+   (:func:`eval_options_for`): unless given, the LM tasks' corpora are the training corpus (in-domain)
+   and its out-of-domain partner (:func:`harness.splits.evaluation_corpora`), and the geometry tasks'
+   held-out concept sets come from the training corpus with the training selector. Held-out sets use
+   the fixed split seed (``--split-seed``), never the run seed, and the training concept file comes
+   from the train part of that same split, so no run trains on a document it is evaluated on;
+5. the summary and the comparison table with 95% CIs (:func:`harness.runner.print_summary`);
+6. the leaderboard rebuilt from the results folder.
+
+A sweep (λ grid, noise control) calls this once per setting with its own ``TrainAndEval``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from harness.config import nested, option
+from harness.errors import UserError
+from harness.paths import slug
+from harness.task import EvalOptions, Task
+from trainers.objectives import ObjectiveSettings, method_name
+from trainers.profiles import Hyper, resolve_profile
+from trainers.recipe import TrainConfig, TrainResult
+
+DEFAULT_TRAIN_CORPUS = "wiki"
+RUNS_DIR = Path("runs")
+
+
+@dataclass
+class TrainAndEval:
+    """Everything ``harness train-and-eval`` takes, declared once (each field is a flag, :mod:`harness.config`):
+    the training run (``train``: its concept file and output folder are optional here), how the concept file
+    is made, and the evaluation (``options``: the flags of ``harness eval``)."""
+
+    train: TrainConfig = nested(TrainConfig, settings=ObjectiveSettings(lam=0.25))
+    train_corpus: str | None = option(None, help="corpus whose train split becomes the concept file (default: "
+                                                 f"{DEFAULT_TRAIN_CORPUS}); --corpus names the evaluation corpora")
+    selector: str | None = option(None, help="synonym selector (default: the profile's: wordnet on cpu, llm for paper)")
+    concept_sequences: int | None = option(None, type=int, help="sequences in the concept file to build (default: the "
+                                                                "profile's; 0 = the whole split)")
+    randomize: bool = option(False, flag="--noise", help="train on the randomised concept file instead (the noise "
+                                                         "control; method noise)")
+    tasks: str = option("all", help="comma-separated task names, or all (see harness list)")
+    options: EvalOptions = field(default_factory=EvalOptions)  # the flags of harness eval (harness.commands.common)
+    leaderboard: bool = option(True, flag="--no-leaderboard", help="do not rebuild leaderboard.md afterwards")
+
+
+@dataclass
+class TrainAndEvalResult:
+    concepts: Path
+    train: TrainResult
+    base: Any  # RunSummary of the base tasks evaluated now (None when every result existed)
+    adapter: Any  # RunSummary of the adapter
+    options: EvalOptions  # the options used for both
+    seconds: dict[str, float]
+
+
+def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
+    t = cfg.train
+    method = method_name(t.objective, t.settings.lam, cfg.randomize)
+    name = (f"{t.model}-{method}-lam{t.settings.lam:g}-{t.settings.scope}-{corpus}-{selector}-{t.profile}"
+            f"-seed{t.seed}")
+    return RUNS_DIR / slug(name)
+
+
+def concept_file_for(cfg: TrainAndEval, lm, selector: str, corpus: str, sequences: int, max_synonyms: int,
+                     options: EvalOptions) -> Path:
+    """The given concept file, or the cached build (by the loaded base ``lm``) from the train part of the
+    evaluation's split (``options``' held-out size and split seed); with ``randomize``, its cached noise
+    control beside it."""
+    if cfg.train.concepts is not None:
+        path = Path(cfg.train.concepts)
+    else:
+        from harness.concepts.concept_cache import cached_concept_file
+
+        path = cached_concept_file(lm, corpus, "train", selector, limit=sequences or None, max_synonyms=max_synonyms,
+                                   heldout_size=options.heldout_size(), split_seed=options.split_seed())
+    if not cfg.randomize:
+        return path
+    from harness.concepts.randomize import randomize_file
+
+    noise = path.with_name(f"{path.stem}.noise-v2-seed{cfg.train.seed}.jsonl")  # v2: sets without the original token
+    if not noise.is_file():
+        randomize_file(path, noise, cfg.train.seed)
+    return noise
+
+
+def training_setup(cfg: TrainAndEval, hyper: Hyper) -> tuple[str, str]:
+    """(training corpus, selector): the flags, else what the given concept file's header records
+    (a built-in corpus by name, a file by its path), else wiki and the profile's selector."""
+    corpus, selector = cfg.train_corpus, cfg.selector
+    if cfg.train.concepts is not None and not (corpus and selector):
+        from harness.concepts.concept_file import read_header
+
+        header = read_header(cfg.train.concepts)
+        corpus = corpus or header.corpus_spec
+        selector = selector or header.block("selector").get("name")
+    return corpus or DEFAULT_TRAIN_CORPUS, selector or hyper.selector
+
+
+def eval_options_for(cfg: TrainAndEval, hyper: Hyper) -> EvalOptions:
+    """The evaluation options of a run, the same for the base model and every adapter of a grid.
+
+    Unless given: the profile's held-out cap (``--heldout-limit``); the LM corpora follow the
+    training corpus (in-domain first, then :func:`harness.splits.evaluation_corpora`'s
+    out-of-domain partner); the geometry concept sets follow the training corpus and selector.
+    The evaluation seed is the training run's."""
+    from harness.splits import evaluation_corpora
+
+    options = replace(cfg.options)
+    if options.limit is not None and options.limit < 1:
+        raise UserError("--limit must be at least 1")
+    train_corpus, selector = training_setup(cfg, hyper)
+    follow = {"heldout_limit": hyper.heldout_limit, "corpus": ",".join(evaluation_corpora(train_corpus)),
+              "geometry_corpus": train_corpus, "geometry_selector": selector}
+    options.task_options = {**options.task_options,
+                            **{k: v for k, v in follow.items() if options.task_options.get(k) is None}}
+    options.seed = cfg.train.seed
+    return options
+
+
+def missing_base_tasks(info, tasks: list[Task], options: EvalOptions) -> list[str]:
+    """Tasks without a result of model ``info`` computed under the same evaluation options (results_dir aside)."""
+    from harness.result_files import ResultError, load_result
+
+    want = {k: v for k, v in options.recorded().items() if k != "results_dir"}
+    missing = []
+    for task in tasks:
+        folder = Path(options.results_dir) / info.id
+        files = sorted(folder.glob(f"{task.name}.json")) + sorted(folder.glob(f"{task.name}@*.json"))
+        ok = bool(files)
+        for f in files:
+            try:
+                have = {k: v for k, v in load_result(f, summary_only=True).record.options.items() if k != "results_dir"}
+            except ResultError:
+                have = None
+            ok = ok and have == want
+        if not ok:
+            missing.append(task.name)
+    return missing
+
+
+def refresh_leaderboard(results_dir: Path, file: TextIO) -> None:
+    """Rebuild the leaderboard (``leaderboard.md`` beside the results folder, as ``harness leaderboard build``
+    writes it for ``results/``)."""
+    from leaderboard.build import build
+
+    results_dir = Path(results_dir)
+    report = build(results_dir, results_dir.parent / "leaderboard.md")
+    print(f"leaderboard: {report.markdown} ({report.n_models} models)", file=file)
+
+
+def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEvalResult:
+    from harness.models import describe_spec, load_model, with_adapter
+    from harness.runner import evaluate, print_summary, select_tasks
+    from trainers.recipe import train
+
+    file = file or sys.stdout
+    t = cfg.train
+    hyper = resolve_profile(t.profile, t.overrides)  # user errors before any work
+    base_info = describe_spec(t.model)
+    if base_info.kind != "causal_lm":
+        raise UserError(f"--model {t.model} is not a base causal LM")
+    tasks = select_tasks(cfg.tasks, base_info)
+    options = eval_options_for(cfg, hyper)
+    corpus, selector = training_setup(cfg, hyper)
+    sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
+    seconds: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
+    print(f"[1/4] concept file ({corpus}, selector {selector}, {sequences or 'all'} sequences)", file=file)
+    concepts = concept_file_for(cfg, lm, selector, corpus, sequences, hyper.max_synonyms, options)
+    seconds["concepts"] = time.perf_counter() - t0
+
+    out = t.out or default_out(cfg, selector, corpus)
+    print(f"[2/4] training {out} (λ={t.settings.lam}, {t.objective}, scope {t.settings.scope}, profile {t.profile})",
+          file=file)
+    t1 = time.perf_counter()
+    trained = train(replace(t, concepts=concepts, out=out, resume=True))
+    seconds["train"] = time.perf_counter() - t1
+    if trained.reused:
+        print(f"      {out} already holds this finished run: reused", file=file)
+
+    t2 = time.perf_counter()
+    missing = missing_base_tasks(base_info, tasks, options)
+    print(f"[3/4] base model {t.model}: evaluating {', '.join(missing) if missing else 'nothing (results exist)'}"
+          f" (held-out limit {options.heldout_limit() or 'none'})", file=file)
+    base = evaluate(t.model, ",".join(missing), options, lm=lm) if missing else None
+    seconds["eval_base"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    print(f"[4/4] adapter {out}: evaluating {', '.join(task.name for task in tasks)}", file=file)
+    adapter_lm = with_adapter(lm, describe_spec(str(out)))  # the base is the adapter's from here on
+    adapter = evaluate(str(out), ",".join(task.name for task in tasks), options, lm=adapter_lm)
+    seconds["eval_adapter"] = time.perf_counter() - t3
+    print_summary(adapter, file=file)
+    if cfg.leaderboard:
+        refresh_leaderboard(options.results_dir, file)
+    seconds["total"] = time.perf_counter() - t0
+    print("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()), file=file)
+    return TrainAndEvalResult(concepts=concepts, train=trained, base=base, adapter=adapter, options=options,
+                              seconds=seconds)
