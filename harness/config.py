@@ -166,7 +166,8 @@ def from_args(cls: type, args: argparse.Namespace, *, exclude: Iterable[str] = (
         elif spec.kind == "nested":
             values[f.name] = from_args(spec.target, args, exclude=exclude)
         elif spec.kind == "overrides":
-            values[f.name] = {g.name: getattr(args, g.name) for g in option_fields(spec.target) if g.name not in exclude}
+            given_values = {g.name: getattr(args, g.name) for g in option_fields(spec.target) if g.name not in exclude}
+            values[f.name] = {k: v for k, v in given_values.items() if v is not None}
         elif spec.kind == "provided":
             values[f.name] = {g.name: getattr(args, g.name) for target in spec.target() for g in option_fields(target)
                               if g.name not in exclude}

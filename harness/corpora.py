@@ -15,7 +15,7 @@ Names, and what a document is in each:
   land in one part of the split. The parse takes a few seconds, so it is cached.
 - ``lee`` (out-of-domain): gensim's ``lee_background.cor``, 300 news documents, one per line (a
   document is a line). It is an *evaluation-only* corpus: see :func:`harness.splits.split_corpus`.
-- ``c4`` / ``openwebtext``: streamed with ``datasets`` (``allenai/c4`` ``en``,
+- ``c4`` / ``openwebtext``: streamed with ``datasets`` (:mod:`harness.corpus_stream`; ``allenai/c4`` ``en``,
   ``Skylion007/openwebtext``) until ``max_sequences`` sequences are collected; needs internet.
   A document is a row.
 - a user file: ``.txt`` (a document is a blank-line-separated paragraph; the lines of a paragraph
@@ -42,8 +42,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
+from harness.corpus_stream import STREAMED
 from harness.errors import UserError
 
 BUILTIN = ("wiki", "lee", "c4", "openwebtext")
@@ -51,7 +52,6 @@ EVAL_ONLY = frozenset({"lee"})
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 LEE_FILE = "lee_background.cor"
 GENSIM_FIX = "pip install --force-reinstall gensim==4.4.0"  # the wheel ships WIKI_FILE and LEE_FILE
-STREAMED = {"c4": ("allenai/c4", "en"), "openwebtext": ("Skylion007/openwebtext", None)}
 PROCESSING_VERSION = 2  # bump when the text processing changes (invalidates the wiki cache); 2: articles kept
 _LEVELS = (re.compile(r"\n[ \t]*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"))
 _JOINERS = ("\n\n", "\n", " ")
@@ -232,51 +232,6 @@ def jsonl_documents(text: str, path: Path) -> list[str]:
     return docs
 
 
-def _stream_documents(name: str) -> Iterator[str]:
-    from harness.paths import offline
-
-    repo, config = STREAMED[name]
-    if offline() or _env_true("HF_DATASETS_OFFLINE"):
-        raise UserError(f"corpus {name} streams {repo} from the Hugging Face hub, but this run is offline "
-                        f"(unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE, or pass a .txt/.jsonl file)")
-    try:
-        from datasets import load_dataset
-
-        ds = load_dataset(repo, config, split="train", streaming=True)
-        for row in ds:
-            yield row["text"]
-    except UserError:
-        raise
-    except Exception as exc:  # network, hub or format errors all mean: the corpus cannot be read
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot stream corpus {name} ({repo}): {first}") from None
-
-
-def _env_true(var: str) -> bool:
-    import os
-
-    return os.environ.get(var, "") in ("1", "true", "TRUE", "yes")
-
-
-def _streamed_texts(name: str, lo: int, hi: int, max_sequences: int) -> tuple[list[str], list[int]]:
-    from tqdm import tqdm
-
-    seen: set[str] = set()
-    texts: list[str] = []
-    documents: list[int] = []
-    with tqdm(total=max_sequences, desc=f"stream {name}", disable=None, leave=False) as bar:
-        for d, doc in enumerate(_stream_documents(name)):
-            for s in split_document(doc, lo, hi):
-                if s not in seen:
-                    seen.add(s)
-                    texts.append(s)
-                    documents.append(d)
-                    bar.update(1)
-            if len(texts) >= max_sequences:
-                break
-    return texts[:max_sequences], documents[:max_sequences]
-
-
 _MEMO: dict[tuple, tuple[list[str], list[int], str]] = {}  # built-in corpora, once per process
 
 
@@ -301,7 +256,9 @@ def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), ma
         lines = [[line] for line in _read_utf8(path).splitlines()]
         texts, documents, source = *to_sequences(lines, lo, hi), str(path)
     elif name in STREAMED:
-        texts, documents, source = *_streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
+        from harness.corpus_stream import streamed_texts
+
+        texts, documents, source = *streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
     else:  # user files are read every time: they may change between calls
         path = Path(name).expanduser()
         return _corpus(path.stem, *_file_texts(path, lo, hi), str(path.resolve()), limit_chars)

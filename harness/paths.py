@@ -32,9 +32,13 @@ def package_dir(package: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def env_true(var: str) -> bool:
+    return os.environ.get(var, "") in ("1", "true", "TRUE", "yes")
+
+
 def offline() -> bool:
     """True when downloads must not be tried (``HARNESS_OFFLINE``/``HF_HUB_OFFLINE`` set to 1)."""
-    return any(os.environ.get(v, "") in ("1", "true", "TRUE", "yes") for v in ("HARNESS_OFFLINE", "HF_HUB_OFFLINE"))
+    return env_true("HARNESS_OFFLINE") or env_true("HF_HUB_OFFLINE")
 
 
 def slug(text: str) -> str:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-PACKAGES = ("concept-harness", "torch", "transformers", "peft", "numpy", "scipy", "spacy", "lm_eval", "sentence-transformers")
+PACKAGES = ("concept-harness", "torch", "transformers", "peft", "numpy", "scipy", "spacy", "nltk", "lemminflect")
 
 
 @lru_cache(maxsize=1)

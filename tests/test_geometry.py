@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from harness.geometry import centroid_stats, clustering_stats
+from task_fixtures import SENTENCES, write_concept_file
 
 # ------------------------------------------------------------------ independent reference
 
@@ -205,34 +206,6 @@ def test_prefix_cache_equals_full_forward(tiny_llama):
 
 
 # ------------------------------------------------------------------ through the runner
-
-SENTENCES = [  # text, content word, synonyms (each the first token of " " + synonym)
-    ("The big dog ran across the field.", "big", ["large", "huge"]),
-    ("She gave a quick answer to the question.", "quick", ["fast", "rapid"]),
-    ("They bought a new car last week.", "car", ["auto", "vehicle"]),
-    ("The old man walked slowly home.", "walked", ["strolled", "went"]),
-    ("He was happy with the result.", "happy", ["glad", "pleased"]),
-    ("The small house stood by the river.", "house", ["home", "building"]),
-]
-
-
-def write_concept_file(path: Path, tokenizer) -> Path:
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
-    from harness.concepts.concept_header import tokenizer_info
-    from harness.concepts.concept_file import write_concept_file as write
-
-    records = []
-    for i, (text, word, syns) in enumerate(SENTENCES):
-        ids = tokenizer(text)["input_ids"]
-        tid = tokenizer(" " + word, add_special_tokens=False)["input_ids"][0]
-        pos = ids.index(tid)
-        set_ids = [tid] + [tokenizer(" " + s, add_special_tokens=False)["input_ids"][0] for s in syns]
-        records.append(ConceptRecord(index=i, text=text, input_ids=ids, targets=[
-            ConceptTarget(position=pos, token_id=tid, word=word, pos="X", set_ids=set_ids, set_words=[word] + syns)]))
-    header = {"format_version": 1, "tokenizer": tokenizer_info(tokenizer), "corpus": "test", "split": "heldout",
-              "selector": "hand"}
-    write(path, header, records)
-    return path
 
 
 def _options(tmp_path: Path, concepts: Path, seed: int = 0):

@@ -14,7 +14,7 @@ from itertools import accumulate
 
 import pytest
 
-from harness.corpora import load_corpus
+from harness.corpora import LEE_FILE, WIKI_FILE, gensim_test_path, load_corpus
 from harness.splits import split_corpus
 
 SPLIT_SEEDS = (0, 1, 7)
@@ -22,13 +22,6 @@ SPLIT_SEEDS = (0, 1, 7)
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"'{2,}", "", text))
-
-
-def _gensim_file(name: str):
-    import importlib.util
-    from pathlib import Path
-
-    return Path(list(importlib.util.find_spec("gensim").submodule_search_locations)[0]) / "test" / "test_data" / name
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +32,7 @@ def wiki_page_of() -> dict[str, int]:
 
     from gensim.corpora.wikicorpus import extract_pages, filter_wiki
 
-    with bz2.open(_gensim_file("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"), "rb") as fh:
+    with bz2.open(gensim_test_path(WIKI_FILE), "rb") as fh:
         pages = [_squash(filter_wiki(text)) for _title, text, _id in extract_pages(fh)]
     big = "\x00".join(pages)
     starts = list(accumulate([0] + [len(p) + 1 for p in pages]))
@@ -57,7 +50,7 @@ def wiki_page_of() -> dict[str, int]:
 
 
 def lee_line_of() -> dict[str, int]:
-    lines = _gensim_file("lee_background.cor").read_text(encoding="utf-8").splitlines()
+    lines = gensim_test_path(LEE_FILE).read_text(encoding="utf-8").splitlines()
     out = {}
     for text in load_corpus("lee").texts:
         hits = [n for n, line in enumerate(lines) if text[:60] in line]

@@ -1,11 +1,14 @@
 """Training objectives and the LoRA training recipe.
 
 - :mod:`trainers.objectives`: named, pure loss functions of (logits, labels, concept batch)
-  in the :data:`~trainers.objectives.OBJECTIVES` registry (``ntp``, ``concept``, ...);
-  imported at CLI start-up, so it imports torch only inside functions.
+  in the :data:`~trainers.objectives.OBJECTIVES` registry (``ntp``, ``concept``, ...) and the
+  settings they read (:class:`~trainers.objectives.ObjectiveSettings`); imported at CLI start-up,
+  so it imports torch only inside functions.
 - :mod:`trainers.data`: concept file -> training examples -> padded batches.
 - :mod:`trainers.profiles`: the ``cpu`` (default) and ``paper`` hyperparameter profiles.
 - :mod:`trainers.trainer`: a ``transformers.Trainer`` subclass that calls an objective, + peft LoRA.
-- :mod:`trainers.recipe`: ``train(config)`` and ``train_and_eval(...)``, the Python APIs behind
-  ``harness train`` and ``harness train-and-eval``.
+- :mod:`trainers.recipe`: ``train(TrainConfig)``, the Python API behind ``harness train``.
+- :mod:`trainers.run_folder`: the output folder of a run (identity, checkpoints, resume, disk space).
+
+``train-and-eval`` and ``sweep``, which also build concept files and evaluate, are in :mod:`workflows`.
 """

@@ -25,7 +25,6 @@ from typing import Any, Sequence
 from harness.errors import UserError
 
 MAX_SYNONYMS = 10
-PROPORTIONS = ("1.0", "0.5", "0.25", "last")
 
 
 def build_concept_set(token_id: int, word: str, synonyms: Sequence[str], vocab: Any,

@@ -1,0 +1,92 @@
+"""pyproject.toml declares what the code imports, nothing it does not, and floors the code can rely on.
+
+The transformers floor (5.0) is tested by the behaviours it stands for: a float ``warmup_steps`` below
+1 is a ratio of the steps (the trainer passes the profile's ``warmup_ratio`` that way) and
+``from_pretrained(..., dtype=...)`` sets the dtype. Under transformers 4.x both tests fail.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from importlib.metadata import packages_distributions, version
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("harness", "tasks", "trainers", "leaderboard", "workflows")
+# declared but never imported, each for a reason the code states
+NEEDED_UNIMPORTED = {
+    "accelerate": "transformers.Trainer needs it",
+    "gguf": "transformers reads the embedded default's GGUF file with it",
+}
+tomllib = pytest.importorskip("tomllib")
+
+
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def requirement_names(specs: list[str]) -> set[str]:
+    from packaging.requirements import Requirement
+
+    return {Requirement(s).name.lower().replace("_", "-") for s in specs}
+
+
+def imported_distributions(folders: list[Path]) -> set[str]:
+    """The distributions of every third-party module imported anywhere (also inside functions) in ``folders``."""
+    owners = packages_distributions()
+    mine = set(PACKAGES) | {p.stem for p in (ROOT / "tests").glob("*.py")}
+    names = set()
+    for folder in folders:
+        for path in folder.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names |= {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.add(node.module.split(".")[0])
+    third_party = names - set(sys.stdlib_module_names) - mine - {"__future__"}
+    return {d.lower().replace("_", "-") for n in third_party for d in owners.get(n, [n])}
+
+
+def test_the_code_imports_exactly_its_declared_dependencies():
+    declared = requirement_names(project()["dependencies"])
+    extras = project()["optional-dependencies"]
+    used = imported_distributions([ROOT / p for p in PACKAGES])
+    assert used - declared - requirement_names(extras["assets"]) == set()  # nothing imported undeclared
+    assert declared - used == set(NEEDED_UNIMPORTED)  # nothing declared unused but what must be there
+    tests = imported_distributions([ROOT / "tests"])
+    assert tests - declared - requirement_names(extras["assets"] + extras["test"]) == set()
+
+
+def test_installed_versions_meet_the_floors():
+    from packaging.requirements import Requirement
+
+    for spec in project()["dependencies"]:
+        req = Requirement(spec)
+        assert req.specifier.contains(version(req.name), prereleases=True), f"{version(req.name)} fails {spec}"
+
+
+def test_the_dependencies_that_are_not_imported_are_needed():
+    from transformers.utils import is_accelerate_available, is_gguf_available
+
+    assert is_accelerate_available() and is_gguf_available()
+
+
+def test_a_float_warmup_steps_below_one_is_a_ratio(tmp_path):
+    """trainers.trainer passes the profile's warmup_ratio as warmup_steps (the cpu profile's 0.05)."""
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(output_dir=str(tmp_path), warmup_steps=0.05, use_cpu=True, report_to="none")
+    assert args.get_warmup_steps(100) == 5 and args.get_warmup_steps(40) == 2
+
+
+def test_from_pretrained_takes_dtype(tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from tiny_models import tiny_llama_model
+
+    tiny_llama_model(64).save_pretrained(tmp_path)
+    assert AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.bfloat16).dtype == torch.bfloat16
