@@ -18,8 +18,10 @@ from pathlib import Path
 
 
 
-def synthetic(sequences: int, tokens: int, seed: int = 0) -> tuple[dict, dict]:
+def synthetic(sequences: int, tokens: int, seed: int = 0):
     import numpy as np
+
+    from harness.results import ResultRecord
 
     rng = np.random.default_rng(seed)
     level = np.repeat(rng.normal(3.0, 1.0, sequences), tokens)
@@ -28,7 +30,9 @@ def synthetic(sequences: int, tokens: int, seed: int = 0) -> tuple[dict, dict]:
 
     def record(nll):
         n = len(nll)
-        return {"task": "content_word_ppl", "model": {"name": "synthetic"},
+        return ResultRecord.from_dict({
+                "schema_version": 1, "metrics": {}, "main_metric": "",
+                "task": "content_word_ppl", "model": {"id": "synthetic", "name": "synthetic", "spec": "synthetic"},
                 "items": {"ids": [f"{s}:{p}" for s in range(sequences) for p in range(tokens)],
                           "clusters": [s for s in range(sequences) for _ in range(tokens)],
                           "columns": {"nll": nll.tolist(), "correct": (rng.random(n) < 0.4).astype(float).tolist(),
@@ -36,24 +40,24 @@ def synthetic(sequences: int, tokens: int, seed: int = 0) -> tuple[dict, dict]:
                 "aggregations": {"perplexity": {"fn": "exp_ratio", "columns": ["nll", "count"]},
                                  "nll": {"fn": "ratio", "columns": ["nll", "count"]},
                                  "accuracy": {"fn": "ratio", "columns": ["correct", "count"]}},
-                "higher_is_better": {"perplexity": False, "nll": False, "accuracy": True}}
+                "higher_is_better": {"perplexity": False, "nll": False, "accuracy": True}})
 
     return record(nll_a), record(nll_b)
 
 
-def gather_every_token(rec_a: dict, rec_b: dict, n_resamples: int) -> None:
+def gather_every_token(rec_a, rec_b, n_resamples: int) -> None:
     """The reference: per resample, gather the drawn tokens and recompute each metric (no pre-aggregation)."""
     import numpy as np
 
     from harness.aggregate import aggregate
 
-    cols = [{k: np.asarray(v, dtype=float) for k, v in r["items"]["columns"].items()} for r in (rec_a, rec_b)]
-    n = len(rec_a["items"]["ids"])
+    cols = [{k: np.asarray(v, dtype=float) for k, v in r.items.columns.items()} for r in (rec_a, rec_b)]
+    n = len(rec_a.items.ids)
     rng = np.random.default_rng(0)
     for _ in range(n_resamples):
         idx = rng.integers(0, n, size=n)
-        for agg in rec_b["aggregations"].values():
-            aggregate(agg["fn"], cols[1], agg["columns"], idx) - aggregate(agg["fn"], cols[0], agg["columns"], idx)
+        for agg in rec_b.aggregations.values():
+            aggregate(agg.fn, cols[1], agg.columns, idx) - aggregate(agg.fn, cols[0], agg.columns, idx)
 
 
 def timed(fn) -> float:
@@ -70,16 +74,16 @@ def main() -> int:
     ap.add_argument("--results", nargs=2, metavar=("A", "B"), help="two real result files of one task")
     args = ap.parse_args()
 
-    from harness.results import load_result
+    from harness.result_files import load_result
     from harness.stats import paired_bootstrap
 
     if args.results:
         rec_a, rec_b = (load_result(Path(p)).record for p in args.results)
-        what = f"{rec_a['task']}@{rec_a.get('variant', '')}: {args.results[0]} vs {args.results[1]}"
+        what = f"{rec_a.key}: {args.results[0]} vs {args.results[1]}"
     else:
         rec_a, rec_b = synthetic(args.sequences, args.tokens)
         what = f"synthetic: {args.sequences} sequences × {args.tokens} tokens"
-    n = len(rec_a["items"]["ids"])
+    n = len(rec_a.items.ids)
     print(f"{what}; {n} items, {args.resamples} resamples")
     seconds = {}
     for unit in ("sequence", "item"):

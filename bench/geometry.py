@@ -44,7 +44,7 @@ def main() -> None:
 
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     with tempfile.TemporaryDirectory() as tmp:
-        options = EvalOptions(results_dir=Path(tmp), extra={"geometry_samples": args.samples}, n_resamples=200)
+        options = EvalOptions(results_dir=Path(tmp), task_options={"geometry_samples": args.samples}, n_resamples=200)
         ctx = EvalContext(options)
         ctx.model_info = describe_spec(args.model)
         t0 = time.perf_counter()
@@ -62,7 +62,7 @@ def main() -> None:
           f"mean prefix {prefix_tokens / len(inputs.concepts):.1f} tokens")
     print(f"both tasks: {t_tasks:.1f} s (hidden states computed once, shared)")
     for r in summary.records:
-        print(f"  {r['task']}: " + ", ".join(f"{k}={v:.4f}" for k, v in r["metrics"].items()))
+        print(f"  {r.task}: " + ", ".join(f"{k}={v:.4f}" for k, v in r.metrics.items()))
 
     subset = inputs.concepts[: args.compare]
     t0 = time.perf_counter()

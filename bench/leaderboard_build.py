@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.results import write_result
+from harness.result_files import write_result
+from harness.results import ResultRecord
 
 SIMILARITY = {"men": 3000, "wordsim353": 353, "simlex999": 999, "stsb": 1379}
 LM_TASKS = ("content_word_ppl", "global_ppl")
@@ -124,7 +125,7 @@ def generate(root: Path, n_files: int, seed: int = 0) -> int:
             for rec in records:
                 rec = _finish(rec, model, base_values, rng)
                 name = f"{rec['task']}@{rec['variant']}.json" if rec["variant"] else f"{rec['task']}.json"
-                write_result(root / model["id"] / name, rec)  # as the runner writes them
+                write_result(root / model["id"] / name, ResultRecord.from_dict(rec))  # as the runner writes them
                 written += 1
         b += 1
     return written
@@ -178,7 +179,7 @@ def main() -> None:
             for f in folder.glob("*.json"):
                 rec = json.loads(f.read_text())
                 rec["metrics"] = {k: v * 1.01 for k, v in rec["metrics"].items()}
-                write_result(f, rec)
+                write_result(f, ResultRecord.from_dict(rec))
 
         rows = [
             ("harness --help (process start-up)", [time_cli(["--help"], work) for _ in range(args.repeats)]),

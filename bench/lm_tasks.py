@@ -69,7 +69,7 @@ def main() -> int:
             bare_loop(lm, rows, args.max_batch_tokens)
             t1 = time.perf_counter()
             opts = EvalOptions(results_dir=Path(tmp) / f"round{r}", limit=args.limit, max_batch_tokens=args.max_batch_tokens,
-                               extra={"corpus": args.corpus, "heldout_size": 1000})
+                               task_options={"corpus": args.corpus, "heldout_size": 1000})
             evaluate(args.model, "content_word_ppl,global_ppl", opts, lm=lm)
             t2 = time.perf_counter()
             bare_s.append(t1 - t0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from harness.concepts.builder import BuildConfig
+from harness.config import add_arguments
 from harness.models import EMBEDDED_DEFAULT
 
 
@@ -15,23 +17,8 @@ def add_parser(sub) -> None:
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     b.add_argument("--model", default=EMBEDDED_DEFAULT, help="base model spec the candidates come from")
     b.add_argument("--corpus", default="wiki", help="corpus: wiki, lee, c4, openwebtext, or a .txt/.jsonl file")
-    b.add_argument("--selector", required=True, help="synonym selector: llm, wordnet, embedding (or a plugin's)")
     b.add_argument("--out", required=True, help="output concept file (JSON Lines)")
-    b.add_argument("--split", default="train", choices=("train", "validation", "heldout"),
-                   help="part of the corpus split (train for training; heldout only for evaluation tasks)")
-    b.add_argument("--k", type=int, default=200, help="top-k next-token candidates per content word")
-    b.add_argument("--proportion", default="1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
-    b.add_argument("--judge", help=f"llm selector: instruct model spec (default: the embedded {EMBEDDED_DEFAULT})")
-    b.add_argument("--hypernyms", action="store_true", help="wordnet selector: also accept direct hypernyms")
-    b.add_argument("--threshold", type=float, default=0.75, help="embedding selector: minimum cosine")
-    b.add_argument("--limit", type=int, help="only the first N sequences of the split part")
-    b.add_argument("--seed", type=int, default=0, help="seed of the proportion draws")
-    b.add_argument("--heldout-size", type=int, default=1000, help="corpus split: held-out sequences")
-    b.add_argument("--validation-fraction", type=float, default=0.1, help="corpus split: validation share of the rest")
-    b.add_argument("--split-seed", type=int, default=0,
-                   help="corpus split: document permutation seed (evaluate with the same --split-seed)")
-    b.add_argument("--chunk-size", type=int, default=32, help="sequences per processing chunk")
-    b.add_argument("--max-batch-tokens", type=int, default=4096, help="padded tokens per forward batch")
+    add_arguments(b, BuildConfig, required=("selector",))
     b.add_argument("--resume", action="store_true", help="continue an interrupted build of --out")
     b.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     b.add_argument("--device", default="auto")
@@ -52,16 +39,16 @@ def add_parser(sub) -> None:
 
 
 def run_build(args) -> int:
+    from dataclasses import asdict
+
     from harness.concepts.builder import build_concepts
+    from harness.config import from_args
     from harness.plugins import load_plugins
 
     load_plugins()
-    stats = build_concepts(
-        args.model, args.corpus, args.selector, args.out, resume=args.resume, overwrite=args.overwrite,
-        device=args.device, dtype=args.dtype, split=args.split, k=args.k, proportion=args.proportion,
-        judge=args.judge, hypernyms=args.hypernyms, threshold=args.threshold, limit=args.limit, seed=args.seed,
-        heldout_size=args.heldout_size, validation_fraction=args.validation_fraction, split_seed=args.split_seed,
-        chunk_size=args.chunk_size, max_batch_tokens=args.max_batch_tokens)
+    settings = asdict(from_args(BuildConfig, args))
+    stats = build_concepts(args.model, args.corpus, settings.pop("selector"), args.out, resume=args.resume,
+                           overwrite=args.overwrite, device=args.device, dtype=args.dtype, **settings)
     print(stats.summary())
     return 0
 

@@ -39,7 +39,10 @@ from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, Con
                                            finalize_header)
 from harness.concepts.concept_header import tokenizer_info
 from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
+from harness.config import option
 from harness.errors import UserError
+from harness.models import EMBEDDED_DEFAULT
+from harness.splits import HELDOUT_SIZE, SPLIT_SEED
 
 SPLIT_PARTS = ("train", "validation", "heldout")
 CANDIDATE_FILTER = ("whole-word tokens: decode(anchor + [token]) = decode(anchor) + ' ' + letters (the tokenizer's own "
@@ -48,22 +51,25 @@ CANDIDATE_FILTER = ("whole-word tokens: decode(anchor + [token]) = decode(anchor
 
 @dataclass
 class BuildConfig:
-    """Everything that decides a concept file's content (all of it lands in the header)."""
+    """Everything that decides a concept file's content (all of it lands in the header); the option fields
+    are the flags of ``harness concepts build`` (:mod:`harness.config`)."""
 
-    selector: str
-    split: str = "train"
-    k: int = 200
-    proportion: str = "1.0"
-    judge: str | None = None
-    hypernyms: bool = False
-    threshold: float = 0.75
-    limit: int | None = None
-    seed: int = 0
-    heldout_size: int = 1000
-    validation_fraction: float = 0.1
-    split_seed: int = 0
-    chunk_size: int = 32
-    max_batch_tokens: int = 4096
+    selector: str = option(help="synonym selector: llm, wordnet, embedding (or a plugin's)")
+    split: str = option("train", choices=SPLIT_PARTS,
+                        help="part of the corpus split (train for training; heldout only for evaluation tasks)")
+    k: int = option(200, help="top-k next-token candidates per content word")
+    proportion: str = option("1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
+    judge: str | None = option(None, help=f"llm selector: instruct model spec (default: the embedded {EMBEDDED_DEFAULT})")
+    hypernyms: bool = option(False, help="wordnet selector: also accept direct hypernyms")
+    threshold: float = option(0.75, help="embedding selector: minimum cosine")
+    limit: int | None = option(None, type=int, help="only the first N sequences of the split part")
+    seed: int = option(0, help="seed of the proportion draws")
+    heldout_size: int = option(HELDOUT_SIZE, help="corpus split: held-out sequences")
+    validation_fraction: float = option(0.1, help="corpus split: validation share of the rest")
+    split_seed: int = option(SPLIT_SEED, help="corpus split: document permutation seed (evaluate with the same "
+                                              "--split-seed)")
+    chunk_size: int = option(32, help="sequences per processing chunk")
+    max_batch_tokens: int = option(4096, help="padded tokens per forward batch")
     max_synonyms: int = MAX_SYNONYMS
     extra: dict[str, Any] = field(default_factory=dict)
 
