@@ -122,3 +122,21 @@ def test_noise_control_sets_must_not_hold_the_original(tmp_path):
     path.write_text(f"{noise}\n{line([4, 9])}\n")
     with pytest.raises(UserError, match="keeps the original token.*randomize the concept file again"):
         load_concept_file(path)
+
+
+def test_the_header_is_read_defensively_in_one_place():
+    """Builder headers hold blocks; other writers may hold plain strings or nothing."""
+    from harness.concepts.concept_header import ConceptHeader
+
+    built = ConceptHeader({"corpus": {"name": "wiki", "source": "/x/wiki.bz2", "sha256": "ab"},
+                           "split": {"part": "heldout"}, "selector": {"name": "wordnet"}, "model": {"spec": "m"}})
+    assert (built.corpus_spec, built.split_part, built.name("selector"), built.model_spec) == \
+        ("wiki", "heldout", "wordnet", "m")
+    own_file = ConceptHeader({"corpus": {"name": "stories", "source": "/data/stories.txt", "sha256": "cd"}})
+    assert own_file.corpus_spec == "/data/stories.txt"  # a file is loaded by its path
+    plain = ConceptHeader({"corpus": "random", "split": "train", "selector": "hand", "randomized": {"seed": 1}})
+    assert (plain.corpus_spec, plain.split_part, plain.name("selector"), plain.is_noise_control) == \
+        (None, "train", "hand", True)
+    empty = ConceptHeader.of(None)
+    assert (empty.corpus_sha256, empty.split_part, empty.name("corpus"), empty.is_noise_control) == (None, "", None, False)
+    assert built.same_corpus(ConceptHeader({"corpus": {"sha256": "ab"}})) and not empty.same_corpus(empty)
