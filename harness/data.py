@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import sys
 import tarfile
@@ -79,8 +80,11 @@ def user_data_dir(explicit: str | os.PathLike | None) -> Path | None:
     if not value:
         return None
     path = Path(value).expanduser()
+    where = "--data-dir" if explicit else "HARNESS_DATA_DIR"
+    if not path.exists():
+        raise UserError(f"data folder {path} ({where}) does not exist")
     if not path.is_dir():
-        raise UserError(f"data folder {path} does not exist")
+        raise UserError(f"data folder {path} ({where}) is a file, not a folder")
     return path
 
 
@@ -170,10 +174,14 @@ def read_lines(path: Path) -> list[str]:
 
 
 def parse_number(text: str, path: Path, lineno: int) -> float:
+    """A finite number (a score of ``nan`` or ``inf`` would make every metric of the file undefined)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise UserError(f"{path}:{lineno}: malformed line: score {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise UserError(f"{path}:{lineno}: malformed line: score {text!r} is not a finite number")
+    return value
 
 
 def split_fields(line: str, sep: str | None, need: int, path: Path, lineno: int) -> list[str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.paths import cache_root, package_dir
+from harness.paths import cache_root, package_dir, slug
 
 EMBEDDED_DEFAULT = "smollm2-135m"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -132,7 +132,18 @@ def _is_hub_id(spec: str) -> bool:
 
 
 def describe_spec(spec: str, base: str | None = None) -> ModelInfo:
-    """Resolve a model spec into a :class:`ModelInfo` without loading weights or importing torch."""
+    """Resolve a model spec into a :class:`ModelInfo` without loading weights or importing torch.
+
+    Ids are slugs (:func:`harness.paths.slug` of the folder name, then a hash of the full spec), so a
+    folder named with spaces or other letters still gives an id that names a results folder anywhere,
+    ``leaderboard add --results`` included. ``base`` (``--base``) applies to adapters only."""
+    info = _describe(spec, base)
+    if base is not None and info.kind != "adapter":
+        raise UserError(f"--base applies to adapters only; {spec} is {'an encoder' if info.kind == 'encoder' else 'a causal LM'}")
+    return info
+
+
+def _describe(spec: str, base: str | None) -> ModelInfo:
     if spec in ALIASES:
         if spec == EMBEDDED_DEFAULT:
             return ModelInfo(id=f"{spec}-{_short_hash('causal_lm', spec)}", name=spec, spec=spec,
@@ -141,17 +152,21 @@ def describe_spec(spec: str, base: str | None = None) -> ModelInfo:
         return ModelInfo(id=f"{spec}-{_short_hash('encoder', spec)}", name=spec, spec=spec,
                          kind="encoder", base=spec, path=str(path))
     path = Path(spec).expanduser()
-    if path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UserError(f"model {spec[:80]}{'...' if len(spec) > 80 else ''}: {exc.strerror}") from None
+    if exists:
         if not path.is_dir():
             raise UserError(f"model {spec} is a file, not a model folder")
         path = path.resolve()
         if (path / "adapter_config.json").is_file():
             return _describe_adapter(path, base)
         if (path / "modules.json").is_file():
-            return ModelInfo(id=f"{path.name}-{_short_hash('encoder', str(path))}", name=path.name, spec=spec,
+            return ModelInfo(id=f"{slug(path.name)}-{_short_hash('encoder', str(path))}", name=path.name, spec=spec,
                              kind="encoder", base=str(path), path=str(path))
         if (path / "config.json").is_file():
-            return ModelInfo(id=f"{path.name}-{_short_hash('causal_lm', str(path))}", name=path.name, spec=spec,
+            return ModelInfo(id=f"{slug(path.name)}-{_short_hash('causal_lm', str(path))}", name=path.name, spec=spec,
                              kind="causal_lm", base=str(path), path=str(path))
         raise UserError(f"{spec} is no model folder (no config.json, adapter_config.json or modules.json)")
     if _looks_like_path(spec) or not _is_hub_id(spec):
@@ -159,45 +174,88 @@ def describe_spec(spec: str, base: str | None = None) -> ModelInfo:
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UserError(f"model {spec} does not exist (not a folder, a hub id like org/name, or one of {', '.join(ALIASES)}){hint}")
     name = spec.split("/")[-1]
-    return ModelInfo(id=f"{name}-{_short_hash('causal_lm', spec)}", name=name, spec=spec,
+    return ModelInfo(id=f"{slug(name)}-{_short_hash('causal_lm', spec)}", name=name, spec=spec,
                      kind="causal_lm", base=spec, path="")
 
 
 def _describe_adapter(path: Path, base: str | None) -> ModelInfo:
+    config = path / "adapter_config.json"
     try:
-        cfg = json.loads((path / "adapter_config.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}/adapter_config.json cannot be read: {exc}") from None
-    base_spec = base or cfg.get("base_model_name_or_path")
-    if not base_spec:
-        raise UserError(f"adapter {path} names no base model: pass --base")
-    base_info = describe_spec(base_spec)
+        cfg = json.loads(config.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{config} cannot be read: {exc}") from None
+    named = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
+    base_spec = base or named
+    if not base_spec or not isinstance(base_spec, str):
+        raise UserError(f"adapter {path} names no base model (base_model_name_or_path in {config}): pass --base")
+    try:
+        base_info = describe_spec(base_spec)
+    except UserError as exc:
+        if base:
+            raise UserError(f"--base: {exc}") from None
+        raise UserError(f"adapter {path}: its base model {base_spec!r} (base_model_name_or_path in {config}) cannot be "
+                        f"used: {exc}; pass --base SPEC to name it") from None
     if base_info.kind != "causal_lm":
         raise UserError(f"adapter {path}: base {base_spec} is not a causal LM")
     training = None
     if (path / TRAIN_CONFIG_FILE).is_file():
-        training = json.loads((path / TRAIN_CONFIG_FILE).read_text())
+        try:
+            training = json.loads((path / TRAIN_CONFIG_FILE).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserError(f"{path / TRAIN_CONFIG_FILE} cannot be read: {exc}") from None
     digest = folder_hash(path)
     return ModelInfo(
-        id=f"{path.name}-{_short_hash('adapter', base_info.id, digest)}", name=path.name, spec=str(path),
+        id=f"{slug(path.name)}-{_short_hash('adapter', base_info.id, digest)}", name=path.name, spec=str(path),
         kind="adapter", base=base_info.spec, path=base_info.path, adapter_path=str(path),
-        adapter_hash=digest, base_id=base_info.id, training=training,
+        adapter_hash=digest, base_id=base_info.id, training=training if isinstance(training, dict) else None,
     )
 
 
 # ------------------------------------------------------------------ loading
 
 
+DEVICES = "auto, cpu, cuda, cuda:N, mps"
+DEVICE_HELP = "auto (CUDA when present, else CPU), cpu, cuda, cuda:1, mps"
+DTYPES = ("auto", "float32", "bfloat16", "float16", "fp32", "bf16", "fp16")
+DTYPE_HELP = "auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16, float16"
+
+
+def parse_device(text: str) -> str:
+    """A ``--device`` value as written (checked for its form here, for its presence by :func:`pick_device`)."""
+    import argparse
+    import re
+
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r} (choose {DEVICES})")
+    return text
+
+
 def pick_device(device: str = "auto"):
+    """The torch device ``device`` names; one that this machine or this torch build lacks is a user error,
+    raised before any weights are read."""
     import torch
 
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r} (choose {DEVICES})") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise UserError(f"--device {device}: no CUDA device is available (torch {torch.__version__}, {build}); "
+                            f"use --device cpu")
+        if (dev.index or 0) >= torch.cuda.device_count():
+            raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {device}: MPS is not available here; use --device cpu")
+    return dev
 
 
 def pick_dtype(name: str, device) -> Any:
-    """``auto`` = bfloat16 on a GPU that supports it, float32 otherwise."""
+    """``auto`` = bfloat16 on a GPU that supports it, float32 otherwise; bfloat16 on a GPU without it is a
+    user error."""
     import torch
 
     if name == "auto":
@@ -208,6 +266,9 @@ def pick_dtype(name: str, device) -> Any:
              "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
     if name not in table:
         raise UserError(f"unknown dtype {name!r} (choose auto, float32, bfloat16, float16)")
+    if table[name] is torch.bfloat16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise UserError(f"--dtype {name}: {torch.cuda.get_device_name(device)} does not support bfloat16; "
+                        f"use float16 or float32")
     return table[name]
 
 

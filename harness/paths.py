@@ -41,6 +41,12 @@ def offline() -> bool:
     return env_true("HARNESS_OFFLINE") or env_true("HF_HUB_OFFLINE")
 
 
+SLUG_CHARS = 100  # leaves room for a hash within the 128 characters of a name in a result file
+
+
 def slug(text: str) -> str:
-    """``text`` as one file-name component: runs of other characters than letters, digits, ``._-`` become ``-``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+    """``text`` as one file-name component that is also a name a result file may hold: runs of other
+    characters than ASCII letters, digits, ``._-`` become ``-``; no leading dot (not hidden, never ``..``);
+    at most :data:`SLUG_CHARS` characters."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).lstrip(".-")[:SLUG_CHARS].rstrip("-")
+    return cleaned or "model"

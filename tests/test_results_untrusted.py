@@ -107,7 +107,7 @@ def test_variant_is_slugged_into_the_file_name(tmp_path):
     run_cli("leaderboard", "add", "--results", str(src), "--results-dir", str(results),
             "--out", str(tmp_path / "lb.md"), "--no-plots")
     assert sorted(p.relative_to(results).as_posix() for p in results.glob("*/*.json")) == [
-        "tiny-concept-00000001/men@..-..-..-victim.json"]  # '/' -> '-': one file name in the model's folder
+        "tiny-concept-00000001/men@victim.json"]  # '/' -> '-', leading dots dropped: one file in the model's folder
     assert not (tmp_path / "victim.json").exists()
 
 
