@@ -34,8 +34,16 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a bad flag or value reported in one line (exit status 2) instead of the usage text;
+    the subcommands' parsers are of this class too (``add_subparsers`` makes them so)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="harness",
         description="Evaluate, train and compare concept-level objectives for causal language models.",
     )

@@ -9,6 +9,11 @@
 - :func:`provided` collects into a dict the option fields of classes known only at run time (e.g. the
   settings that registered objectives declare), with their own defaults.
 
+What a value must satisfy is declared with the option too (:class:`Check`: bounds, a comma-separated
+list): it is checked where the flag is parsed, so a bad value ends in one line before any work
+(``argument --lr: must be greater than 0, got -1``), and :func:`check_fields` applies the same
+declarations to a config made in Python. Every float must be finite.
+
 :func:`add_arguments` adds a config class's flags to an argparse parser, :func:`from_args` builds the
 config from the parsed namespace, and :func:`recorded` gives its record (fields under their record
 keys). A new setting is therefore one field: it becomes a flag of every command that uses the config,
@@ -18,11 +23,100 @@ reaches the code as a typed attribute and lands in the records written from it.
 from __future__ import annotations
 
 import argparse
+import math
+import operator
+import sys
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, get_type_hints
 
 META = "harness.config"
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
+
+
+@dataclass(frozen=True)
+class Check:
+    """What every value of an option must satisfy: bounds (``ge``/``gt``/``le``/``lt``, inclusive or
+    strict) and, with ``items`` (the type of an entry), a comma-separated list: blank entries are dropped,
+    a repeated entry is used once (with a notice), at least one is needed, and each entry is converted and
+    checked. A float must also be finite. A parsed list is its canonical text (entries joined by commas,
+    in first-seen order)."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    items: Callable[[str], Any] | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` (one value, or one entry of a list) is refused; None when it is fine."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number, got {value}"
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        for bound, holds, words in ((self.ge, operator.ge, "at least"), (self.gt, operator.gt, "greater than"),
+                                    (self.le, operator.le, "at most"), (self.lt, operator.lt, "less than")):
+            if bound is not None and not holds(value, bound):
+                return f"must be {words} {_number(bound)}{self._range()}, got {_number(value)}"
+        return None
+
+    def _range(self) -> str:
+        low = f"[{_number(self.ge)}" if self.ge is not None else f"({_number(self.gt)}" if self.gt is not None else None
+        high = f"{_number(self.le)}]" if self.le is not None else f"{_number(self.lt)})" if self.lt is not None else None
+        return f" (in {low}, {high})" if low and high else ""
+
+    def parse(self, text: str, kind: Callable[[str], Any], flag: str) -> Any:
+        """``text`` given for ``flag`` as a checked value (a list: its canonical text); ArgumentTypeError
+        (argparse's one-line error) when it is refused."""
+        if self.items is None:
+            return self._one(text, kind)
+        entries = [e.strip() for e in text.split(",") if e.strip()]
+        if not entries:
+            raise argparse.ArgumentTypeError(f"names nothing (got {text!r})")
+        unique = list(dict.fromkeys(entries))
+        if len(unique) < len(entries):
+            repeated = sorted({e for e in entries if entries.count(e) > 1}, key=entries.index)
+            print(f"harness: note: {flag} names {', '.join(repeated)} more than once; each is used once",
+                  file=sys.stderr)
+        for entry in unique:
+            self._one(entry, self.items)
+        return ",".join(unique)
+
+    def value_problem(self, value: Any) -> str | None:
+        """:meth:`problem` of a value made in Python (a list: its text or a sequence, every entry checked)."""
+        if self.items is None:
+            return self.problem(value)
+        entries = value.split(",") if isinstance(value, str) else list(value)
+        try:
+            checked = [self._one(e.strip(), self.items) if isinstance(e, str) else self._one(str(e), self.items)
+                       for e in entries if str(e).strip()]
+        except argparse.ArgumentTypeError as exc:
+            return str(exc)
+        return None if checked else "names nothing"
+
+    def _one(self, text: str, kind: Callable[[str], Any]) -> Any:
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            what = {int: "an integer", float: "a number"}.get(kind, "a valid value")  # type: ignore[call-overload]
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        problem = self.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+NO_CHECK = Check()
+AT_LEAST_1 = Check(ge=1)
+AT_LEAST_0 = Check(ge=0)
+POSITIVE = Check(gt=0)
+SEED = Check(ge=0, le=MAX_SEED)
+SHARE = Check(ge=0, le=1)  # a share or probability, both ends included
+NAMES = Check(items=str)  # a comma-separated list of names
 
 
 @dataclass(frozen=True)
@@ -34,13 +128,15 @@ class OptionSpec:
     choices: tuple[Any, ...] | None = None
     kind: str = "option"  # option | nested | overrides | provided
     target: Any = None  # the class of a nested config or of the overridden fields; provided: () -> classes
+    check: Check = NO_CHECK
 
 
 def option(default: Any = MISSING, *, help: str, flag: str | None = None, key: str | None = None,
            type: Callable[[str], Any] | None = None, choices: Iterable[Any] | None = None,
-           default_factory: Any = MISSING) -> Any:
+           check: Check = NO_CHECK, default_factory: Any = MISSING) -> Any:
     """A config field that is also a command-line flag (see the module docstring)."""
-    spec = OptionSpec(help=help, flag=flag, key=key, type=type, choices=tuple(choices) if choices else None)
+    spec = OptionSpec(help=help, flag=flag, key=key, type=type, choices=tuple(choices) if choices else None,
+                      check=check)
     return field(default=default, default_factory=default_factory, metadata={META: spec})
 
 
@@ -97,13 +193,15 @@ def _values(config: Any) -> dict[str, Any]:
 
 def add_flag(parser: argparse.ArgumentParser, flag: str, dest: str, default: Any, help: str,
              type: Callable[[str], Any] | None = None, choices: tuple[Any, ...] | None = None,
-             required: bool = False) -> None:
-    """One flag; a flag already present with the same ``dest`` (e.g. ``--seed`` of two nested configs that
-    mean the same seed) is kept as it is, one with another ``dest`` is a bug."""
+             required: bool = False, check: Check = NO_CHECK) -> None:
+    """One flag, its value checked by ``check`` where it is parsed; a flag already present with the same
+    ``dest`` (e.g. ``--seed`` of two nested configs that mean the same seed) is kept as it is, one with
+    another ``dest`` is a bug."""
     if isinstance(default, bool):
         kwargs: dict[str, Any] = {"action": "store_false" if default else "store_true", "default": default}
     else:
-        kwargs = {"type": type or (builtin_type(default)), "default": None if required else default,
+        kind = type or builtin_type(default)
+        kwargs = {"type": _checked(kind, check, flag), "default": None if required else default,
                   "required": required, "metavar": flag.lstrip("-").replace("-", "_").upper()}
         if choices:
             kwargs["choices"], kwargs["metavar"] = choices, None
@@ -113,6 +211,31 @@ def add_flag(parser: argparse.ArgumentParser, flag: str, dest: str, default: Any
         existing = parser._option_string_actions.get(flag)  # noqa: SLF001 - argparse keeps no public index
         if existing is None or existing.dest != dest:
             raise
+
+
+def _checked(kind: Callable[[str], Any], check: Check, flag: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        return check.parse(text, kind, flag)
+
+    parse.__name__ = getattr(kind, "__name__", "value")  # argparse names the type in some messages
+    return parse
+
+
+def check_fields(config: Any) -> None:
+    """Apply the declared checks to the option fields of a config made in Python (nested ones included):
+    a one-line UserError naming the flag of the first value refused."""
+    from harness.errors import UserError
+
+    for f in fields(config):
+        spec, value = spec_of(f), getattr(config, f.name)
+        if spec is not None and spec.kind == "nested" and is_dataclass(value):
+            check_fields(value)
+        elif spec is not None and spec.kind == "option" and value is not None:
+            problem = spec.check.value_problem(value)
+            if problem is None and spec.choices and value not in spec.choices:
+                problem = f"must be one of {', '.join(map(str, spec.choices))}, got {value!r}"
+            if problem:
+                raise UserError(f"{flag_of(f)} {problem}")
 
 
 def builtin_type(default: Any) -> Callable[[str], Any]:
@@ -143,13 +266,13 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, exclude: Iterab
                 if g.name not in exclude:
                     kind = spec_of(g).type or (hints[g.name] if hints[g.name] in (int, float) else str)
                     add_flag(parser, flag_of(g), g.name, None, f"{spec_of(g).help} (default: the profile's)", kind,
-                             spec_of(g).choices)
+                             spec_of(g).choices, check=spec_of(g).check)
         elif spec.kind == "provided":
             for target in spec.target():
                 add_arguments(parser, target, exclude=exclude, required=required, defaults=defaults, only=only)
         else:
             add_flag(parser, flag_of(f), f.name, defaults.get(f.name, _default(f)), spec.help, spec.type,
-                     spec.choices, required=f.name in required)
+                     spec.choices, required=f.name in required, check=spec.check)
 
 
 def from_args(cls: type, args: argparse.Namespace, *, exclude: Iterable[str] = (), **given: Any) -> Any:

@@ -58,9 +58,12 @@ class Registry(Generic[T]):
 
 
 def parse_names(spec: str, registry: Registry) -> list[str]:
-    """Split a comma-separated list of names (``all`` = every registered one) and check each."""
-    names = [n.strip() for n in spec.split(",") if n.strip()]
-    if not names or names == ["all"]:
+    """Split a comma-separated list of names (``all`` = every registered one) and check each; a name given
+    twice is used once, and a list that names nothing is a user error (never "all")."""
+    names = list(dict.fromkeys(n.strip() for n in spec.split(",") if n.strip()))
+    if not names:
+        raise UserError(f"{spec!r} names no {registry.kind}")
+    if names == ["all"]:
         return registry.names()
     for n in names:
         registry.get(n)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from harness.config import add_flag, option
+from harness.config import AT_LEAST_1, NO_CHECK, SEED, Check, add_flag, option
 from harness.errors import UserError
 from harness.registry import Registry
 from harness.results import Aggregation, Items
@@ -46,20 +46,22 @@ class TaskOption:
     """A command-line option of a task (``--`` + name with ``-``): ``harness eval``, ``train-and-eval``,
     ``sweep`` accept it once whichever tasks declare it; its value reaches the task as
     ``ctx.option(name)`` (``None`` given: the declared ``default``). Tasks that share an option
-    declare the same object."""
+    declare the same object. ``check`` says what a value must satisfy (:class:`harness.config.Check`),
+    checked where the flag is parsed."""
 
     name: str
     help: str
     type: Callable[[str], Any] = str
     default: Any = None
     choices: tuple[str, ...] | None = None
+    check: Check = NO_CHECK
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
-        add_flag(parser, self.flag, self.name, self.default, self.help, self.type, self.choices)
+        add_flag(parser, self.flag, self.name, self.default, self.help, self.type, self.choices, check=self.check)
 
 
 @dataclass
@@ -163,14 +165,17 @@ class EvalOptions:
 
     results_dir: Path = option(Path("results"), type=Path, help="where result files go (default: results/)")
     data_dir: str | None = option(None, help="benchmark folder laid out like shared/data (default: $HARNESS_DATA_DIR)")
-    layer: int = option(-1, type=int, help="hidden-state layer to pool (default -1: final)")
+    layer: int = option(-1, type=int, help="hidden-state layer to pool (default -1: final; 0: the embeddings; "
+                                           "negative: counted from the last)")
     bos: str = option("native", choices=("native", "add", "context"),
                       help="BOS handling for tokenizers that add none: native (as the tokenizer does), add (prepend "
                            "and pool it), context (prepend, leave out of the pool)")
-    limit: int | None = option(None, type=int, help="evaluate only the first N items of each task (for quick checks)")
-    seed: int = option(0, help="seed of the run (set before every task)")
-    max_batch_tokens: int = option(4096, help="padded tokens per forward batch")
-    n_resamples: int = option(1000, flag="--bootstrap-resamples", help="paired bootstrap resamples against the base")
+    limit: int | None = option(None, type=int, check=AT_LEAST_1,
+                               help="evaluate only the first N items of each task (for quick checks)")
+    seed: int = option(0, check=SEED, help="seed of the run (set before every task)")
+    max_batch_tokens: int = option(4096, check=AT_LEAST_1, help="padded tokens per forward batch")
+    n_resamples: int = option(1000, flag="--bootstrap-resamples", check=AT_LEAST_1,
+                              help="paired bootstrap resamples against the base")
     bootstrap_unit: str = option("sequence", choices=("sequence", "item"),
                                  help="paired bootstrap resampling unit: sequence (default: each held-out sequence "
                                       "with all its tokens; pairs and concepts are one item each) or item (single "

@@ -18,6 +18,7 @@ import numpy as np
 
 from harness.concepts.concept_header import ConceptHeader
 from harness.errors import UserError
+from harness.config import AT_LEAST_1
 from harness.task import TaskOption
 from tasks.heldout import HELDOUT_OPTIONS
 
@@ -34,7 +35,7 @@ OPTIONS = (
     TaskOption("geometry_selector", f"synonym selector of the geometry tasks' concept sets (default: {DEFAULT_SELECTOR}; "
                                     f"train-and-eval and sweep: the training selector)"),
     TaskOption("geometry_samples", "held-out sequences for clustering/centroid_similarity", type=int,
-               default=DEFAULT_SAMPLES),
+               default=DEFAULT_SAMPLES, check=AT_LEAST_1),
     TaskOption("geometry_concepts", "a concept file to use instead of the cached held-out build (geometry tasks)"),
     *HELDOUT_OPTIONS,
 )

@@ -34,6 +34,7 @@ import numpy as np
 
 from harness.errors import UserError
 from harness.results import Aggregation, Items
+from harness.config import NAMES
 from harness.task import Metric, Task, TaskOption, TaskOutput, register_task
 from tasks.heldout import HELDOUT_OPTIONS
 
@@ -58,7 +59,7 @@ METRICS = (
 CORPUS_OPTION = TaskOption("corpus", "comma-separated corpora for content_word_ppl/global_ppl: wiki, lee, c4, "
                                      "openwebtext, or .txt/.jsonl files (default: wiki,lee; train-and-eval and sweep: "
                                      "the training corpus, then its out-of-domain partner: wiki -> lee, c4 <-> "
-                                     "openwebtext, a file -> lee)")
+                                     "openwebtext, a file -> lee)", check=NAMES)
 OPTIONS = (CORPUS_OPTION, *HELDOUT_OPTIONS)
 
 

@@ -58,9 +58,16 @@ def test_the_sweep_sets_the_grid_fields_itself():
     assert not {"--lambda", "--out", "--no-leaderboard", "--resume"} & have
 
 
-def test_a_bad_setting_is_a_user_error_when_the_config_is_made():
-    with pytest.raises(UserError, match="--lambda must lie in"):
-        from_args(TrainConfig, parse("train", "--concepts", "c", "--out", "o", "--lambda", "1.5"))
+def test_a_bad_setting_is_refused_where_it_is_parsed_and_where_a_config_is_made(capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse("train", "--concepts", "c", "--out", "o", "--lambda", "1.5")
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert "argument --lambda: must be at most 1 (in [0, 1]), got 1.5" in err
+    with pytest.raises(UserError, match="--lambda must be at most 1"):  # the same declaration, from Python
+        ObjectiveSettings(lam=1.5)
+    with pytest.raises(UserError, match="--mass-threshold must be greater than 0"):
+        ObjectiveSettings(mass_threshold=0.0)
 
 
 WEIGHTED = '''

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
 from test_leaderboard_helpers import run_cli
 
 
@@ -22,12 +21,15 @@ def test_parse_lambdas(text, expected):
     assert parse_lambdas(text) == expected
 
 
-@pytest.mark.parametrize("text", ["0,1.5", "-0.1", "a", ","])
-def test_bad_lambdas_are_user_errors(text):
-    from workflows.sweep import parse_lambdas
+@pytest.mark.parametrize("text,why", [("0,1.5", "must be at most 1"), ("-0.1", "must be at least 0"),
+                                      ("a", "must be a number"), (",", "names nothing"), ("nan", "must be a finite number")])
+def test_bad_lambdas_are_refused_where_parsed(text, why, capsys):
+    from harness.cli import build_parser
 
-    with pytest.raises(UserError):
-        parse_lambdas(text)
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["sweep", "--lambdas", text])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and f"argument --lambdas: {why}" in err
 
 
 def test_grid_has_no_noise_at_zero():
@@ -102,7 +104,7 @@ def test_dry_run_skips_only_complete_points(tmp_path):
 
 def test_bad_lambda_is_one_line_error(tmp_path):
     proc = run_cli("sweep", "--lambdas", "0,2", "--dry-run", cwd=tmp_path, check=False)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "outside [0, 1]" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "must be at most 1" in proc.stderr
 
 
 def test_evaluation_follows_training_and_every_grid_point_gets_the_same_inputs(tmp_path):

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Callable
 
-from harness.config import option, provided
+from harness.config import SHARE, Check, check_fields, option, provided
 from harness.errors import UserError
 from harness.registry import Registry
 
@@ -79,31 +79,21 @@ class ObjectiveSettings:
     values arrive here by name; the objective reads them with :meth:`of`. So an objective with settings of
     its own is one change in its own module."""
 
-    lam: float = option(0.0, key="lambda", help="concept-loss weight λ in [0, 1] (0 = pure NTP)")
+    lam: float = option(0.0, key="lambda", check=SHARE, help="concept-loss weight λ in [0, 1] (0 = pure NTP)")
     scope: str = option("all", key="lambda_scope", choices=LAMBDA_SCOPES,
                         help="all: L = (1−λ)·NTP + λ·concept (the paper's equation); content: (1−λ) scales NTP only "
                              "at content-word positions (the paper's public code)")
-    mass_threshold: float = option(DEFAULT_MASS_THRESHOLD,
+    mass_threshold: float = option(DEFAULT_MASS_THRESHOLD, check=Check(gt=0, le=1),
                                    help="concept loss is 0 for a target once its set holds this much probability "
                                         f"(default {DEFAULT_MASS_THRESHOLD})")
     extra: dict[str, Any] = provided(declared_settings)
 
     def __post_init__(self) -> None:
-        check_settings(self.lam, self.scope, self.mass_threshold)
+        check_fields(self)  # the declared checks, for settings made in Python (flags are checked when parsed)
 
     def of(self, cls: type) -> Any:
         """The settings an objective declared (class ``cls``), from the values given (else its defaults)."""
         return cls(**{f.name: self.extra[f.name] for f in fields(cls) if self.extra.get(f.name) is not None})
-
-
-def check_settings(lam: float, scope: str, mass_threshold: float) -> None:
-    """One-line user errors for settings outside their domain."""
-    if not 0.0 <= lam <= 1.0:
-        raise UserError(f"--lambda must lie in [0, 1], got {lam}")
-    if scope not in LAMBDA_SCOPES:
-        raise UserError(f"--lambda-scope must be one of {', '.join(LAMBDA_SCOPES)}, got {scope!r}")
-    if not 0.0 < mass_threshold <= 1.0:
-        raise UserError(f"--mass-threshold must lie in (0, 1], got {mass_threshold}")
 
 
 @dataclass

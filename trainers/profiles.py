@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from harness.config import option
+from harness.config import AT_LEAST_0, AT_LEAST_1, NAMES, POSITIVE, SHARE, Check, check_fields, option
 from harness.errors import UserError
 
 
@@ -27,23 +27,24 @@ class Hyper:
     """Training hyperparameters (all recorded in ``harness_train.json``; the flag of an option field
     overrides the profile's value)."""
 
-    lr: float = option(help="learning rate")
-    batch_size: int = option(help="sequences per device per micro-batch")
-    grad_accum: int = option(help="micro-batches per optimizer step")
-    epochs: float = option(help="training epochs (ignored when --max-steps > 0)")
-    max_steps: int = option(help="optimizer steps (0 = as many as --epochs make)")
-    max_length: int = option(help="tokens per sequence (longer sequences are cut)")
-    max_synonyms: int = option(help="concept set = original token + at most this many synonyms")
-    val_fraction: float = option(help="share of sequences held out for the validation loss")
-    early_stopping_patience: int = option(help="evaluations without improvement (0 = off)")
+    lr: float = option(help="learning rate", check=POSITIVE)
+    batch_size: int = option(help="sequences per device per micro-batch", check=AT_LEAST_1)
+    grad_accum: int = option(help="micro-batches per optimizer step", check=AT_LEAST_1)
+    epochs: float = option(help="training epochs (ignored when --max-steps > 0)", check=AT_LEAST_0)
+    max_steps: int = option(help="optimizer steps (0 = as many as --epochs make)", check=AT_LEAST_0)
+    max_length: int = option(help="tokens per sequence (longer sequences are cut)", check=Check(ge=2))
+    max_synonyms: int = option(help="concept set = original token + at most this many synonyms", check=AT_LEAST_0)
+    val_fraction: float = option(help="share of sequences held out for the validation loss", check=Check(ge=0, lt=1))
+    early_stopping_patience: int = option(help="evaluations without improvement (0 = off)", check=AT_LEAST_0)
     eval_strategy: str  # "epoch" | "steps" | "no"
-    save_steps: int = option(help="checkpoint every N steps (0 = every epoch)")
-    lora_r: int = option(help="LoRA rank")
-    lora_alpha: int = option(help="LoRA alpha")
-    lora_dropout: float = option(help="LoRA dropout")
-    target_modules: tuple[str, ...] = option(help="comma-separated module names for LoRA (default q,k,v,o projections)")
-    warmup_ratio: float = option(help="share of steps with a linear learning-rate warm-up")
-    weight_decay: float = option(help="AdamW weight decay")
+    save_steps: int = option(help="checkpoint every N steps (0 = every epoch)", check=AT_LEAST_0)
+    lora_r: int = option(help="LoRA rank", check=AT_LEAST_1)
+    lora_alpha: int = option(help="LoRA alpha", check=AT_LEAST_1)
+    lora_dropout: float = option(help="LoRA dropout", check=Check(ge=0, lt=1))
+    target_modules: tuple[str, ...] = option(help="comma-separated module names for LoRA (default q,k,v,o projections)",
+                                             check=NAMES)
+    warmup_ratio: float = option(help="share of steps with a linear learning-rate warm-up", check=SHARE)
+    weight_decay: float = option(help="AdamW weight decay", check=AT_LEAST_0)
     scheduler: str
     selector: str  # synonym selector used by train-and-eval to build the concept file
     concept_sequences: int  # sequences in the concept file train-and-eval builds (0 = the whole corpus split)
@@ -87,28 +88,15 @@ def resolve_profile(name: str, overrides: dict[str, Any] | None = None) -> Hyper
 
 
 def check_hyper(h: Hyper) -> None:
+    """The declared checks of every field (:func:`harness.config.check_fields`: flags were checked when parsed,
+    a profile or a Python caller's values are checked here), then what concerns several fields at once."""
+    check_fields(h)
     problems = []
-    if h.lr <= 0:
-        problems.append(f"--lr must be positive, got {h.lr}")
-    for flag, value in (("--batch-size", h.batch_size), ("--grad-accum", h.grad_accum),
-                        ("--lora-r", h.lora_r)):
-        if value < 1:
-            problems.append(f"{flag} must be at least 1, got {value}")
-    if h.max_length < 2:
-        problems.append(f"--max-length must be at least 2, got {h.max_length}")
     if h.epochs <= 0 and h.max_steps <= 0:
         problems.append("give --epochs > 0 or --max-steps > 0")
-    if not 0 <= h.lora_dropout < 1:
-        problems.append(f"--lora-dropout must lie in [0, 1), got {h.lora_dropout}")
-    if not 0 <= h.val_fraction < 1:
-        problems.append(f"--val-fraction must lie in [0, 1), got {h.val_fraction}")
     if h.early_stopping_patience > 0 and (h.val_fraction == 0 or h.eval_strategy == "no"):
         problems.append("early stopping needs a validation split (--val-fraction > 0) and evaluations")
     if h.eval_strategy not in ("no", "epoch", "steps"):
         problems.append(f"eval strategy must be no, epoch or steps, got {h.eval_strategy!r}")
-    if h.max_synonyms < 0:
-        problems.append(f"--max-synonyms must be ≥ 0, got {h.max_synonyms}")
-    if not h.target_modules:
-        problems.append("--target-modules names no module")
     if problems:
         raise UserError(problems[0])

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.concepts.concept_header import ConceptHeader
-from harness.config import nested, option, overrides, recorded
+from harness.config import SEED, nested, option, overrides, recorded
 from harness.data import sha256_of
 from harness.errors import UserError
-from harness.models import EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo, describe_spec, load_tokenizer, model_folder
+from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo, describe_spec,
+                            load_tokenizer, model_folder, parse_device)
 from harness.atomic import atomic_write_json
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
@@ -55,10 +56,10 @@ class TrainConfig:
     profile: str = option(DEFAULT_PROFILE, choices=tuple(PROFILES),
                           help="hyperparameter profile: cpu (default, minutes on a laptop CPU) or paper (appendix B)")
     overrides: dict[str, Any] = overrides(Hyper)
-    seed: int = option(0, help="seed of the run")
+    seed: int = option(0, check=SEED, help="seed of the run")
     resume: bool = option(False, help="continue from the last checkpoint in the output folder")
-    device: str = option("auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
-    dtype: str = option("auto", help="auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16, float16")
+    device: str = option("auto", type=parse_device, help=DEVICE_HELP)
+    dtype: str = option("auto", choices=DTYPES, help=DTYPE_HELP)
     report_to: str = option("none", help="transformers logging integrations: none, tensorboard, wandb, ...")
     progress: bool = option(True, flag="--no-progress", help="no progress bar")
 

@@ -16,6 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.commands.common import add_device_args
+from harness.config import AT_LEAST_1, NAMES, add_flag
+
 
 def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="leaderboard.md", help="markdown output (default: leaderboard.md)")
@@ -34,7 +37,7 @@ def add_parser(sub) -> None:
     _output_args(b)
     b.add_argument("--bootstrap", action="store_true",
                    help="compute the paired bootstrap against the base where a result stores none (slower)")
-    b.add_argument("--bootstrap-resamples", type=int, default=1000)
+    add_flag(b, "--bootstrap-resamples", "bootstrap_resamples", 1000, "resamples of --bootstrap", check=AT_LEAST_1)
     b.set_defaults(func=run_build)
 
     a = lsub.add_parser("add", help="evaluate an external checkpoint, or import result files, and rebuild")
@@ -43,11 +46,12 @@ def add_parser(sub) -> None:
     what.add_argument("--results", help="result file or folder produced elsewhere, to validate and import")
     a.add_argument("--name", help="display name on the leaderboard")
     a.add_argument("--results-dir", default="results", help="the leaderboard's results folder (default: results/)")
-    a.add_argument("--tasks", help="comma-separated tasks (default: those of the base rows the model can run)")
-    a.add_argument("--limit", type=int, help="evaluate only the first N items (default: as the base rows were)")
+    add_flag(a, "--tasks", "tasks", None, "comma-separated tasks (default: those of the base rows the model can run)",
+             type=str, check=NAMES)
+    add_flag(a, "--limit", "limit", None, "evaluate only the first N items (default: as the base rows were)", type=int,
+             check=AT_LEAST_1)
     a.add_argument("--base", help="base model for an adapter (overrides its adapter_config.json)")
-    a.add_argument("--device", default="auto")
-    a.add_argument("--dtype", default="auto")
+    add_device_args(a)
     _output_args(a)
     a.set_defaults(func=run_add)
 
@@ -64,10 +68,6 @@ def _rebuild(args, results_dir: Path, bootstrap: bool = False, resamples: int = 
 
 
 def run_build(args) -> int:
-    from harness.errors import UserError
-
-    if args.bootstrap_resamples < 1:
-        raise UserError("--bootstrap-resamples must be at least 1")
     _rebuild(args, Path(args.results_dir), args.bootstrap, args.bootstrap_resamples)
     return 0
 
@@ -78,8 +78,6 @@ def run_add(args) -> int:
     from workflows.add_model import add_model
 
     results_dir = Path(args.results_dir)
-    if args.limit is not None and args.limit < 1:
-        raise UserError("--limit must be at least 1")
     if args.results:
         plan = plan_import(Path(args.results), results_dir, args.name)  # validated before anything is written
         results_dir.mkdir(parents=True, exist_ok=True)

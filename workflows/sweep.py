@@ -24,7 +24,7 @@ import argparse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.config import option
+from harness.config import Check, option
 from workflows.train_and_eval import TrainAndEval
 
 GRID_FIELDS = ("lam", "randomize", "out", "leaderboard", "resume")  # set per point, not flags of the sweep
@@ -34,7 +34,8 @@ GRID_FIELDS = ("lam", "randomize", "out", "leaderboard", "resume")  # set per po
 class Sweep:
     """The sweep's own settings; each point is the sweep's :class:`TrainAndEval` with its grid values."""
 
-    lambdas: str = option("0,0.25,0.5,0.75,1", help="comma-separated λ values in [0, 1] (default 0,0.25,0.5,0.75,1)")
+    lambdas: str = option("0,0.25,0.5,0.75,1", check=Check(items=float, ge=0, le=1),
+                          help="comma-separated λ values in [0, 1] (default 0,0.25,0.5,0.75,1)")
     noise: bool = option(False, help="also train the noise control at every λ > 0")
     runs_dir: Path = option(Path("runs"), type=Path, help="where the adapter folders go (default: runs/)")
     leaderboard: Path = option(Path("leaderboard.md"), type=Path,
@@ -56,22 +57,8 @@ def add_parser(sub) -> None:
 
 
 def parse_lambdas(text: str) -> list[float]:
-    from harness.errors import UserError
-
-    values = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            lam = float(part)
-        except ValueError:
-            raise UserError(f"--lambdas: {part!r} is not a number") from None
-        if not 0.0 <= lam <= 1.0:
-            raise UserError(f"--lambdas: λ={part} is outside [0, 1]")
-        values.append(lam)
-    if not values:
-        raise UserError("--lambdas names no λ")
-    return sorted(set(values))
+    """The distinct λ of ``--lambdas`` (checked where the flag is parsed, :class:`Sweep`), ascending."""
+    return sorted({float(part) for part in text.split(",") if part.strip()})
 
 
 @dataclass(frozen=True)

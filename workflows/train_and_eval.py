@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.config import nested, option
+from harness.config import AT_LEAST_0, NAMES, nested, option
 from harness.errors import UserError
 from harness.paths import slug
 from harness.task import EvalOptions, Task
@@ -52,11 +52,11 @@ class TrainAndEval:
     train_corpus: str | None = option(None, help="corpus whose train split becomes the concept file (default: "
                                                  f"{DEFAULT_TRAIN_CORPUS}); --corpus names the evaluation corpora")
     selector: str | None = option(None, help="synonym selector (default: the profile's: wordnet on cpu, llm for paper)")
-    concept_sequences: int | None = option(None, type=int, help="sequences in the concept file to build (default: the "
+    concept_sequences: int | None = option(None, type=int, check=AT_LEAST_0, help="sequences in the concept file to build (default: the "
                                                                 "profile's; 0 = the whole split)")
     randomize: bool = option(False, flag="--noise", help="train on the randomised concept file instead (the noise "
                                                          "control; method noise)")
-    tasks: str = option("all", help="comma-separated task names, or all (see harness list)")
+    tasks: str = option("all", check=NAMES, help="comma-separated task names, or all (see harness list)")
     options: EvalOptions = field(default_factory=EvalOptions)  # the flags of harness eval (harness.commands.common)
     leaderboard: bool = option(True, flag="--no-leaderboard", help="do not rebuild leaderboard.md afterwards")
 
@@ -124,8 +124,6 @@ def eval_options_for(cfg: TrainAndEval, hyper: Hyper) -> EvalOptions:
     from harness.splits import evaluation_corpora
 
     options = replace(cfg.options)
-    if options.limit is not None and options.limit < 1:
-        raise UserError("--limit must be at least 1")
     train_corpus, selector = training_setup(cfg, hyper)
     follow = {"heldout_limit": hyper.heldout_limit, "corpus": ",".join(evaluation_corpora(train_corpus)),
               "geometry_corpus": train_corpus, "geometry_selector": selector}

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from harness.models import EMBEDDED_DEFAULT
+from harness.models import DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, parse_device
+
+
+def add_device_args(p: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--dtype`` (the form is checked here, their presence before a model loads)."""
+    p.add_argument("--device", default="auto", type=parse_device, help=DEVICE_HELP)
+    p.add_argument("--dtype", default="auto", choices=DTYPES, help=DTYPE_HELP)
 
 
 def add_model_args(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -16,16 +22,15 @@ def add_model_args(p: argparse.ArgumentParser, required: bool = True) -> None:
                    help=f"model spec: {EMBEDDED_DEFAULT} (embedded default), all-minilm-l6-v2, a model or adapter "
                         "folder, a sentence-transformers folder, or a hub id")
     p.add_argument("--base", help="base model for an adapter (overrides its adapter_config.json)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
-    p.add_argument("--dtype", default="auto", help="auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16, float16")
+    add_device_args(p)
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
     """``--tasks``, every :class:`~harness.task.EvalOptions` flag and every registered task's options."""
-    from harness.config import add_arguments, add_flag
+    from harness.config import NAMES, add_arguments, add_flag
     from harness.task import EvalOptions, declared_options
 
-    add_flag(p, "--tasks", "tasks", "all", "comma-separated task names, or all (see harness list)")
+    add_flag(p, "--tasks", "tasks", "all", "comma-separated task names, or all (see harness list)", check=NAMES)
     add_arguments(p, EvalOptions)
     for opt in declared_options():
         opt.add_to(p)
@@ -34,9 +39,6 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
 def eval_options(args: argparse.Namespace):
     """The :class:`~harness.task.EvalOptions` of parsed :func:`add_eval_args` flags."""
     from harness.config import from_args
-    from harness.errors import UserError
     from harness.task import EvalOptions, declared_options
 
-    if args.limit is not None and args.limit < 1:
-        raise UserError("--limit must be at least 1")
     return from_args(EvalOptions, args, task_options={o.name: getattr(args, o.name) for o in declared_options()})

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from harness.config import add_arguments
+    from harness.config import AT_LEAST_1, SEED, Check, add_arguments, add_flag
     from harness.task import EvalOptions
 
     p = sub.add_parser("compare", help="paired bootstrap CIs of B − A from result files or folders")
     p.add_argument("a", help="result file or model result folder (the reference, e.g. the base model)")
     p.add_argument("b", help="result file or model result folder")
-    p.add_argument("--resamples", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--confidence", type=float, default=0.95)
+    add_flag(p, "--resamples", "resamples", 1000, "bootstrap resamples", check=AT_LEAST_1)
+    add_flag(p, "--seed", "seed", 0, "seed of the resampling", check=SEED)
+    add_flag(p, "--confidence", "confidence", 0.95, "confidence level of the intervals", check=Check(gt=0, lt=1))
     add_arguments(p, EvalOptions, only=("bootstrap_unit",))
     p.set_defaults(func=run)
 
@@ -50,12 +50,9 @@ def pair_results(a: str, b: str):
 
 
 def run(args) -> int:
-    from harness.errors import UserError
     from harness.runner import format_comparisons
     from harness.stats import paired_bootstrap
 
-    if not 0 < args.confidence < 1:
-        raise UserError("--confidence must lie strictly between 0 and 1")
     groups = []
     for ra, rb in pair_results(args.a, args.b):
         comps = paired_bootstrap(ra.record, rb.record, n_resamples=args.resamples, seed=args.seed,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from harness.concepts.builder import BuildConfig
-from harness.config import add_arguments
+from harness.commands.common import add_device_args
+from harness.config import SEED, add_arguments, add_flag
 from harness.models import EMBEDDED_DEFAULT
 
 
@@ -21,14 +22,13 @@ def add_parser(sub) -> None:
     add_arguments(b, BuildConfig, required=("selector",))
     b.add_argument("--resume", action="store_true", help="continue an interrupted build of --out")
     b.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    b.add_argument("--device", default="auto")
-    b.add_argument("--dtype", default="auto")
+    add_device_args(b)
     b.set_defaults(func=run_build)
 
     r = csub.add_parser("randomize", help="noise control: replace every set by random draws from the pooled synonyms")
     r.add_argument("input", help="concept file to randomize")
     r.add_argument("output", help="output concept file")
-    r.add_argument("--seed", type=int, default=0)
+    add_flag(r, "--seed", "seed", 0, "seed of the random draws", check=SEED)
     r.set_defaults(func=run_randomize)
 
     s = csub.add_parser("show", help="check a concept file (and that it fits a model's tokenizer) and print its statistics")

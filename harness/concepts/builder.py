@@ -39,7 +39,7 @@ from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, Con
                                            finalize_header)
 from harness.concepts.concept_header import tokenizer_info
 from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
-from harness.config import option
+from harness.config import AT_LEAST_1, SEED, SHARE, Check, check_fields, option
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
 from harness.splits import HELDOUT_SIZE, SPLIT_SEED
@@ -57,19 +57,19 @@ class BuildConfig:
     selector: str = option(help="synonym selector: llm, wordnet, embedding (or a plugin's)")
     split: str = option("train", choices=SPLIT_PARTS,
                         help="part of the corpus split (train for training; heldout only for evaluation tasks)")
-    k: int = option(200, help="top-k next-token candidates per content word")
+    k: int = option(200, check=AT_LEAST_1, help="top-k next-token candidates per content word")
     proportion: str = option("1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
     judge: str | None = option(None, help=f"llm selector: instruct model spec (default: the embedded {EMBEDDED_DEFAULT})")
     hypernyms: bool = option(False, help="wordnet selector: also accept direct hypernyms")
-    threshold: float = option(0.75, help="embedding selector: minimum cosine")
-    limit: int | None = option(None, type=int, help="only the first N sequences of the split part")
-    seed: int = option(0, help="seed of the proportion draws")
-    heldout_size: int = option(HELDOUT_SIZE, help="corpus split: held-out sequences")
-    validation_fraction: float = option(0.1, help="corpus split: validation share of the rest")
-    split_seed: int = option(SPLIT_SEED, help="corpus split: document permutation seed (evaluate with the same "
+    threshold: float = option(0.75, check=SHARE, help="embedding selector: minimum cosine")
+    limit: int | None = option(None, type=int, check=AT_LEAST_1, help="only the first N sequences of the split part")
+    seed: int = option(0, check=SEED, help="seed of the proportion draws")
+    heldout_size: int = option(HELDOUT_SIZE, check=AT_LEAST_1, help="corpus split: held-out sequences")
+    validation_fraction: float = option(0.1, check=Check(ge=0, lt=1), help="corpus split: validation share of the rest")
+    split_seed: int = option(SPLIT_SEED, check=SEED, help="corpus split: document permutation seed (evaluate with the same "
                                               "--split-seed)")
-    chunk_size: int = option(32, help="sequences per processing chunk")
-    max_batch_tokens: int = option(4096, help="padded tokens per forward batch")
+    chunk_size: int = option(32, check=AT_LEAST_1, help="sequences per processing chunk")
+    max_batch_tokens: int = option(4096, check=AT_LEAST_1, help="padded tokens per forward batch")
     max_synonyms: int = MAX_SYNONYMS
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -78,14 +78,9 @@ class BuildConfig:
 
         SELECTORS.get(self.selector)
         self.proportion = parse_proportion(self.proportion)
-        if self.split not in SPLIT_PARTS:
-            raise UserError(f"--split must be one of {', '.join(SPLIT_PARTS)} (got {self.split!r})")
-        for name, value, low in (("--k", self.k, 1), ("--limit", self.limit, 1), ("--chunk-size", self.chunk_size, 1),
-                                 ("--max-synonyms", self.max_synonyms, 0)):
-            if value is not None and value < low:
-                raise UserError(f"{name} must be at least {low} (got {value})")
-        if not 0 <= self.threshold <= 1:
-            raise UserError(f"--threshold must be in [0, 1] (got {self.threshold})")
+        check_fields(self)  # the declared checks (flags were checked when parsed; this is for Python callers)
+        if self.max_synonyms < 0:
+            raise UserError(f"max_synonyms must be at least 0 (got {self.max_synonyms})")
 
 
 def corpus_part(corpus: Any, cfg: BuildConfig) -> tuple[Any, list[str], dict[str, Any]]:
