@@ -31,20 +31,45 @@ def default_paths(out: Path) -> tuple[Path, Path]:
     return out.with_suffix(".csv"), out.parent / f"{out.stem}_plots"
 
 
+def ours_markdown(path: Path) -> bool:
+    """A leaderboard this harness wrote: its marker line (or, from before the marker, its title line)."""
+    from harness.outputs import begins_with
+    from leaderboard.render import MARKDOWN_MARKER
+
+    return begins_with(MARKDOWN_MARKER)(path) or begins_with("# Leaderboard\n")(path)
+
+
+def output_paths(out: Path, csv_path: Path | str | None = None, plots_dir: Path | str | None = None,
+                 overwrite: bool = False) -> tuple[Path, Path, Path]:
+    """(markdown, CSV, plots folder), checked before any work (:mod:`harness.outputs`): usable places,
+    and no file the harness did not write replaced without ``overwrite``, the CSV beside ``--out`` too."""
+    from harness.outputs import begins_with, check_output_file, check_output_folder
+    from leaderboard.render import CSV_ROW_COLUMNS
+
+    out = Path(out)
+    default_csv, default_plots = default_paths(out)
+    csv_flag = "--csv" if csv_path else "the CSV beside --out"
+    csv_path = Path(csv_path) if csv_path else default_csv
+    if csv_path.absolute() == out.absolute():
+        raise UserError(f"--out {out} would also be the CSV: give --out a .md name or a different --csv")
+    check_output_file(out, "--out", overwrite=overwrite, ours=ours_markdown)
+    check_output_file(csv_path, csv_flag, overwrite=overwrite, ours=begins_with(",".join(CSV_ROW_COLUMNS)))
+    plots_dir = check_output_folder(Path(plots_dir) if plots_dir else default_plots, "--plots-dir")
+    return out, csv_path, plots_dir
+
+
 def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path | None = None,
           plots_dir: Path | None = None, plots: bool = True, bootstrap: bool = False,
-          n_resamples: int = 1000, seed: int = 0) -> BuildReport:
+          n_resamples: int = 1000, seed: int = 0, overwrite: bool = False) -> BuildReport:
     from leaderboard.reader import read_summaries, warn_skipped
     from leaderboard.render import render_csv, render_markdown
     from leaderboard.store import results_lock
     from leaderboard.table import bootstrap_missing, build_table
 
-    results_dir, out = Path(results_dir), Path(out)
+    results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise UserError(f"results folder {results_dir} does not exist (run harness eval first)")
-    default_csv, default_plots = default_paths(out)
-    csv_path = Path(csv_path) if csv_path else default_csv
-    plots_dir = Path(plots_dir) if plots_dir else default_plots
+    out, csv_path, plots_dir = output_paths(out, csv_path, plots_dir, overwrite)
     skipped: list[str] = []
 
     def on_error(path: Path, message: str) -> None:
@@ -53,13 +78,16 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
 
     with results_lock(results_dir):
         summaries = read_summaries(results_dir, on_error)
+        if not summaries and out.exists() and not overwrite:
+            raise UserError(f"no valid result file in {results_dir}: {out} is left as it is (pass --overwrite to "
+                            f"replace it with an empty leaderboard)")
         board = build_table(summaries)
         n_boot = bootstrap_missing(board, n_resamples=n_resamples, seed=seed) if bootstrap else 0
         written = []
         if plots and board.rows:
             from leaderboard.plots import write_plots
 
-            written = write_plots(board, plots_dir)
+            written = write_plots(board, plots_dir, overwrite)
         links = [(title, Path(os.path.relpath(p, out.parent if str(out.parent) else ".")).as_posix()) for title, p in written]
         atomic_write_text(out, render_markdown(board, links, n_files=len(summaries)))
         atomic_write_text(csv_path, render_csv(board))

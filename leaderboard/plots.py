@@ -23,6 +23,7 @@ import math
 from pathlib import Path
 
 from harness.atomic import atomic_write_text
+from harness.errors import UserError
 from harness.paths import slug
 from leaderboard.render import family_title, method_label
 from leaderboard.table import EXTERNAL_GROUP, Column, Leaderboard, Row
@@ -184,8 +185,9 @@ def _read_manifest(folder: Path) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
-def write_plots(board: Leaderboard, folder: Path) -> list[tuple[str, Path]]:
-    """One grid PNG per task family under ``folder``; returns (title, path) of every plot (drawn or kept)."""
+def write_plots(board: Leaderboard, folder: Path, overwrite: bool = False) -> list[tuple[str, Path]]:
+    """One grid PNG per task family under ``folder``; returns (title, path) of every plot (drawn or kept).
+    A PNG of that name that the folder's manifest does not list is not ours: replaced only with ``overwrite``."""
     folder = Path(folder)
     styles = _Styles(board, COLORS)
     families: dict[str, list[Column]] = {}
@@ -193,6 +195,10 @@ def write_plots(board: Leaderboard, folder: Path) -> list[tuple[str, Path]]:
         if any(_finite(r, col) for r in board.rows):
             families.setdefault(col.family, []).append(col)
     old, new = _read_manifest(folder), {}
+    foreign = [plot_filename(f) for f in families if plot_filename(f) not in old and (folder / plot_filename(f)).exists()]
+    if foreign and not overwrite:
+        raise UserError(f"{folder / foreign[0]} exists and was not drawn by this harness: pass --overwrite to "
+                        f"replace it, or choose another --plots-dir")
     written = []
     for family, columns in families.items():
         name = plot_filename(family)

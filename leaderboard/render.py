@@ -83,9 +83,14 @@ def _table(board: Leaderboard, columns: list[Column]) -> list[str]:
     return lines
 
 
+# How a rebuild knows its own output (harness.outputs: a file the harness did not write is never replaced).
+MARKDOWN_MARKER = "<!-- harness leaderboard build: rebuilt from the result files; edits here are replaced -->"
+CSV_ROW_COLUMNS = ("base_model", "method", "lambda", "corpus", "selector", "model", "model_id", "kind")
+
+
 def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_files: int | None = None) -> str:
     """Markdown: a legend, one table per task family, then links to the plots ((title, relative path) pairs)."""
-    lines = ["# Leaderboard", ""]
+    lines = [MARKDOWN_MARKER, "# Leaderboard", ""]
     if not board.rows:
         return "\n".join(lines + ["No results yet: run `harness eval` or `harness leaderboard add`.", ""])
     n_models = len(board.rows)
@@ -108,7 +113,7 @@ def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_fil
 
 
 def csv_header(board: Leaderboard) -> list[str]:
-    head = ["base_model", "method", "lambda", "corpus", "selector", "model", "model_id", "kind"]
+    head = list(CSV_ROW_COLUMNS)
     for col in board.columns:
         head += [f"{col.key}:{col.metric}", f"{col.key}:{col.metric}:significant"]
     return head

@@ -25,6 +25,8 @@ def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", help="CSV output (default: beside --out, .csv)")
     p.add_argument("--plots-dir", help="folder for the PNG plots (default: <out stem>_plots/ beside --out)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace output files this harness did not write (and a leaderboard by an empty one)")
 
 
 def add_parser(sub) -> None:
@@ -60,7 +62,7 @@ def _rebuild(args, results_dir: Path, bootstrap: bool = False, resamples: int = 
     from leaderboard.build import build
 
     report = build(results_dir, Path(args.out), csv_path=args.csv, plots_dir=args.plots_dir,
-                   plots=not args.no_plots, bootstrap=bootstrap, n_resamples=resamples)
+                   plots=not args.no_plots, bootstrap=bootstrap, n_resamples=resamples, overwrite=args.overwrite)
     extra = f", {len(report.skipped)} invalid file(s) skipped" if report.skipped else ""
     boot = f", {report.bootstrapped} comparison(s) bootstrapped" if bootstrap else ""
     print(f"leaderboard: {report.n_models} model(s) from {report.n_files} result file(s){extra}{boot} -> "
@@ -73,21 +75,29 @@ def run_build(args) -> int:
 
 
 def run_add(args) -> int:
-    from harness.errors import UserError
+    from harness.outputs import check_output_folder, remove_if_empty
+    from leaderboard.build import output_paths
     from leaderboard.store import import_results, plan_import, results_lock
     from workflows.add_model import add_model
 
-    results_dir = Path(args.results_dir)
-    if args.results:
-        plan = plan_import(Path(args.results), results_dir, args.name)  # validated before anything is written
-        results_dir.mkdir(parents=True, exist_ok=True)
-        with results_lock(results_dir):
-            paths = import_results(plan, renamed=args.name is not None)
-            print(f"imported {len(paths)} result file(s) into {results_dir}", file=sys.stderr)
-            _rebuild(args, results_dir)
-        return 0
-    paths = add_model(args.model, results_dir, name=args.name, tasks=args.tasks, limit=args.limit,
-                      base=args.base, device=args.device, dtype=args.dtype)
+    results_dir = check_output_folder(Path(args.results_dir), "--results-dir")
+    output_paths(Path(args.out), args.csv, args.plots_dir, args.overwrite)  # before any work
+    created = not results_dir.exists()
+    try:
+        if args.results:
+            plan = plan_import(Path(args.results), results_dir, args.name)  # validated before anything is written
+            results_dir.mkdir(parents=True, exist_ok=True)
+            with results_lock(results_dir):
+                paths = import_results(plan, renamed=args.name is not None)
+                print(f"imported {len(paths)} result file(s) into {results_dir}", file=sys.stderr)
+                _rebuild(args, results_dir)
+            return 0
+        paths = add_model(args.model, results_dir, name=args.name, tasks=args.tasks, limit=args.limit,
+                          base=args.base, device=args.device, dtype=args.dtype)
+    except BaseException:
+        if created:
+            remove_if_empty(results_dir)  # a failed first add leaves no empty folder behind
+        raise
     print(f"evaluated {args.model}: {len(paths)} result file(s) in {results_dir}", file=sys.stderr)
     _rebuild(args, results_dir)
     return 0

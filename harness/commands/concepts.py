@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
     r.add_argument("input", help="concept file to randomize")
     r.add_argument("output", help="output concept file")
     add_flag(r, "--seed", "seed", 0, "seed of the random draws", check=SEED)
+    r.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     r.set_defaults(func=run_randomize)
 
     s = csub.add_parser("show", help="check a concept file (and that it fits a model's tokenizer) and print its statistics")
@@ -56,7 +57,7 @@ def run_build(args) -> int:
 def run_randomize(args) -> int:
     from harness.concepts.randomize import randomize_file
 
-    cf = randomize_file(args.input, args.output, args.seed)
+    cf = randomize_file(args.input, args.output, args.seed, overwrite=args.overwrite)
     n = sum(1 for _ in cf.targets())
     print(f"randomized {n} concept sets of {len(cf.records)} sequences -> {args.output} "
           f"(pool of {cf.header.block('randomized')['pool_size']} synonyms, seed {args.seed})")

@@ -66,13 +66,17 @@ def randomize_sets(cf: ConceptFile, seed: int) -> ConceptFile:
     return cf
 
 
-def randomize_file(src: Path | str, dst: Path | str, seed: int) -> ConceptFile:
-    """``harness concepts randomize``: read ``src``, write the randomized copy to ``dst`` atomically."""
+def randomize_file(src: Path | str, dst: Path | str, seed: int, overwrite: bool = False) -> ConceptFile:
+    """``harness concepts randomize``: read ``src``, write the randomized copy to ``dst`` atomically (an
+    existing ``dst`` only with ``overwrite``, as ``concepts build`` does)."""
+    from harness.outputs import check_output_file
+
     src, dst = Path(src), Path(dst)
     if not dst.parent.is_dir():
         raise UserError(f"output folder {dst.parent} does not exist")
     if dst.resolve() == src.resolve():
         raise UserError(f"output {dst} is the input file: write the noise control to another file")
+    check_output_file(dst, "output", overwrite=overwrite)
     cf = load_concept_file(src)
     pool_size = len(synonym_pool(cf))
     cf = randomize_sets(cf, seed)
