@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,8 +37,9 @@ from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, T
 from harness.atomic import atomic_write_json
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
-from trainers.run_folder import (CHECKPOINTS, LOG_FILE, check_disk_space, check_output_folder, count_lora_parameters,
-                                 estimate_disk_bytes, is_main_process, last_checkpoint, prepare_output_folder)
+from trainers.run_folder import (CHECKPOINTS, LOG_FILE, check_disk_space, check_output_folder, claimed,
+                                 count_lora_parameters, estimate_disk_bytes, is_main_process, last_checkpoint,
+                                 prepare_output_folder)
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 
@@ -101,6 +103,15 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     config = replace(config, dtype=resolved_dtype(config))
     digest = sha256_of(concepts_path)
     identity = run_identity(config, info, hyper, digest)
+    with claimed(out):
+        return _train_into(out, config, identity, info, hyper, settings, objective, tokenizer, concept_file,
+                           concepts_path, digest, train_set, val_set, callbacks)
+
+
+def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: ModelInfo, hyper: Hyper,
+                settings: ObjectiveSettings, objective, tokenizer, concept_file, concepts_path: Path, digest: str,
+                train_set, val_set, callbacks: Sequence[Any]) -> TrainResult:
+    """The part of :func:`train` that runs holding ``out`` (:func:`trainers.run_folder.claimed`)."""
     state = check_output_folder(out, identity, config.resume)
     if state == "finished":
         return TrainResult(adapter=out, record=json.loads((out / TRAIN_CONFIG_FILE).read_text()), reused=True)
@@ -117,6 +128,8 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     resume_from = last_checkpoint(out / CHECKPOINTS) if state == "resume" else None
+    if config.resume and resume_from is None and is_main_process():
+        print(f"harness: note: --out {out} holds no checkpoint to resume; training from the start", file=sys.stderr)
     if is_main_process():  # other processes of a distributed run only read the folder
         prepare_output_folder(out, identity, resume_from)
 

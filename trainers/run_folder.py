@@ -13,8 +13,9 @@ import json
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from harness.atomic import atomic_write_json
 from harness.errors import UserError
@@ -24,6 +25,7 @@ from trainers.profiles import Hyper
 RUN_FILE = "run.json"  # identity of the run an output folder holds (written before training)
 LOG_FILE = "train_log.jsonl"
 CHECKPOINTS = "checkpoints"
+LOCK_FILE = ".run.lock"  # held while a process trains into the folder (run_lock)
 
 
 def last_checkpoint(checkpoint_dir: Path) -> Path | None:
@@ -43,10 +45,13 @@ def last_checkpoint(checkpoint_dir: Path) -> Path | None:
 
 
 def check_output_folder(out: Path, identity: dict[str, Any], resume: bool) -> str:
-    """``new`` | ``finished`` | ``resume``; a folder holding anything else is a user error."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder")
-    if not out.exists() or not any(out.iterdir()):
+    """``new`` | ``finished`` | ``resume``; a folder holding anything else is a user error. A folder that
+    holds only what a run writes before its first checkpoint (a run that failed or was killed early) is
+    ``new``: nothing there is worth keeping, so it never blocks a retry."""
+    from harness.outputs import check_output_folder as check_place
+
+    check_place(out, "--out")
+    if not out.exists() or not any(p.name != LOCK_FILE for p in out.iterdir()) or _started_only(out):
         return "new"
     run_file = out / RUN_FILE
     if not run_file.is_file():
@@ -63,6 +68,64 @@ def check_output_folder(out: Path, identity: dict[str, Any], resume: bool) -> st
     if last_checkpoint(out / CHECKPOINTS) is not None and not resume:
         raise UserError(f"--out {out} holds an interrupted run of these settings: pass --resume to continue it")
     return "resume"
+
+
+def _started_only(out: Path) -> bool:
+    """``out`` holds nothing but what a run writes before its first checkpoint."""
+    early = {RUN_FILE, LOG_FILE, CHECKPOINTS, LOCK_FILE}
+    return ((out / RUN_FILE).is_file() and all(p.name in early for p in out.iterdir())
+            and last_checkpoint(out / CHECKPOINTS) is None)
+
+
+def clear_unstarted(out: Path, created: bool) -> None:
+    """After a failed run: remove what it wrote before its first checkpoint (``run.json``, the log, an
+    empty or half-written ``checkpoints/``) and ``out`` itself if the run created it; keep any checkpoint."""
+    from harness.outputs import remove_if_empty
+
+    if out.is_dir() and _started_only(out):
+        for name in (RUN_FILE, LOG_FILE):
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+    if created:
+        remove_if_empty(out)
+
+
+@contextmanager
+def claimed(out: Path) -> Iterator[None]:
+    """Train into ``out`` under its lock (:func:`run_lock`); a failure leaves nothing that blocks a retry
+    (:func:`clear_unstarted`)."""
+    from harness.outputs import check_output_folder as check_place
+
+    created = not check_place(out, "--out").exists()
+    with run_lock(out):
+        try:
+            yield
+        except BaseException:
+            if is_main_process():
+                clear_unstarted(out, created)
+            raise
+
+
+@contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """Exclusive lock on a run folder while a process trains into it (rank 0 of a distributed run takes it
+    for all); a second run into the same folder ends in one line instead of interleaving with the first."""
+    from filelock import FileLock, Timeout
+
+    if not is_main_process():
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise UserError(f"--out {out} is being trained into by another process; wait for it or choose another "
+                        f"folder") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def is_main_process() -> bool:

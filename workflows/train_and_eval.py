@@ -177,13 +177,17 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
         raise UserError(f"--model {t.model} is not a base causal LM")
     tasks = select_tasks(cfg.tasks, base_info)
     options = eval_options_for(cfg, hyper)
+    from harness.outputs import check_output_folder
+
+    check_output_folder(options.results_dir, "--results-dir")  # not only after the training
     corpus, selector = training_setup(cfg, hyper)
     sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()
     lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
-    print(f"[1/4] concept file ({corpus}, selector {selector}, {sequences or 'all'} sequences)", file=file)
+    built = f"({corpus}, selector {selector}, {sequences or 'all'} sequences)"
+    print(f"[1/4] concept file {built if t.concepts is None else f'{t.concepts} (given)'}", file=file)
     concepts = concept_file_for(cfg, lm, selector, corpus, sequences, hyper.max_synonyms, options)
     seconds["concepts"] = time.perf_counter() - t0
 
@@ -191,7 +195,10 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     print(f"[2/4] training {out} (λ={t.settings.lam}, {t.objective}, scope {t.settings.scope}, profile {t.profile})",
           file=file)
     t1 = time.perf_counter()
-    trained = train(replace(t, concepts=concepts, out=out, resume=True))
+    from trainers.run_folder import CHECKPOINTS, last_checkpoint
+
+    resume = last_checkpoint(Path(out) / CHECKPOINTS) is not None  # an interrupted run of its own continues
+    trained = train(replace(t, concepts=concepts, out=out, resume=resume))
     seconds["train"] = time.perf_counter() - t1
     if trained.reused:
         print(f"      {out} already holds this finished run: reused", file=file)

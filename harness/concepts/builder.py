@@ -94,7 +94,8 @@ def corpus_part(corpus: Any, cfg: BuildConfig) -> tuple[Any, list[str], dict[str
                          seed=cfg.split_seed)
     texts = getattr(split, cfg.split)
     if not texts:
-        hint = " (an evaluation-only corpus: use --split heldout)" if corpus.eval_only else ""
+        hint = (" (an evaluation-only corpus: train on another corpus; concepts build can still use --split "
+                "heldout for evaluation sets)") if corpus.eval_only else ""
         raise UserError(f"corpus {corpus.name} has no {cfg.split} sequences{hint}")
     if cfg.limit is not None:
         texts = texts[: cfg.limit]
