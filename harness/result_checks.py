@@ -34,13 +34,16 @@ def validate(record: Any) -> list[str]:
         problems.append("'model' is not an object")
     else:
         problems += [f"model lacks {k!r}" for k in ("id", "name", "spec") if k not in model]
-    metrics = record["metrics"]
-    if not isinstance(metrics, dict) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in metrics.values()
+    metrics, undefined = record["metrics"], record.get("undefined", {})
+    if not isinstance(undefined, dict) or not all(isinstance(v, str) for v in undefined.values()):
+        problems.append("'undefined' must map metric names to reasons")
+    elif not isinstance(metrics, dict) or not all(
+        _finite_number(v) or (v is None and k in undefined) for k, v in metrics.items()
     ):
-        problems.append("'metrics' must map names to numbers")
+        problems.append("'metrics' must map names to finite numbers (or null, with the reason under 'undefined')")
     elif not isinstance(record["main_metric"], str) or record["main_metric"] not in metrics:
         problems.append(f"main_metric {record['main_metric']!r:.60} not in metrics")
+    problems += _value_problems(record.get("comparison"), "comparison")  # NaN never reaches a result file
     items = record.get("items")
     if items is not None:
         ids = items.get("ids") if isinstance(items, dict) else None
@@ -54,6 +57,10 @@ def validate(record: Any) -> list[str]:
         elif "clusters" in items and not _one_cluster_per_item(items["clusters"], len(ids)):
             problems.append("'items' clusters must give one integer or string per id")
     return problems + _aggregation_problems(record.get("aggregations"), items)
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _aggregation_problems(aggregations: Any, items: Any) -> list[str]:

@@ -76,7 +76,8 @@ class MetricComparison:
     n_units: int = 0  # how many units a resample draws
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Its fields; a number it lacks (NaN, read from a file from elsewhere) is left out, never written."""
+        return {k: v for k, v in asdict(self).items() if not (isinstance(v, float) and not math.isfinite(v))}
 
     @classmethod
     def from_dict(cls, metric: str, d: dict[str, Any]) -> MetricComparison | None:
@@ -150,7 +151,7 @@ class ResultModel:
         return {**d, **self.other}
 
 
-_TYPED = ("schema_version", "task", "variant", "model", "metrics", "main_metric", "higher_is_better",
+_TYPED = ("schema_version", "task", "variant", "model", "metrics", "undefined", "main_metric", "higher_is_better",
           "aggregations", "protocol", "data", "seed", "options", "comparison", "items")
 
 
@@ -161,9 +162,10 @@ class ResultRecord:
 
     task: str
     model: ResultModel
-    metrics: dict[str, float]
+    metrics: dict[str, float | None]  # None: undefined on these items, the reason in ``undefined``
     main_metric: str
     variant: str = ""
+    undefined: dict[str, str] = field(default_factory=dict)  # metric -> why it has no value
     higher_is_better: dict[str, bool] = field(default_factory=dict)
     aggregations: dict[str, Aggregation] = field(default_factory=dict)
     protocol: dict[str, Any] = field(default_factory=dict)
@@ -192,7 +194,8 @@ class ResultRecord:
                     "protocol": self.protocol, "data": self.data, "seed": self.seed, "options": self.options}
         d: dict[str, Any] = {
             "schema_version": self.schema_version, "task": self.task, "variant": self.variant,
-            "model": self.model.to_dict(), "metrics": dict(self.metrics), "main_metric": self.main_metric,
+            "model": self.model.to_dict(), "metrics": dict(self.metrics),
+            **({"undefined": dict(self.undefined)} if self.undefined else {}), "main_metric": self.main_metric,
             **{k: v for k, v in optional.items() if v not in (None, {})}, **self.provenance,
         }
         if self.comparison is not None:
@@ -211,7 +214,8 @@ class ResultRecord:
         items = d.get("items")
         return cls(
             task=str(d["task"]), variant=str(d.get("variant") or ""), model=ResultModel.from_dict(d["model"]),
-            metrics={k: float(v) for k, v in d["metrics"].items()}, main_metric=str(d["main_metric"]),
+            metrics={k: None if v is None else float(v) for k, v in d["metrics"].items()},
+            undefined={str(k): str(v) for k, v in _dict(d.get("undefined")).items()}, main_metric=str(d["main_metric"]),
             higher_is_better={k: v for k, v in (hib or {}).items() if isinstance(v, bool)},
             aggregations={m: Aggregation(str(a["fn"]), tuple(a["columns"])) for m, a in aggs.items()},
             protocol=_dict(d.get("protocol")), data=_dict(d.get("data")),

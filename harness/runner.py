@@ -11,6 +11,7 @@ Order of work, so that user errors cost nothing and write nothing:
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 import time
@@ -56,14 +57,28 @@ def select_tasks(spec: str, info: ModelInfo) -> list[Task]:
     return tasks
 
 
+def check_layer(lm: LoadedModel, layer: int) -> None:
+    """``--layer`` indexes the model's hidden states: the embeddings (0), then one per block (1..n), or
+    counted from the last (-1..-(n+1))."""
+    n = getattr(getattr(lm.model, "config", None), "num_hidden_layers", None)
+    if isinstance(n, int) and not -(n + 1) <= layer <= n:
+        raise UserError(f"--layer {layer}: {lm.info.name} has {n} layers (use 0..{n}, or -1..-{n + 1} counted "
+                        f"from the last)")
+
+
 def build_record(task: Task, out: TaskOutput, lm: LoadedModel, options: EvalOptions, wall: float,
                  labels: dict[str, str] | None = None) -> ResultRecord:
     """The result of one output; ``labels`` (``role``, ``display_name``) go into its model block."""
     task.check_output(out)
     model = ResultModel.from_dict({**lm.info.to_dict(), **(labels or {})})
+    metrics = {k: float(v) for k, v in out.metrics.items()}
+    undefined = {k: undefined_reason(task, k, len(out.items.ids)) for k, v in metrics.items() if not math.isfinite(v)}
+    for metric, reason in undefined.items():
+        print(f"harness: note: {task.name}{'@' + out.variant if out.variant else ''}: {metric} is undefined "
+              f"({reason}); recorded without a value", file=sys.stderr)
     return ResultRecord(
-        task=task.name, variant=out.variant, model=model,
-        metrics={k: float(v) for k, v in out.metrics.items()}, main_metric=task.main_metric,
+        task=task.name, variant=out.variant, model=model, undefined=undefined,
+        metrics={k: None if k in undefined else v for k, v in metrics.items()}, main_metric=task.main_metric,
         higher_is_better=task.higher_is_better, aggregations=task.aggregations,
         protocol=out.protocol, data=out.data, seed=options.seed, options=options.recorded(),
         provenance={"device": str(lm.device), "dtype": str(lm.dtype).replace("torch.", ""),
@@ -71,6 +86,13 @@ def build_record(task: Task, out: TaskOutput, lm: LoadedModel, options: EvalOpti
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         items=Items(ids=out.items.ids, columns=out.items.columns, clusters=out.items.cluster_ids()),
     )
+
+
+def undefined_reason(task: Task, metric: str, n_items: int) -> str:
+    """Why ``metric`` has no finite value: what it aggregates, over how many items."""
+    agg = task.aggregations.get(metric)
+    what = f"{agg.fn} of {', '.join(agg.columns)}" if agg else "its value"
+    return f"{what} over {n_items} item(s) is not a finite number, e.g. too few items or constant values"
 
 
 def attach_comparison(record: ResultRecord, options: EvalOptions) -> Comparison | None:
@@ -104,7 +126,10 @@ def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, 
 
     ``base_lm``: the loaded base model of an adapter, for tasks that need it (otherwise loaded on
     demand, once); ``labels``: the leaderboard's ``role``/``display_name`` for the model block."""
+    from harness.outputs import check_output_folder
+
     options = options or EvalOptions()
+    check_output_folder(options.results_dir, "--results-dir")  # before the work whose results it is to hold
     info = lm.info if lm is not None else describe_spec(spec, base)
     selected = select_tasks(tasks, info)
     loaded: dict[str, LoadedModel] = {}
@@ -121,6 +146,7 @@ def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, 
     ctx = EvalContext(options, info, base_model)
     prepared = {t.name: t.prepare(ctx) for t in selected}
     loaded["model"] = lm = lm if lm is not None else load_model(spec, base=base, device=device, dtype=dtype, info=info)
+    check_layer(lm, options.layer)
     paths, records = [], []
     for task in selected:
         seed_everything(options.seed)
@@ -141,8 +167,8 @@ def print_summary(summary: RunSummary, file=None) -> None:
     file = file or sys.stdout
     rows = []
     for r in summary.records:
-        metrics = ", ".join(f"{k}={v:.4f}" for k, v in r.metrics.items())
-        rows.append([r.key, r.main_metric, f"{r.metrics[r.main_metric]:.4f}", metrics,
+        metrics = ", ".join(f"{k}={_shown(v)}" for k, v in r.metrics.items())
+        rows.append([r.key, r.main_metric, _shown(r.metrics[r.main_metric]), metrics,
                      len(r.items.ids) if r.items else 0, f"{r.wall_time_s or 0:.1f}s"])
     print(f"model: {summary.info.name} ({summary.info.kind}, id {summary.info.id})", file=file)
     print(tabulate(rows, headers=["task", "main metric", "value", "metrics", "items", "time"]), file=file)
@@ -153,6 +179,10 @@ def print_summary(summary: RunSummary, file=None) -> None:
               f"{first.n_resamples if first else None} resamples of {first.unit if first else 'item'}s):", file=file)
         print(format_comparisons([(r.key, list(r.comparison.metrics.values())) for r in compared]), file=file)
     print(f"\nwrote {len(summary.paths)} result file(s) under {summary.paths[0].parent if summary.paths else '-'}", file=file)
+
+
+def _shown(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
 
 
 def format_comparisons(groups: list[tuple[str, list[MetricComparison]]]) -> str:

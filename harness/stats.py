@@ -32,6 +32,7 @@ gather the items of the drawn units.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,7 +123,8 @@ def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n
 
 def paired_bootstrap(rec_a: ResultRecord, rec_b: ResultRecord, n_resamples: int = 1000, seed: int = 0,
                      confidence: float = 0.95, unit: str = "sequence") -> list[MetricComparison]:
-    """Compare two results of one task metric by metric (every metric both aggregate)."""
+    """Compare two results of one task metric by metric (every metric both aggregate and both define on the
+    common items: an undefined one, e.g. a correlation of constant values, is left out, never NaN)."""
     for rec in (rec_a, rec_b):
         if not rec.items or not rec.aggregations:
             raise UserError(f"{rec.task} result of {rec.model.name} has no per-item values to bootstrap")
@@ -135,8 +137,10 @@ def paired_bootstrap(rec_a: ResultRecord, rec_b: ResultRecord, n_resamples: int 
     for j, (metric, fn, names) in enumerate(metrics):
         a_full = aggregate(fn, p.cols_a, names)
         b_full = aggregate(fn, p.cols_b, names)
-        d = diffs[:, j][~np.isnan(diffs[:, j])]
-        lo, hi = (float(np.quantile(d, alpha)), float(np.quantile(d, 1 - alpha))) if len(d) else (float("nan"),) * 2
+        d = diffs[:, j][np.isfinite(diffs[:, j])]
+        if not (len(d) and math.isfinite(a_full) and math.isfinite(b_full)):
+            continue  # undefined on these items (e.g. a correlation of constant values): nothing to compare
+        lo, hi = float(np.quantile(d, alpha)), float(np.quantile(d, 1 - alpha))
         out.append(MetricComparison(
             metric=metric, a=a_full, b=b_full, diff=b_full - a_full, lower=lo, upper=hi,
             significant=bool(lo > 0 or hi < 0), higher_is_better=hib.get(metric),
