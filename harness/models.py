@@ -310,6 +310,26 @@ def load_tokenizer(source: str):
     return tok
 
 
+def check_weight_files(folder: str | Path | None) -> None:
+    """Every ``*.safetensors`` file of ``folder`` is whole: its header (an 8-byte little-endian length, then
+    JSON giving each tensor's byte range) says how long the file must be, so a file cut short (an
+    interrupted copy or download) is a one-line user error before any loading starts."""
+    if not folder or not Path(folder).is_dir():
+        return  # a hub id: the hub client checks its own downloads
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        size = path.stat().st_size
+        try:
+            with open(path, "rb") as f:
+                n = int.from_bytes(f.read(8), "little")
+                header = json.loads(f.read(n)) if 8 + n <= size else None
+            need = 8 + n + max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"),
+                               default=0)
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise UserError(f"{path} is damaged or truncated (its header cannot be read): copy it again") from None
+        if size < need:
+            raise UserError(f"{path} is truncated ({size} of {need} bytes): copy or download it again")
+
+
 def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: str = "auto",
                info: ModelInfo | None = None) -> LoadedModel:
     """Load a model spec (see module docstring) onto the chosen device, in eval mode; ``info``: the spec
@@ -318,6 +338,8 @@ def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: 
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
     source = model_folder(info)
+    check_weight_files(source)
+    check_weight_files(info.adapter_path)
     try:
         if info.kind == "encoder":
             from transformers import AutoModel
@@ -343,6 +365,7 @@ def with_adapter(base: LoadedModel, info: ModelInfo) -> LoadedModel:
     the base again. The base's module is changed in place (peft injects the adapter's layers): use
     ``base`` for nothing else afterwards."""
     assert info.kind == "adapter" and info.base_id == base.info.id, "an adapter of this very base model"
+    check_weight_files(info.adapter_path)
     model = attach_adapter(base.model, info.adapter_path, info.base)
     model.to(base.device).eval()
     return LoadedModel(info=info, model=model, tokenizer=base.tokenizer, device=base.device, dtype=base.dtype,

@@ -109,9 +109,10 @@ def _parse_line(line: str, path: Path, lineno: int) -> dict[str, Any]:
     return d
 
 
-def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool) -> ConceptRecord:
+def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool, vocab_size: int | None = None) -> ConceptRecord:
     """A checked record: every target sits at its token, its set is non-empty and parallel to its words,
-    and holds the original token first (built file) or not at all (``noise``: a noise control)."""
+    and holds the original token first (built file) or not at all (``noise``: a noise control); every
+    token id is one of the tokenizer's (``0 <= id < vocab_size``, when given; never negative)."""
     if d.get("type") != "sequence":
         raise UserError(f"{path}:{lineno}: expected a sequence record, got type {d.get('type')!r}")
     try:
@@ -119,6 +120,12 @@ def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool) -> ConceptR
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}:{lineno}: malformed sequence record ({type(exc).__name__}: {exc})") from None
     n = len(rec.input_ids)
+    bad = next((i for i in (*rec.input_ids, *(s for t in rec.targets for s in t.set_ids))
+                if i < 0 or (vocab_size is not None and i >= vocab_size)), None)
+    if bad is not None:
+        size = f" of {vocab_size}" if vocab_size is not None else ""
+        raise UserError(f"{path}:{lineno}: token id {bad} lies outside the tokenizer's vocabulary{size} (the file was "
+                        f"edited or built for another tokenizer)")
     for t in rec.targets:
         if noise and t.token_id in t.set_ids:
             raise UserError(f"{path}:{lineno}: this noise control keeps the original token in its set at position "
@@ -144,19 +151,20 @@ def read_header(path: Path | str) -> ConceptHeader:
     return ConceptHeader(header)
 
 
-def iter_records(path: Path | str) -> Iterator[ConceptRecord]:
-    """Stream the sequence records (the header is checked, not yielded)."""
+def iter_records(path: Path | str, vocab_size: int | None = None) -> Iterator[ConceptRecord]:
+    """Stream the sequence records (the header is checked, not yielded; token ids against ``vocab_size``)."""
     path = Path(path)
     noise = read_header(path).is_noise_control
     with open(path, encoding="utf-8") as f:
         f.readline()
         for lineno, line in enumerate(f, start=2):
             if line.strip():
-                yield _record(_parse_line(line, path, lineno), path, lineno, noise)
+                yield _record(_parse_line(line, path, lineno), path, lineno, noise, vocab_size)
 
 
 def load_concept_file(path: Path | str, tokenizer=None) -> ConceptFile:
-    """Read a whole concept file; with ``tokenizer``, check the file was built for it."""
+    """Read a whole concept file; with ``tokenizer``, check the file was built for it and that every token
+    id is one of its (a fingerprint matches a header, not an edited record)."""
     path = Path(path)
     header = read_header(path)
     if header.format_version > FORMAT_VERSION:
@@ -164,7 +172,8 @@ def load_concept_file(path: Path | str, tokenizer=None) -> ConceptFile:
                         f"reads ({FORMAT_VERSION})")
     if tokenizer is not None:
         header.check_tokenizer(tokenizer, path)
-    return ConceptFile(header=header, records=list(iter_records(path)), path=path)
+    vocab_size = len(tokenizer) if tokenizer is not None else None
+    return ConceptFile(header=header, records=list(iter_records(path, vocab_size)), path=path)
 
 
 def write_concept_file(path: Path | str, header: dict[str, Any], records: list[ConceptRecord]) -> None:
