@@ -28,15 +28,22 @@ def write_beside(path: Path, text: str) -> Path:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see either the old or the new file, never half."""
+    """Write ``text`` to ``path`` so readers see either the old or the new file, never half; a write that
+    fails (a full disk, a read-only folder) is a one-line user error that leaves the old file in place."""
+    from harness.errors import UserError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = write_beside(path, text)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = write_beside(path, text)
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise UserError(f"cannot write {path} ({exc.strerror or exc}); "
+                        f"{'the file there is unchanged' if path.exists() else 'nothing was written'}") from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def umask() -> int:

@@ -58,8 +58,25 @@ def run(args) -> int:
         comps = paired_bootstrap(ra.record, rb.record, n_resamples=args.resamples, seed=args.seed,
                                  confidence=args.confidence, unit=args.bootstrap_unit)
         groups.append((ra.key, comps))
+        note_unpaired(ra.key, ra.record, rb.record, comps)
     units = sorted({c.unit for _, comps in groups for c in comps})
     print(f"B − A with {args.confidence:.0%} paired bootstrap CIs ({args.resamples} resamples of "
           f"{' / '.join(u + 's' for u in units)}, seed {args.seed}); * = interval contains 0 (not significant)")
     print(format_comparisons(groups))
     return 0
+
+
+def note_unpaired(key: str, a, b, comps) -> None:
+    """Say on stderr what the comparison leaves out: items only one side holds (e.g. runs with different
+    ``--limit``) and metrics undefined on the common items."""
+    import sys
+
+    ids_a, ids_b = set(a.items.ids), set(b.items.ids)
+    shared = len(ids_a & ids_b)
+    if shared < max(len(ids_a), len(ids_b)):
+        print(f"harness: note: {key}: A holds {len(ids_a)} items and B {len(ids_b)}; only the {shared} they share "
+              f"are compared (were they run with different --limit?)", file=sys.stderr)
+    left_out = sorted(set(a.aggregations) & set(b.aggregations) - {c.metric for c in comps})
+    if left_out:
+        print(f"harness: note: {key}: {', '.join(left_out)} undefined on the common items; not compared",
+              file=sys.stderr)
