@@ -13,11 +13,8 @@ gather every drawn token and recompute each metric from the gathered columns, pe
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def synthetic(sequences: int, tokens: int, seed: int = 0) -> tuple[dict, dict]:

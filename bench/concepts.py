@@ -22,8 +22,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 
 def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.models import LoadedModel, ModelInfo, describe_spec, load_model
+from harness.lm.interface import LanguageModel
+from harness.models import ModelInfo, describe_spec, load_model
 from harness.plugins import load_plugins
 from harness.provenance import git_commit, package_versions
 from harness.registry import parse_names
@@ -76,7 +77,7 @@ class EvalContext:
         self.shared: dict[str, Any] = {}  # caches tasks may share within one run (e.g. LM passes)
         self.model_info: ModelInfo | None = None  # the model being evaluated, set before prepare()
 
-    def embeddings(self, lm: LoadedModel):
+    def embeddings(self, lm: LanguageModel):
         from harness.embedding import EmbeddingCache, EmbeddingProtocol
 
         if self._embedding_cache is None or self._embedding_cache.lm is not lm:
@@ -114,7 +115,7 @@ def select_tasks(spec: str, info: ModelInfo) -> list[Task]:
     return tasks
 
 
-def build_record(task: Task, out: TaskOutput, lm: LoadedModel, options: EvalOptions, wall: float) -> dict[str, Any]:
+def build_record(task: Task, out: TaskOutput, lm: LanguageModel, options: EvalOptions, wall: float) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "task": task.name,
@@ -164,7 +165,7 @@ class RunSummary:
 
 
 def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, base: str | None = None,
-             device: str = "auto", dtype: str = "auto", lm: LoadedModel | None = None) -> RunSummary:
+             device: str = "auto", dtype: str = "auto", lm: LanguageModel | None = None) -> RunSummary:
     options = options or EvalOptions()
     info = lm.info if lm is not None else describe_spec(spec, base)
     selected = select_tasks(tasks, info)

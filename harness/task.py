@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from harness.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.models import LoadedModel
+    from harness.lm.interface import LanguageModel
     from harness.runner import EvalContext
 
 
@@ -84,7 +84,7 @@ class Task:
     description: str
     metrics: tuple[Metric, ...]
     main_metric: str
-    run: Callable[["LoadedModel", "EvalContext", Any], list[TaskOutput]]
+    run: Callable[["LanguageModel", "EvalContext", Any], list[TaskOutput]]
     prepare: Callable[["EvalContext"], Any] = lambda ctx: None
     requires: frozenset[str] = frozenset({"hidden_states"})
     group: str = ""

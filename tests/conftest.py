@@ -50,16 +50,18 @@ def smollm2_tokenizer(smollm2_folder):
 
 @pytest.fixture()
 def tiny_llama(smollm2_tokenizer):
-    """A tiny random Llama with the real SmolLM2 tokenizer, as a LoadedModel on the CPU."""
-    import torch
+    """A tiny random Llama with the real SmolLM2 tokenizer behind the model interface, on the CPU."""
+    return tiny_lm(smollm2_tokenizer)
 
-    from harness.models import LoadedModel, ModelInfo
 
-    model = tiny_llama_model(len(smollm2_tokenizer))
-    info = ModelInfo(id="tiny-llama-00000000", name="tiny-llama", spec="tiny-llama", kind="causal_lm",
-                     base="tiny-llama", path="")
-    return LoadedModel(info=info, model=model, tokenizer=smollm2_tokenizer, device=torch.device("cpu"),
-                       dtype=torch.float32, capabilities=frozenset({"hidden_states", "causal_lm"}))
+def tiny_lm(tokenizer, seed: int = 0, name: str = "tiny-llama", module=None, kind: str = "causal_lm", **info):
+    """``module`` (default: :func:`tiny_llama_model`) behind the model interface (:class:`HFCausalLM`)."""
+    from harness.lm.hf_causal import HFCausalLM
+    from harness.models import ModelInfo
+
+    module = module if module is not None else tiny_llama_model(len(tokenizer), seed=seed)
+    info = {"base": name, "path": "", **info}
+    return HFCausalLM(ModelInfo(id=f"{name}-00000000", name=name, spec=name, kind=kind, **info), module, tokenizer)
 
 
 @pytest.fixture(scope="session")

@@ -255,15 +255,9 @@ def _record_backbone_calls(lm) -> list[tuple]:
 
 
 def _tiny(tokenizer, seed: int, name: str):
-    import torch
+    from conftest import tiny_lm
 
-    from harness.models import LoadedModel, ModelInfo
-    from tests.conftest import tiny_llama_model
-
-    info = ModelInfo(id=f"{name}-0000", name=name, spec=name, kind="causal_lm", base=name, path="")
-    return LoadedModel(info=info, model=tiny_llama_model(len(tokenizer), seed=seed), tokenizer=tokenizer,
-                       device=torch.device("cpu"), dtype=torch.float32,
-                       capabilities=frozenset({"hidden_states", "causal_lm"}))
+    return tiny_lm(tokenizer, seed=seed, name=name)
 
 
 @pytest.fixture(scope="module")
@@ -400,7 +394,7 @@ def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
     from harness.models import load_model
     from harness.runner import EvalOptions, evaluate
 
-    model = load_model("smollm2-135m", device="cpu", dtype="float32").model
+    model = load_model("smollm2-135m", device="cpu", dtype="float32").module
     peft = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     peft.save_pretrained(tmp_path / "adapter")
     options = EvalOptions(results_dir=tmp_path / "results", limit=12, n_resamples=100)

@@ -30,7 +30,9 @@ from trainers.profiles import Hyper
 def add_lora(model, hyper: Hyper, base_spec: str):
     """LoRA on ``hyper.target_modules``; the adapter config names ``base_spec`` as its base
     (an alias like ``smollm2-135m`` travels between machines, a cache path would not)."""
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig
+
+    from harness.lm.hf_load import wrap_lora
 
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     missing = [m for m in hyper.target_modules if m not in present]
@@ -40,7 +42,7 @@ def add_lora(model, hyper: Hyper, base_spec: str):
         raise UserError(f"the model has no module named {', '.join(missing)} for LoRA (--target-modules)")
     config = LoraConfig(r=hyper.lora_r, lora_alpha=hyper.lora_alpha, lora_dropout=hyper.lora_dropout,
                         target_modules=list(hyper.target_modules), bias="none", task_type="CAUSAL_LM")
-    peft_model = get_peft_model(model, config)
+    peft_model = wrap_lora(model, config)
     peft_model.peft_config["default"].base_model_name_or_path = base_spec
     return peft_model
 
