@@ -35,17 +35,17 @@ def main() -> None:
 
     from harness.models import describe_spec, load_model
     from harness.runner import EvalContext, EvalOptions, evaluate
-    from tasks.geometry import prepare, variant_hidden_states
+    from tasks.geometry import prepare, resolve_inputs, variant_hidden_states
 
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     with tempfile.TemporaryDirectory() as tmp:
         options = EvalOptions(results_dir=Path(tmp), extra={"geometry_samples": args.samples}, n_resamples=200)
         ctx = EvalContext(options)
         ctx.model_info = describe_spec(args.model)
-        t0 = time.perf_counter()
-        inputs = prepare(ctx)
-        t_sets = time.perf_counter() - t0
         lm = load_model(args.model, device="cpu", dtype="float32")
+        t0 = time.perf_counter()
+        inputs = resolve_inputs(lm, ctx, prepare(ctx))
+        t_sets = time.perf_counter() - t0
         t0 = time.perf_counter()
         summary = evaluate(args.model, "clustering,centroid_similarity", options, lm=lm)
         t_tasks = time.perf_counter() - t0

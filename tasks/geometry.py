@@ -10,7 +10,9 @@ token is drawn with ``numpy.random.default_rng(split_seed)`` (the split seed, no
 ``--seed``); its *variants* are ``input_ids[:position] + [t]`` for the original token (read from
 the record) and then every other member of T*. Each variant's hidden state of layer ``--layer`` (default: last, after the final
 norm) at that last token is one vector; causal attention means nothing after the content
-token matters. Each prefix is run once and its key/value cache reused for all members.
+token matters. Each prefix is run once and its key/value cache reused for all members. A held-out
+file not cached yet is built in ``run`` (with the evaluated model when it is the base), never in
+``prepare``, which loads no model.
 
 The choice of concepts depends only on the concept file, the split seed and the sample count,
 never on the model or the run seed, so every model compared gets exactly the same variant token
@@ -137,47 +139,87 @@ def _base_spec(ctx: "EvalContext") -> str:
     return info.base  # an adapter's base; a plain causal LM's own spec
 
 
+def _cache_settings(ctx: "EvalContext", settings: dict[str, Any]) -> dict[str, Any]:
+    # --limit (quick checks) builds only the first sequences of the held-out part, as its own cache entry
+    return {"limit": ctx.options.heldout_limit(), "heldout_size": settings["heldout_size"],
+            "split_seed": settings["split_seed"]}
+
+
 def concept_file_path(ctx: "EvalContext", settings: dict[str, Any]) -> Path:
-    """The held-out concept file: ``--geometry-concepts`` if given, else the cached build for the base model."""
+    """The held-out concept file: ``--geometry-concepts`` if given, else where the cached build for the base
+    model is (or will be: :func:`resolve_inputs` builds it)."""
     if settings["concepts"]:
         path = Path(settings["concepts"]).expanduser()
         if not path.is_file():
             raise UserError(f"concept file {path} does not exist")
         return path
-    from harness.concepts.builder import cached_concept_file
+    from harness.concepts.builder import concept_cache_path
 
     spec = _base_spec(ctx)
-    try:  # --limit (quick checks) builds only the first sequences of the held-out part, as its own cache entry
-        return cached_concept_file(spec, settings["corpus"], "heldout", settings["selector"],
-                                   limit=ctx.options.heldout_limit(), heldout_size=settings["heldout_size"],
-                                   split_seed=settings["split_seed"])
+    try:
+        return concept_cache_path(spec, settings["corpus"], "heldout", settings["selector"],
+                                  **_cache_settings(ctx, settings))
     except UserError as exc:
         raise UserError(f"held-out concept sets ({settings['corpus']}, {settings['selector']}) for {spec} "
                         f"are missing and cannot be built: {exc}") from None
 
 
-def prepare(ctx: "EvalContext") -> GeometryInputs:
-    """Resolve (building once, cached) the held-out concept sets and choose the concepts; both tasks share it."""
+@dataclass
+class MissingConcepts:
+    """What ``prepare`` returns when the cached held-out concept file does not exist yet: ``run`` builds it
+    (:func:`resolve_inputs`), so that no model is loaded before every task is prepared."""
+
+    settings: dict[str, Any]
+
+
+def _key(settings: dict[str, Any]) -> tuple:
+    return ("geometry-inputs", tuple(sorted((k, str(v)) for k, v in settings.items())))
+
+
+def prepare(ctx: "EvalContext") -> "GeometryInputs | MissingConcepts":
+    """Resolve the held-out concept sets and choose the concepts (both tasks share them); a cached file
+    not built yet is left to ``run``."""
+    settings = _settings(ctx)
+    if _key(settings) in ctx.shared:
+        return ctx.shared[_key(settings)]
+    path = concept_file_path(ctx, settings)
+    if not path.is_file():
+        return MissingConcepts(settings)
+    ctx.shared[_key(settings)] = load_inputs(ctx, path, settings)
+    return ctx.shared[_key(settings)]
+
+
+def resolve_inputs(lm: "LanguageModel", ctx: "EvalContext", prepared: "GeometryInputs | MissingConcepts"
+                   ) -> GeometryInputs:
+    """The prepared inputs; a missing cached file is built first, with ``lm`` itself when it is the base
+    model (an adapter's base is loaded for the build)."""
+    if isinstance(prepared, GeometryInputs):
+        return prepared
+    settings = prepared.settings
+    if _key(settings) not in ctx.shared:
+        from harness.concepts.builder import cached_concept_file
+
+        model = lm if lm.info.kind == "causal_lm" else _base_spec(ctx)
+        path = cached_concept_file(model, settings["corpus"], "heldout", settings["selector"],
+                                   **_cache_settings(ctx, settings))
+        ctx.shared[_key(settings)] = load_inputs(ctx, path, settings)
+    return ctx.shared[_key(settings)]
+
+
+def load_inputs(ctx: "EvalContext", path: Path, settings: dict[str, Any]) -> GeometryInputs:
+    """Read the held-out concept file and choose the concepts."""
     from harness.concepts.concept_file import load_concept_file
     from harness.data import sha256_of
 
-    settings = _settings(ctx)
-    key = ("geometry-inputs", tuple(sorted((k, str(v)) for k, v in settings.items())))
-    if key in ctx.shared:
-        return ctx.shared[key]
-    path = concept_file_path(ctx, settings)
     cf = load_concept_file(path)
-    part = _split_part(cf.header)
-    if part == "train":
+    if _split_part(cf.header) == "train":
         raise UserError(f"concept file {path} was built from training text; the geometry tasks need held-out text")
     concepts = choose_concepts(cf.records, settings["samples"], settings["split_seed"])
     if len(concepts) < 2:
         raise UserError(f"concept file {path} has {len(concepts)} sequence(s) with a concept set of ≥ 2 members; "
                         f"the geometry tasks need at least 2")
-    inputs = GeometryInputs(path=path, sha256=sha256_of(path), header=cf.header, concepts=concepts,
-                            settings=settings, checked_unseen=_check_unseen(cf, ctx))
-    ctx.shared[key] = inputs
-    return inputs
+    return GeometryInputs(path=path, sha256=sha256_of(path), header=cf.header, concepts=concepts,
+                          settings=settings, checked_unseen=_check_unseen(cf, ctx))
 
 
 def _check_unseen(cf: Any, ctx: "EvalContext") -> bool | None:
@@ -239,9 +281,10 @@ def _data(inputs: GeometryInputs) -> dict[str, Any]:
 # ------------------------------------------------------------------ tasks
 
 
-def run_clustering(lm: "LanguageModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[TaskOutput]:
+def run_clustering(lm: "LanguageModel", ctx: "EvalContext", prepared: Any) -> list[TaskOutput]:
     from harness.geometry import clustering_stats
 
+    inputs = resolve_inputs(lm, ctx, prepared)
     vectors = hidden_vectors(lm, ctx, inputs)
     st = clustering_stats(vectors)
     items = Items(ids=[c.id for c in inputs.concepts], clusters=[c.sequence for c in inputs.concepts], columns={
@@ -254,9 +297,10 @@ def run_clustering(lm: "LanguageModel", ctx: "EvalContext", inputs: GeometryInpu
                        data=_data(inputs))]
 
 
-def run_centroids(lm: "LanguageModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[TaskOutput]:
+def run_centroids(lm: "LanguageModel", ctx: "EvalContext", prepared: Any) -> list[TaskOutput]:
     from harness.geometry import centroid_stats
 
+    inputs = resolve_inputs(lm, ctx, prepared)
     vectors = hidden_vectors(lm, ctx, inputs)
     st = centroid_stats(vectors)
     items = Items(ids=[c.id for c in inputs.concepts], clusters=[c.sequence for c in inputs.concepts],

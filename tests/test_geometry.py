@@ -354,6 +354,48 @@ def test_tokenizer_that_does_not_fit_the_file_is_a_user_error(tmp_path, smollm2_
     assert not (tmp_path / "results").exists()
 
 
+def test_prepare_loads_no_model_and_run_builds_the_missing_file_with_the_evaluated_model(
+        tmp_path, monkeypatch, smollm2_tokenizer):
+    """A held-out concept file not cached yet: ``prepare`` only says where it will be; ``run`` builds it once
+    with the model being evaluated (never another copy), and both tasks use it."""
+    import harness.concepts.builder as builder
+    import harness.lm.hf_load as hf_load
+    from conftest import tiny_llama_model
+    from harness.lm.hf_causal import HFCausalLM
+    from harness.models import describe_spec
+    from harness.runner import EvalContext, EvalOptions, evaluate
+    from tasks.geometry import MissingConcepts, prepare
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "tiny"
+    module = tiny_llama_model(len(smollm2_tokenizer))
+    module.save_pretrained(folder)
+    smollm2_tokenizer.save_pretrained(folder)
+    lm = HFCausalLM(describe_spec(str(folder)), module, smollm2_tokenizer)
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded")
+
+    built = []
+
+    def build(model, corpus, split, selector, **settings):  # stands in for the builder: writes a known file
+        built.append(model)
+        return write_concept_file(builder.concept_cache_path(model, corpus, split, selector, **settings),
+                                  smollm2_tokenizer)
+
+    monkeypatch.setattr(hf_load, "load_hf", no_loading)
+    monkeypatch.setattr(builder, "cached_concept_file", build)
+    options = EvalOptions(results_dir=tmp_path / "results", limit=6, n_resamples=20)
+    ctx = EvalContext(options)
+    ctx.model_info = lm.info
+    assert isinstance(prepare(ctx), MissingConcepts) and not built
+    records = evaluate(str(folder), "clustering,centroid_similarity", options, lm=lm).records
+    assert built == [lm]
+    assert [r["task"] for r in records] == ["clustering", "centroid_similarity"]
+    assert records[0]["data"]["concept_file_sha256"] == records[1]["data"]["concept_file_sha256"]
+    assert len(records[0]["items"]["ids"]) == len(SENTENCES)
+
+
 # ------------------------------------------------------------------ CLI errors
 
 

@@ -298,6 +298,8 @@ def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: An
 
 # ------------------------------------------------------------------ cached builds
 
+RUN_OPTIONS = ("device", "dtype", "nlp")  # how a build runs, not what it contains: not part of the key
+
 
 def cache_key(model_id: str, corpus_sha: str, split: str, selector: str, settings: dict[str, Any]) -> str:
     payload = json.dumps({"model": model_id, "corpus": corpus_sha, "split": split, "selector": selector,
@@ -306,19 +308,15 @@ def cache_key(model_id: str, corpus_sha: str, split: str, selector: str, setting
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def cached_concept_file(model_spec: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
-    """The concept file for (base model, corpus, split, selector, settings), built once under
-    ``<cache>/concepts`` (atomically: built beside it, then renamed) and reused.
+def concept_cache_path(model_spec: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
+    """Where :func:`cached_concept_file` keeps the file for these arguments (built or not); loads no model.
 
-    ``model_spec`` is a spec or a loaded model (its ``info.id`` keys the cache); ``settings`` are
-    :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp`` for the build."""
-    from filelock import FileLock
-
+    The name holds the key of (model id, corpus sha256, split, selector, settings, the part's texts)."""
     from harness.corpora import load_corpus, texts_sha256
     from harness.paths import cache_dir
     from harness.results import slug
 
-    run_opts = {k: settings.pop(k) for k in ("device", "dtype", "nlp") if k in settings}
+    settings = {k: v for k, v in settings.items() if k not in RUN_OPTIONS}
     if isinstance(model_spec, str):
         from harness.models import describe_spec
 
@@ -330,14 +328,28 @@ def cached_concept_file(model_spec: Any, corpus: Any, split: str, selector: str,
     cfg.check()
     _, texts, _ = corpus_part(corpus_obj, cfg)  # the key holds the part's texts: a new split method is a new file
     key = cache_key(info.id, corpus_obj.sha256, split, selector, {**settings, "part_sha256": texts_sha256(texts)})
-    folder = cache_dir("concepts")
-    path = folder / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
+    return cache_dir("concepts") / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
+
+
+def cached_concept_file(model_spec: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
+    """The concept file for (base model, corpus, split, selector, settings), built once under
+    ``<cache>/concepts`` (atomically: built beside it, then renamed) and reused.
+
+    ``model_spec`` is a spec or a loaded model (its ``info.id`` keys the cache); ``settings`` are
+    :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp`` for the build."""
+    from filelock import FileLock
+
+    from harness.corpora import load_corpus
+
+    corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    path = concept_cache_path(model_spec, corpus_obj, split, selector, **settings)
     if path.is_file():
         return path
+    run_opts = {k: settings.pop(k) for k in RUN_OPTIONS if k in settings}
     with FileLock(str(path) + ".lock"):
         if path.is_file():
             return path
-        tmp = folder / f".{path.name}.tmp-{os.getpid()}"
+        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
         try:
             build_concepts(model_spec, corpus_obj, selector, tmp, split=split, overwrite=True, **run_opts, **settings)
             os.replace(tmp, path)
