@@ -152,6 +152,7 @@ def trim_log(log_path: Path, last_step: int) -> None:
 
 
 def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: str, report_to: str):
+    import torch
     from transformers import TrainingArguments
 
     evaluate = hyper.val_fraction > 0 and hyper.eval_strategy != "no"
@@ -184,5 +185,6 @@ def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: st
         use_cpu=device == "cpu",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        dataloader_pin_memory=device != "cpu" and torch.cuda.is_available(),  # pinning is for copies to a GPU
         optim="adamw_torch",
     )

@@ -5,13 +5,19 @@
 - :func:`attach_adapter` / :func:`wrap_lora`: peft wrappers, for evaluation and for training;
 - :func:`linear_layer_sizes`: the model's linear layers built on the meta device (no weights read);
 - :func:`convert_gguf`: a GGUF checkpoint -> an ordinary safetensors folder (the embedded default).
+
+peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` alias when it wraps a
+model (``PeftModel.__init__``), which warns once per process; :func:`_peft_wrapping` silences exactly that
+warning around our two wrapping calls, since no argument of ours reaches that read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from harness.errors import UserError
 
@@ -44,12 +50,20 @@ def load_hf(info: "ModelInfo", source: str, device: Any, dtype: Any) -> "HFModel
     return cls(info, module, tokenizer, device=device, dtype=dtype)
 
 
+@contextlib.contextmanager
+def _peft_wrapping() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
+
+
 def attach_adapter(module: Any, adapter_path: str | None, base_spec: str) -> Any:
     """Wrap ``module`` with the peft adapter; an adapter that does not fit the base is a user error."""
     from peft import PeftModel
 
     try:
-        return PeftModel.from_pretrained(module, adapter_path, is_trainable=False)
+        with _peft_wrapping():
+            return PeftModel.from_pretrained(module, adapter_path, is_trainable=False)
     except (RuntimeError, ValueError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"adapter {adapter_path} does not fit base model {base_spec}: {first}") from None
@@ -59,7 +73,8 @@ def wrap_lora(module: Any, config: Any) -> Any:
     """``module`` wrapped by ``peft.get_peft_model`` with the ``LoraConfig`` ``config`` (for training)."""
     from peft import get_peft_model
 
-    return get_peft_model(module, config)
+    with _peft_wrapping():
+        return get_peft_model(module, config)
 
 
 def linear_layer_sizes(source: str) -> list[tuple[str, int, int]]:
