@@ -301,3 +301,21 @@ def test_training_and_loading_the_adapter_warn_nothing(tiny_folder, concepts4, t
         load_model(str(tmp_path / "run"), device="cpu", dtype="float32")
     shown = [f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, DeprecationWarning)]
     assert shown == []
+
+
+def test_saving_the_adapter_of_an_aliased_base_warns_nothing(tmp_path, smollm2_tokenizer):
+    """The final adapter names its base by alias (``smollm2-135m``, no folder of that name): saving it must not
+    make peft look the alias up as a folder or hub id (a warning offline, a network call online)."""
+    import warnings
+
+    from conftest import tiny_llama_model
+    from trainers.profiles import resolve_profile
+    from trainers.recipe import save_adapter
+    from trainers.trainer import add_lora
+
+    model = add_lora(tiny_llama_model(len(smollm2_tokenizer)), resolve_profile("cpu"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        save_adapter(model, tmp_path, {"base": "smollm2-135m"})
+    assert [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)] == []
+    assert json.loads((tmp_path / "adapter_config.json").read_text())["base_model_name_or_path"] == "smollm2-135m"

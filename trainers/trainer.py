@@ -27,9 +27,10 @@ from trainers.objectives import Objective, ObjectiveSettings
 from trainers.profiles import Hyper
 
 
-def add_lora(model, hyper: Hyper, base_spec: str):
-    """LoRA on ``hyper.target_modules``; the adapter config names ``base_spec`` as its base
-    (an alias like ``smollm2-135m`` travels between machines, a cache path would not)."""
+def add_lora(model, hyper: Hyper):
+    """LoRA on ``hyper.target_modules``. Until :func:`trainers.recipe.save_adapter` names the base by its
+    spec, the adapter config names the folder the weights came from, where peft finds the base's config
+    when it saves a checkpoint."""
     from peft import LoraConfig
 
     from harness.lm.hf_load import wrap_lora
@@ -42,9 +43,7 @@ def add_lora(model, hyper: Hyper, base_spec: str):
         raise UserError(f"the model has no module named {', '.join(missing)} for LoRA (--target-modules)")
     config = LoraConfig(r=hyper.lora_r, lora_alpha=hyper.lora_alpha, lora_dropout=hyper.lora_dropout,
                         target_modules=list(hyper.target_modules), bias="none", task_type="CAUSAL_LM")
-    peft_model = wrap_lora(model, config)
-    peft_model.peft_config["default"].base_model_name_or_path = base_spec
-    return peft_model
+    return wrap_lora(model, config)
 
 
 class ObjectiveTrainer(Trainer):
