@@ -62,8 +62,7 @@ class HFCausalLM(HFModel):
                 correct = torch.empty(len(targets), dtype=torch.bool)
                 for start, logits in self._logits(picked):
                     t = targets[start:start + len(logits)]
-                    nll[start:start + len(t)] = (logits.logsumexp(-1) - logits.gather(1, t[:, None])[:, 0]).cpu()
-                    correct[start:start + len(t)] = (logits.argmax(-1) == t).cpu()
+                    nll[start:start + len(t)], correct[start:start + len(t)] = _nll_and_top1(logits, t)
                 for i, part_nll, part_ok in zip(batch, nll.split(scored), correct.split(scored)):
                     out[i] = TokenScores(part_nll.double().numpy(), part_ok.double().numpy())
                 bar.update(sum(len(rows[i]) for i in batch))
@@ -148,3 +147,12 @@ class HFCausalLM(HFModel):
             for r, i in enumerate(batch):
                 answers[i] = self.tokenizer.decode(out[r, ids.shape[1]:], skip_special_tokens=True)
         return answers
+
+
+def _nll_and_top1(logits, targets):
+    """(logsumexp(z) − z[t], argmax z = t) per row, as ``torch.logsumexp`` computes it (m + log Σ exp(z − m),
+    m = max z) but in place in the chunk (it is ours) and with the maximum and argmax from one pass."""
+    top, best = logits.max(-1)
+    picked = logits.gather(1, targets[:, None])[:, 0]
+    lse = logits.sub_(top[:, None]).exp_().sum(-1).log_().add_(top)
+    return (lse - picked).cpu(), (best == targets).cpu()
