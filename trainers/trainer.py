@@ -27,10 +27,13 @@ from trainers.objectives import Objective, ObjectiveSettings
 from trainers.profiles import Hyper
 
 
-def add_lora(model, hyper: Hyper, base_spec: str):
-    """LoRA on ``hyper.target_modules``; the adapter config names ``base_spec`` as its base
-    (an alias like ``smollm2-135m`` travels between machines, a cache path would not)."""
-    from peft import LoraConfig, get_peft_model
+def add_lora(model, hyper: Hyper):
+    """LoRA on ``hyper.target_modules``. Until :func:`trainers.recipe.save_adapter` names the base by its
+    spec, the adapter config names the folder the weights came from, where peft finds the base's config
+    when it saves a checkpoint."""
+    from peft import LoraConfig
+
+    from harness.lm.hf_load import wrap_lora
 
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     missing = [m for m in hyper.target_modules if m not in present]
@@ -40,9 +43,7 @@ def add_lora(model, hyper: Hyper, base_spec: str):
         raise UserError(f"the model has no module named {', '.join(missing)} for LoRA (--target-modules)")
     config = LoraConfig(r=hyper.lora_r, lora_alpha=hyper.lora_alpha, lora_dropout=hyper.lora_dropout,
                         target_modules=list(hyper.target_modules), bias="none", task_type="CAUSAL_LM")
-    peft_model = get_peft_model(model, config)
-    peft_model.peft_config["default"].base_model_name_or_path = base_spec
-    return peft_model
+    return wrap_lora(model, config)
 
 
 class ObjectiveTrainer(Trainer):
@@ -150,6 +151,7 @@ def trim_log(log_path: Path, last_step: int) -> None:
 
 
 def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: str, report_to: str):
+    import torch
     from transformers import TrainingArguments
 
     evaluate = hyper.val_fraction > 0 and hyper.eval_strategy != "no"
@@ -182,5 +184,6 @@ def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: st
         use_cpu=device == "cpu",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        dataloader_pin_memory=device != "cpu" and torch.cuda.is_available(),  # pinning is for copies to a GPU
         optim="adamw_torch",
     )

@@ -1,0 +1,190 @@
+"""Loading Hugging Face weights: the only module that names transformers' model classes.
+
+- :func:`pick_device` / :func:`pick_dtype`: ``--device`` / ``--dtype`` as torch objects, one this machine
+  lacks (CUDA on a CPU-only torch, bfloat16 on a GPU without it) a user error before any weights are read;
+  :func:`check_weight_files`: safetensors files complete (a truncated copy is one line, not a traceback);
+- :func:`load_hf`: a resolved spec (:class:`~harness.models.ModelInfo`) -> :class:`~harness.lm.hf.HFModel`
+  (sentence encoder) or :class:`~harness.lm.hf_causal.HFCausalLM` (causal LM, with its peft adapter);
+- :func:`attach_adapter` / :func:`adapter_on_loaded` / :func:`wrap_lora`: peft wrappers, for evaluation
+  (on fresh weights or on a base already loaded) and for training;
+- :func:`linear_layer_sizes`: the model's linear layers built on the meta device (no weights read);
+- :func:`convert_gguf`: a GGUF checkpoint -> an ordinary safetensors folder (the embedded default).
+
+peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` alias when it wraps a
+model (``PeftModel.__init__``), which warns once per process; :func:`_peft_wrapping` silences exactly that
+warning around our two wrapping calls, since no argument of ours reaches that read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from harness.errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.lm.hf import HFModel
+    from harness.models import ModelInfo
+
+
+def load_hf(info: "ModelInfo", source: str, device: Any, dtype: Any) -> "HFModel":
+    """Weights from ``source`` (folder or hub id) onto ``device`` in ``dtype``, in eval mode; weight files
+    cut short are reported before any is read (:func:`check_weight_files`)."""
+    from harness.lm.hf import HFModel
+    from harness.lm.hf_causal import HFCausalLM
+    from harness.models import load_tokenizer
+
+    check_weight_files(source)
+    check_weight_files(info.adapter_path)
+    try:
+        if info.kind == "encoder":
+            from transformers import AutoModel
+
+            module, cls = AutoModel.from_pretrained(source, dtype=dtype), HFModel
+        else:
+            from transformers import AutoModelForCausalLM
+
+            module, cls = AutoModelForCausalLM.from_pretrained(source, dtype=dtype), HFCausalLM
+        tokenizer = load_tokenizer(source)
+    except OSError as exc:
+        raise UserError(f"cannot load model {info.spec}: {str(exc).splitlines()[0]}") from None
+    if info.kind == "adapter":
+        module = attach_adapter(module, info.adapter_path, info.base)
+    module.to(device).eval()
+    return cls(info, module, tokenizer, device=device, dtype=dtype)
+
+
+def adapter_on_loaded(base: "HFModel", info: "ModelInfo") -> "HFModel":
+    """``base`` (whose module is changed in place) wrapped with the adapter of ``info``, same class and device."""
+    check_weight_files(info.adapter_path)
+    module = attach_adapter(base.module, info.adapter_path, info.base)
+    module.to(base.device).eval()
+    return type(base)(info, module, base.tokenizer, device=base.device, dtype=base.dtype,
+                      max_batch_tokens=base.max_batch_tokens)
+
+
+def pick_device(device: str = "auto"):
+    """The torch device ``device`` names; one that this machine or this torch build lacks is a user error,
+    raised before any weights are read."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from harness.models import DEVICES
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r} (choose {DEVICES})") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise UserError(f"--device {device}: no CUDA device is available (torch {torch.__version__}, {build}); "
+                            f"use --device cpu")
+        if (dev.index or 0) >= torch.cuda.device_count():
+            raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {device}: MPS is not available here; use --device cpu")
+    return dev
+
+
+def pick_dtype(name: str, device) -> Any:
+    """``auto`` = bfloat16 on a GPU that supports it, float32 otherwise; bfloat16 on a GPU without it is a
+    user error."""
+    import torch
+
+    if name == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
+             "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+    if name not in table:
+        raise UserError(f"unknown dtype {name!r} (choose auto, float32, bfloat16, float16)")
+    if table[name] is torch.bfloat16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise UserError(f"--dtype {name}: {torch.cuda.get_device_name(device)} does not support bfloat16; "
+                        f"use float16 or float32")
+    return table[name]
+
+
+def check_weight_files(folder: str | Path | None) -> None:
+    """Every ``*.safetensors`` file of ``folder`` is whole: its header (an 8-byte little-endian length, then
+    JSON giving each tensor's byte range) says how long the file must be, so a file cut short (an
+    interrupted copy or download) is a one-line user error before any loading starts."""
+    if not folder or not Path(folder).is_dir():
+        return  # a hub id: the hub client checks its own downloads
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        size = path.stat().st_size
+        try:
+            with open(path, "rb") as f:
+                n = int.from_bytes(f.read(8), "little")
+                header = json.loads(f.read(n)) if 8 + n <= size else None
+            need = 8 + n + max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"),
+                               default=0)
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise UserError(f"{path} is damaged or truncated (its header cannot be read): copy it again") from None
+        if size < need:
+            raise UserError(f"{path} is truncated ({size} of {need} bytes): copy or download it again")
+
+
+@contextlib.contextmanager
+def _peft_wrapping() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
+
+
+def attach_adapter(module: Any, adapter_path: str | None, base_spec: str) -> Any:
+    """Wrap ``module`` with the peft adapter; an adapter that does not fit the base is a user error."""
+    from peft import PeftModel
+
+    try:
+        with _peft_wrapping():
+            return PeftModel.from_pretrained(module, adapter_path, is_trainable=False)
+    except (RuntimeError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"adapter {adapter_path} does not fit base model {base_spec}: {first}") from None
+
+
+def wrap_lora(module: Any, config: Any) -> Any:
+    """``module`` wrapped by ``peft.get_peft_model`` with the ``LoraConfig`` ``config`` (for training)."""
+    from peft import get_peft_model
+
+    with _peft_wrapping():
+        return get_peft_model(module, config)
+
+
+def linear_layer_sizes(source: str) -> list[tuple[str, int, int]]:
+    """(module name, in features, out features) of every ``torch.nn.Linear`` of the causal LM at ``source``,
+    read from a model built on the meta device (no weights read, no memory used)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source))
+    return [(name, m.in_features, m.out_features) for name, m in model.named_modules()
+            if isinstance(m, torch.nn.Linear)]
+
+
+def convert_gguf(src: Path, gguf_file: str, target: Path) -> None:
+    """Dequantise a GGUF checkpoint and save it as an ordinary safetensors folder (atomically)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(src, gguf_file=gguf_file)
+    gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=gguf_file, dtype=torch.float32)
+    config_dict = gguf_model.config.to_dict()
+    config_dict.pop("quantization_config", None)
+    config_dict.pop("_name_or_path", None)
+    model_type = config_dict.pop("model_type")
+    config = AutoConfig.for_model(model_type, **config_dict)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(gguf_model.state_dict())
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    os.replace(tmp, target)
