@@ -38,8 +38,8 @@ from harness.atomic import atomic_write_json
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
 from trainers.run_folder import (CHECKPOINTS, LOG_FILE, check_disk_space, check_output_folder, claimed,
-                                 count_lora_parameters, estimate_disk_bytes, is_main_process, last_checkpoint,
-                                 prepare_output_folder)
+                                 clear_unstarted, count_lora_parameters, estimate_disk_bytes, is_main_process,
+                                 last_checkpoint, prepare_output_folder)
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 
@@ -115,6 +115,8 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
     state = check_output_folder(out, identity, config.resume)
     if state == "finished":
         return TrainResult(adapter=out, record=json.loads((out / TRAIN_CONFIG_FILE).read_text()), reused=True)
+    if state == "new" and is_main_process():
+        clear_unstarted(out, created=False)  # what a run killed before its first checkpoint left
 
     from harness.models import load_model
     from harness.runner import seed_everything

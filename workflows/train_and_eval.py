@@ -52,8 +52,9 @@ class TrainAndEval:
     train_corpus: str | None = option(None, help="corpus whose train split becomes the concept file (default: "
                                                  f"{DEFAULT_TRAIN_CORPUS}); --corpus names the evaluation corpora")
     selector: str | None = option(None, help="synonym selector (default: the profile's: wordnet on cpu, llm for paper)")
-    concept_sequences: int | None = option(None, type=int, check=AT_LEAST_0, help="sequences in the concept file to build (default: the "
-                                                                "profile's; 0 = the whole split)")
+    concept_sequences: int | None = option(None, type=int, check=AT_LEAST_0,
+                                           help="sequences in the concept file to build (default: the profile's; "
+                                                "0 = the whole split)")
     randomize: bool = option(False, flag="--noise", help="train on the randomised concept file instead (the noise "
                                                          "control; method noise)")
     tasks: str = option("all", check=NAMES, help="comma-separated task names, or all (see harness list)")
