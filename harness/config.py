@@ -88,8 +88,7 @@ class Check:
             return self.problem(value)
         entries = value.split(",") if isinstance(value, str) else list(value)
         try:
-            checked = [self._one(e.strip(), self.items) if isinstance(e, str) else self._one(str(e), self.items)
-                       for e in entries if str(e).strip()]
+            checked = [self._one(str(e).strip(), self.items) for e in entries if str(e).strip()]
         except argparse.ArgumentTypeError as exc:
             return str(exc)
         return None if checked else "names nothing"

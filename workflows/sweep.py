@@ -127,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {i}/{len(points)} {point.label:<14} {'done' if finished else 'to run'}  {cfg.train.out}")
     if sweep.dry_run:
         return 0
+    from harness.outputs import check_output_folder
+    from leaderboard.build import output_paths
+
+    check_output_folder(sweep.point.options.results_dir, "--results-dir")  # before hours of training, not after
+    output_paths(sweep.leaderboard)
     for i, (point, cfg, finished) in enumerate(zip(points, configs, done), 1):
         if finished:
             continue

@@ -181,6 +181,10 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     from harness.outputs import check_output_folder
 
     check_output_folder(options.results_dir, "--results-dir")  # not only after the training
+    if cfg.leaderboard:
+        from leaderboard.build import output_paths
+
+        output_paths(Path(options.results_dir).parent / "leaderboard.md")
     corpus, selector = training_setup(cfg, hyper)
     sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
     seconds: dict[str, float] = {}
