@@ -20,6 +20,7 @@ The output folder is itself the adapter folder: ``harness eval --model OUT`` and
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -216,8 +217,8 @@ def train_record(config: TrainConfig, info: ModelInfo, hyper: Hyper, settings: O
         "val_sequences": n_val,
         "steps": state.global_step,
         "epochs_done": state.epoch,
-        "train_loss": getattr(output, "training_loss", None),
-        "best_eval_loss": state.best_metric,
+        "train_loss": finite_or_none(getattr(output, "training_loss", None)),  # a diverged run: null, not NaN
+        "best_eval_loss": finite_or_none(state.best_metric),
         "best_checkpoint_step": state.best_global_step,
         "world_size": trainer.args.world_size,
         "resumed_from": resume_from.name if resume_from else None,
@@ -227,6 +228,10 @@ def train_record(config: TrainConfig, info: ModelInfo, hyper: Hyper, settings: O
         "git_commit": git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def save_adapter(model, out: Path, record: dict[str, Any]) -> None:
