@@ -191,3 +191,33 @@ def test_read_only_results_folder_is_refused_before_the_evaluation(tiny_folder, 
     assert "rc=2" in proc.stdout, (proc.stdout, proc.stderr, err)
     assert err.strip().count("\n") == 0 and "no permission to write in" in err
     assert "Loading weights" not in err  # refused before the model was read
+
+
+@needs_tmpfs
+def test_full_disk_while_writing_a_result_keeps_the_current_one(tiny_folder, tmp_path):
+    """The disk fills up before a result is replaced: one line (after the progress output), exit 2, and the
+    current result file, its history and the folder are as they were."""
+    from harness.models import describe_spec
+
+    model_id = describe_spec(str(tiny_folder)).id
+    proc = in_namespace(f"""
+        mount -t tmpfs -o size=128k tmpfs "$T"
+        mkdir -p "$T/results/{model_id}"
+        echo '{{"an": "earlier result"}}' > "$T/results/{model_id}/men.json"
+        head -c 1000000 /dev/zero > "$T/filler" 2>/dev/null || true
+        ls -RA "$T/results" > before.txt
+        set +e
+        "$PY" -m harness.cli eval --model {tiny_folder} --tasks men --limit 5 --device cpu --results-dir "$T/results" \\
+            > /dev/null 2> err.txt
+        echo "rc=$?"
+        cat "$T/results/{model_id}/men.json"
+        ls -RA "$T/results" > after.txt
+        cmp before.txt after.txt && echo same-files
+    """, tmp_path)
+    err = (tmp_path / "err.txt").read_text()
+    assert "rc=2" in proc.stdout and '"earlier result"' in proc.stdout and "same-files" in proc.stdout, \
+        (proc.stdout, proc.stderr, err)
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("harness: error: cannot write result") and "No space left on device" in last
+    assert "the current result is unchanged" in last
