@@ -37,7 +37,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     lm = load_model(args.model, device="cpu", dtype="float32")
-    model = add_lora(lm.model, resolve_profile("cpu"), lm.info.base)
+    model = add_lora(lm.module, resolve_profile("cpu"))
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     V = model.config.vocab_size

@@ -9,7 +9,8 @@ A spec given to ``--model`` is one of:
 - a Hugging Face causal LM folder (``config.json``) or hub id.
 
 :func:`describe_spec` resolves a spec without importing torch (the result's ``model``
-block and id); :func:`load_model` loads it. Device: CUDA when present, else CPU.
+block and id); :func:`load_model` loads it behind the model interface (:mod:`harness.lm`).
+Device: CUDA when present, else CPU.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import difflib
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import UserError
 from harness.paths import cache_root, package_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.lm.interface import LanguageModel
 
 EMBEDDED_DEFAULT = "smollm2-135m"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -98,28 +102,10 @@ def embedded_default_folder() -> Path:
         src = _package_folder(EMBEDDED_PACKAGE)
         if not (src / EMBEDDED_GGUF).is_file():
             raise UserError(f"{src / EMBEDDED_GGUF} is missing: {GGUF_FIX}")
-        _convert_gguf(src, EMBEDDED_GGUF, target)
+        from harness.lm.hf_load import convert_gguf
+
+        convert_gguf(src, EMBEDDED_GGUF, target)
     return target
-
-
-def _convert_gguf(src: Path, gguf_file: str, target: Path) -> None:
-    """Dequantise a GGUF checkpoint and save it as an ordinary safetensors folder (atomically)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(src, gguf_file=gguf_file)
-    gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=gguf_file, dtype=torch.float32)
-    config_dict = gguf_model.config.to_dict()
-    config_dict.pop("quantization_config", None)
-    config_dict.pop("_name_or_path", None)
-    model_type = config_dict.pop("model_type")
-    config = AutoConfig.for_model(model_type, **config_dict)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.load_state_dict(gguf_model.state_dict())
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    os.replace(tmp, target)
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -211,27 +197,6 @@ def pick_dtype(name: str, device) -> Any:
     return table[name]
 
 
-@dataclass
-class LoadedModel:
-    """A model ready for tasks: ``backbone(input_ids, attention_mask)`` gives hidden states;
-    ``model`` is the full module (with the LM head for causal LMs)."""
-
-    info: ModelInfo
-    model: Any
-    tokenizer: Any
-    device: Any
-    dtype: Any
-    capabilities: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def backbone(self):
-        """The transformer without its head (computing logits only to pool hidden states is waste)."""
-        if self.info.kind == "encoder":
-            return self.model
-        inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
-        return getattr(inner, inner.base_model_prefix)
-
-
 def model_folder(info: ModelInfo) -> str:
     """Where to read the (base) weights from: a folder, or the hub id."""
     if info.base == EMBEDDED_DEFAULT:
@@ -250,50 +215,22 @@ def load_tokenizer(source: str):
 
 
 def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: str = "auto",
-               info: ModelInfo | None = None) -> LoadedModel:
-    """Load a model spec (see module docstring) onto the chosen device, in eval mode; ``info``: the spec
-    already resolved by :func:`describe_spec` (so an adapter is not hashed twice)."""
+               info: ModelInfo | None = None) -> "LanguageModel":
+    """Load a model spec (see module docstring) onto the chosen device, in eval mode, behind the model
+    interface (:mod:`harness.lm`); ``info``: the spec already resolved by :func:`describe_spec` (so an
+    adapter is not hashed twice)."""
+    from harness.lm.hf_load import load_hf
+
     info = info or describe_spec(spec, base)
     dev = pick_device(device)
-    dt = pick_dtype(dtype, dev)
-    source = model_folder(info)
-    try:
-        if info.kind == "encoder":
-            from transformers import AutoModel
-
-            model = AutoModel.from_pretrained(source, dtype=dt)
-            caps = frozenset({"hidden_states"})
-        else:
-            from transformers import AutoModelForCausalLM
-
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dt)
-            caps = frozenset({"hidden_states", "causal_lm"})
-        tok = load_tokenizer(source)
-    except OSError as exc:
-        raise UserError(f"cannot load model {info.spec}: {str(exc).splitlines()[0]}") from None
-    if info.kind == "adapter":
-        model = attach_adapter(model, info.adapter_path, info.base)
-    model.to(dev).eval()
-    return LoadedModel(info=info, model=model, tokenizer=tok, device=dev, dtype=dt, capabilities=caps)
+    return load_hf(info, model_folder(info), dev, pick_dtype(dtype, dev))
 
 
-def with_adapter(base: LoadedModel, info: ModelInfo) -> LoadedModel:
+def with_adapter(base: "LanguageModel", info: ModelInfo) -> "LanguageModel":
     """The adapter ``info`` (a described adapter spec) on an already loaded base model, without loading
     the base again. The base's module is changed in place (peft injects the adapter's layers): use
     ``base`` for nothing else afterwards."""
+    from harness.lm.hf_load import adapter_on_loaded
+
     assert info.kind == "adapter" and info.base_id == base.info.id, "an adapter of this very base model"
-    model = attach_adapter(base.model, info.adapter_path, info.base)
-    model.to(base.device).eval()
-    return LoadedModel(info=info, model=model, tokenizer=base.tokenizer, device=base.device, dtype=base.dtype,
-                       capabilities=base.capabilities)
-
-
-def attach_adapter(model, adapter_path: str, base_spec: str):
-    """Wrap ``model`` with the PEFT adapter; an adapter that does not fit the base is a user error."""
-    from peft import PeftModel
-
-    try:
-        return PeftModel.from_pretrained(model, adapter_path, is_trainable=False)
-    except (RuntimeError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"adapter {adapter_path} does not fit base model {base_spec}: {first}") from None
+    return adapter_on_loaded(base, info)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.models import LoadedModel, ModelInfo, describe_spec, load_model
+from harness.lm.interface import LanguageModel
+from harness.models import ModelInfo, describe_spec, load_model
 from harness.plugins import load_plugins
 from harness.provenance import git_commit, package_versions
 from harness.registry import parse_names
@@ -56,7 +57,7 @@ def select_tasks(spec: str, info: ModelInfo) -> list[Task]:
     return tasks
 
 
-def build_record(task: Task, out: TaskOutput, lm: LoadedModel, options: EvalOptions, wall: float,
+def build_record(task: Task, out: TaskOutput, lm: LanguageModel, options: EvalOptions, wall: float,
                  labels: dict[str, str] | None = None) -> ResultRecord:
     """The result of one output; ``labels`` (``role``, ``display_name``) go into its model block."""
     task.check_output(out)
@@ -98,8 +99,8 @@ class RunSummary:
 
 
 def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, base: str | None = None,
-             device: str = "auto", dtype: str = "auto", lm: LoadedModel | None = None,
-             base_lm: LoadedModel | None = None, labels: dict[str, str] | None = None) -> RunSummary:
+             device: str = "auto", dtype: str = "auto", lm: LanguageModel | None = None,
+             base_lm: LanguageModel | None = None, labels: dict[str, str] | None = None) -> RunSummary:
     """Run ``tasks`` on model ``spec`` (or on ``lm``, already loaded) and write one result per output.
 
     ``base_lm``: the loaded base model of an adapter, for tasks that need it (otherwise loaded on
@@ -107,9 +108,9 @@ def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, 
     options = options or EvalOptions()
     info = lm.info if lm is not None else describe_spec(spec, base)
     selected = select_tasks(tasks, info)
-    loaded: dict[str, LoadedModel] = {}
+    loaded: dict[str, LanguageModel] = {}
 
-    def base_model() -> LoadedModel:
+    def base_model() -> LanguageModel:
         if base_lm is not None:
             return base_lm
         if info.kind == "causal_lm":  # a base model is its own base

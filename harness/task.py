@@ -26,7 +26,8 @@ from harness.results import Aggregation, Items
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.data import DataFile
-    from harness.models import LoadedModel, ModelInfo
+    from harness.lm.interface import LanguageModel
+    from harness.models import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Task:
     description: str
     metrics: tuple[Metric, ...]
     main_metric: str
-    run: Callable[[LoadedModel, EvalContext, Any], list[TaskOutput]]
+    run: Callable[[LanguageModel, EvalContext, Any], list[TaskOutput]]
     prepare: Callable[[EvalContext], Any] = lambda ctx: None
     requires: frozenset[str] = frozenset({"hidden_states"})
     options: tuple[TaskOption, ...] = ()
@@ -212,7 +213,7 @@ class EvalContext:
     base); :func:`harness.runner.evaluate` provides it."""
 
     def __init__(self, options: EvalOptions, model_info: ModelInfo | None = None,
-                 base_model: Callable[[], LoadedModel] | None = None) -> None:
+                 base_model: Callable[[], LanguageModel] | None = None) -> None:
         self.options = options
         self.model_info = model_info
         self.shared: dict[str, Any] = {}  # caches tasks may share within one run (e.g. LM passes)
@@ -226,12 +227,12 @@ class EvalContext:
             raise KeyError(f"no registered task declares option {name!r}")
         return self.options.task_option(name, declared[name].default)
 
-    def base_model(self) -> LoadedModel:
+    def base_model(self) -> LanguageModel:
         if self._base_model is None:
             raise UserError("this task needs the base model of the one evaluated (run it through harness eval)")
         return self._base_model()
 
-    def embeddings(self, lm: LoadedModel):
+    def embeddings(self, lm: LanguageModel):
         from harness.embedding import EmbeddingCache, EmbeddingProtocol
 
         if self._embedding_cache is None or self._embedding_cache.lm is not lm:

@@ -31,58 +31,21 @@ from tasks.geometry_data import OPTIONS, ConceptVariants, GeometryInputs, Geomet
     protocol_block
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.models import LoadedModel
+    from harness.lm.interface import LanguageModel
     from harness.task import EvalContext
 
 
-def variant_hidden_states(lm: "LoadedModel", concepts: list[ConceptVariants], layer: int = -1,
-                          max_batch_tokens: int = 4096, progress: bool = True) -> list[np.ndarray]:
-    """For each concept, a (|T*|, d) float32 array: the layer-``layer`` hidden state at the substituted token.
-
-    Equal to running every ``prefix + [t]`` in full (causal attention), at a fraction of the cost:
-    concepts are grouped by prefix length into batches of ≤ ``max_batch_tokens / 4`` padded prefix
-    tokens (each member holds a copy of its prefix's cache, ~4 members per concept); each batch runs
-    its right-padded prefixes once, then every member as one token that attends to its own prefix's
-    cache entries only (attention mask) at position ``len(prefix)`` (explicit position ids)."""
-    import torch
-    from tqdm import tqdm
-
-    from harness.embedding import length_batches
-
-    backbone = lm.backbone
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    out: list[np.ndarray | None] = [None] * len(concepts)
-    batches = length_batches([len(c.prefix) for c in concepts], max(max_batch_tokens // 4, 1))
-    with torch.inference_mode():
-        for batch in tqdm(batches, desc=f"geometry: {len(concepts)} concepts", disable=None if progress else True,
-                          leave=False):
-            width = max(len(concepts[i].prefix) for i in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width + 1), dtype=torch.long)
-            for r, i in enumerate(batch):
-                prefix = concepts[i].prefix
-                ids[r, : len(prefix)] = torch.tensor(prefix)
-                mask[r, : len(prefix)] = 1
-            mask[:, width] = 1  # the substituted token itself
-            cache = backbone(input_ids=ids.to(lm.device), attention_mask=mask[:, :width].to(lm.device),
-                             use_cache=True, return_dict=True).past_key_values
-            rows = [r for r, i in enumerate(batch) for _ in concepts[i].members]
-            cache.batch_select_indices(torch.tensor(rows, device=lm.device))
-            members = torch.tensor([[t] for i in batch for t in concepts[i].members], dtype=torch.long)
-            positions = torch.tensor([[len(concepts[i].prefix)] for i in batch for _ in concepts[i].members])
-            step = backbone(input_ids=members.to(lm.device), attention_mask=mask[rows].to(lm.device),
-                            position_ids=positions.to(lm.device), past_key_values=cache, use_cache=True,
-                            output_hidden_states=layer != -1, return_dict=True)
-            hidden = (step.last_hidden_state if layer == -1 else step.hidden_states[layer])[:, -1].float().cpu().numpy()
-            start = 0
-            for i in batch:
-                n = len(concepts[i].members)
-                out[i] = hidden[start: start + n]
-                start += n
-    return out  # type: ignore[return-value]
+def variant_hidden_states(lm: "LanguageModel", concepts: list[ConceptVariants], layer: int = -1,
+                          max_batch_tokens: int | None = None, progress: bool = True) -> list[np.ndarray]:
+    """For each concept, a (|T*|, d) float32 array: the layer-``layer`` hidden state at the substituted token,
+    each prefix run once and its KV cache reused for every member
+    (:meth:`harness.lm.interface.LanguageModel.hidden_at`)."""
+    states = lm.hidden_at([c.prefix for c in concepts], [c.members for c in concepts], layers=(layer,),
+                          max_batch_tokens=max_batch_tokens, progress=progress)
+    return [s[0] for s in states]
 
 
-def hidden_vectors(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[np.ndarray]:
+def hidden_vectors(lm: "LanguageModel", ctx: "EvalContext", inputs: GeometryInputs) -> list[np.ndarray]:
     """Variant hidden states for this model, computed once per run and shared by both tasks."""
     key = ("geometry-hidden", lm.info.id, inputs.sha256, len(inputs.concepts),  # one context: one model
            inputs.settings["split_seed"], ctx.options.layer)
@@ -96,7 +59,7 @@ def hidden_vectors(lm: "LoadedModel", ctx: "EvalContext", inputs: GeometryInputs
 # ------------------------------------------------------------------ tasks
 
 
-def run_clustering(lm: "LoadedModel", ctx: "EvalContext", plan: GeometryPlan) -> list[TaskOutput]:
+def run_clustering(lm: "LanguageModel", ctx: "EvalContext", plan: GeometryPlan) -> list[TaskOutput]:
     from harness.geometry import clustering_stats
 
     inputs = inputs_of(ctx, plan)
@@ -110,7 +73,7 @@ def run_clustering(lm: "LoadedModel", ctx: "EvalContext", plan: GeometryPlan) ->
                        data=data_block(inputs))]
 
 
-def run_centroids(lm: "LoadedModel", ctx: "EvalContext", plan: GeometryPlan) -> list[TaskOutput]:
+def run_centroids(lm: "LanguageModel", ctx: "EvalContext", plan: GeometryPlan) -> list[TaskOutput]:
     from harness.geometry import centroid_stats
 
     inputs = inputs_of(ctx, plan)

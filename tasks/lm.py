@@ -20,9 +20,9 @@ items (id ``"seq:pos"``, columns ``nll``, ``correct``, ``count`` = 1, cluster = 
 sequence) let the paired bootstrap recompute the metrics as ``ratio(nll, count)``,
 ``exp_ratio(nll, count)`` and ``ratio(correct, count)``, resampling whole sequences by default.
 The protocol names the corpus the evaluated model was post-trained on (``domain``): a corpus is
-in-domain when it is that corpus. Both tasks share one forward pass per batch through ``ctx.shared``:
-running both costs one pass. Batches are sorted by length and hold at most
-``--max-batch-tokens`` padded tokens.
+in-domain when it is that corpus. Both tasks share one pass through ``ctx.shared``: running both
+costs one pass, :meth:`harness.lm.interface.LanguageModel.token_scores` (batching: at most
+``--max-batch-tokens`` padded tokens per batch, :mod:`harness.lm.batching`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from harness.concepts.content_words import ContentWords
     from harness.corpora import Corpus
     from harness.splits import CorpusSplit
-    from harness.models import LoadedModel
+    from harness.lm.interface import LanguageModel, TokenScores
     from harness.task import EvalContext
 
 DEFAULT_CORPORA = "wiki,lee"
@@ -73,12 +73,11 @@ class HeldOut:
 
 
 @dataclass
-class TokenScores:
-    """One forward pass over a corpus: per sequence, NLL and correctness of tokens 1..n−1."""
+class CorpusPass:
+    """One pass over a corpus: per sequence, its content words and the scores of tokens 1..n−1."""
 
     content: list["ContentWords"]
-    nll: list[np.ndarray]  # nll[s][p − 1] is the NLL of token p of sequence s
-    correct: list[np.ndarray]
+    scores: list["TokenScores"]  # scores[s].nll[p − 1] is the NLL of token p of sequence s
     spacy_model: str
 
 
@@ -112,50 +111,12 @@ def prepare(ctx: "EvalContext") -> list[HeldOut]:
     return ctx.shared[key]
 
 
-def score_tokens(lm: "LoadedModel", rows: list[list[int]], max_batch_tokens: int, desc: str = "LM pass"
-                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per-row NLL and greedy correctness of tokens 1..n−1, from right-padded length-sorted batches."""
-    import torch
-    from tqdm import tqdm
-
-    from harness.embedding import length_batches
-
-    nll: list[Any] = [None] * len(rows)
-    correct: list[Any] = [None] * len(rows)
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    batches = length_batches([len(r) for r in rows], max_batch_tokens)
-    with torch.inference_mode(), tqdm(total=sum(map(len, rows)), desc=desc, unit="tok", disable=None, leave=False) as bar:
-        for batch in batches:
-            ids, attn = pad_batch([rows[i] for i in batch], pad)
-            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=attn.to(lm.device)).logits
-            target = ids[:, 1:].to(logits.device)
-            for r, i in enumerate(batch):  # row by row: contiguous views, padding never touched
-                n = len(rows[i]) - 1
-                row = logits[r, :n].float()
-                nll[i] = torch.nn.functional.cross_entropy(row, target[r, :n], reduction="none").cpu().double().numpy()
-                correct[i] = (row.argmax(-1) == target[r, :n]).cpu().double().numpy()
-            bar.update(sum(len(rows[i]) for i in batch))
-    return nll, correct
-
-
-def pad_batch(rows: list[list[int]], pad: int):
-    """(input_ids, attention_mask) of right-padded rows."""
-    import torch
-
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    attn = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
-        attn[r, : len(row)] = 1
-    return ids, attn
-
-
-def token_scores(lm: "LoadedModel", ctx: "EvalContext", held: HeldOut) -> TokenScores:
-    """The shared pass: content words and per-token scores of one corpus, computed once per model."""
+def corpus_pass(lm: "LanguageModel", ctx: "EvalContext", held: HeldOut) -> CorpusPass:
+    """The shared pass: content words and per-token scores of one corpus, computed once per model run
+    (one context evaluates one model)."""
     from harness.concepts.content_words import cached_content_words, spacy_model_id
 
-    key = ("lm_pass", lm.info.id, held.split.record["heldout_sha256"], len(held.texts))  # one context: one model
+    key = ("lm_pass", lm.info.id, held.split.record["heldout_sha256"], len(held.texts))
     if key not in ctx.shared:
         if not held.texts:
             raise UserError(f"corpus {held.corpus.name} has no held-out sequence to evaluate")
@@ -163,9 +124,9 @@ def token_scores(lm: "LoadedModel", ctx: "EvalContext", held: HeldOut) -> TokenS
         short = [i for i, c in enumerate(content) if c.n_tokens < 2]
         if short:
             raise UserError(f"corpus {held.corpus.name}: held-out sequence {short[0]} has fewer than 2 tokens")
-        nll, correct = score_tokens(lm, [c.input_ids for c in content], ctx.options.max_batch_tokens,
-                                    desc=f"LM pass {held.corpus.name}")
-        ctx.shared[key] = TokenScores(content, nll, correct, spacy_model_id())
+        scores = lm.token_scores([c.input_ids for c in content], ctx.options.max_batch_tokens,
+                                 desc=f"LM pass {held.corpus.name}")
+        ctx.shared[key] = CorpusPass(content, scores, spacy_model_id())
     return ctx.shared[key]
 
 
@@ -184,7 +145,7 @@ def domain(corpus: "Corpus", texts: list[str], training: dict[str, Any] | None) 
             "checked_unseen": check_unseen(corpus, texts, training)}
 
 
-def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskOutput:
+def task_output(held: HeldOut, lm_pass: CorpusPass, content_only: bool) -> TaskOutput:
     """Items at the task's positions and the metrics aggregated from them."""
     from harness.aggregate import exp_ratio, ratio
     from harness.concepts.content_words import content_fraction
@@ -192,19 +153,19 @@ def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskO
     ids: list[str] = []
     clusters: list[int] = []
     nll_parts, ok_parts = [], []
-    for s, cw in enumerate(scores.content):
+    for s, cw in enumerate(lm_pass.content):
         pos = np.asarray(cw.positions, dtype=int) if content_only else np.arange(1, cw.n_tokens)
         ids.extend(f"{s}:{p}" for p in pos.tolist())
         clusters.extend([s] * len(pos))
-        nll_parts.append(scores.nll[s][pos - 1])
-        ok_parts.append(scores.correct[s][pos - 1])
+        nll_parts.append(lm_pass.scores[s].nll[pos - 1])
+        ok_parts.append(lm_pass.scores[s].correct[pos - 1])
     nll = np.concatenate(nll_parts) if nll_parts else np.zeros(0)
     ok = np.concatenate(ok_parts) if ok_parts else np.zeros(0)
     if not len(ids):
         raise UserError(f"corpus {held.corpus.name}: no {'content-word ' if content_only else ''}token to score")
     count = np.ones(len(ids))
     metrics = {"perplexity": exp_ratio(nll, count), "nll": ratio(nll, count), "accuracy": ratio(ok, count),
-               "content_fraction": content_fraction(scores.content), "tokens": float(len(ids))}
+               "content_fraction": content_fraction(lm_pass.content), "tokens": float(len(ids))}
     protocol = {
         "kind": "content_word_next_token" if content_only else "global_next_token",
         "corpus": held.corpus.name, "domain": held.domain, "split": held.split.record,
@@ -214,9 +175,9 @@ def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskO
                          "(tokenizer's own special tokens; padding right, masked)",
         "content_words": "begins with a space, next token begins with white space or punctuation (or text ends), "
                          "spaCy NOUN/VERB/ADJ on the same characters",
-        "spacy_model": scores.spacy_model,
-        "content_tokens": int(sum(len(c.positions) for c in scores.content)),
-        "global_tokens": int(sum(c.n_tokens - 1 for c in scores.content)),
+        "spacy_model": lm_pass.spacy_model,
+        "content_tokens": int(sum(len(c.positions) for c in lm_pass.content)),
+        "global_tokens": int(sum(c.n_tokens - 1 for c in lm_pass.content)),
     }
     items = Items(ids=ids, columns={"nll": nll.tolist(), "correct": ok.tolist(), "count": count.tolist()},
                   clusters=clusters)
@@ -225,8 +186,8 @@ def task_output(held: HeldOut, scores: TokenScores, content_only: bool) -> TaskO
 
 
 def make_run(content_only: bool):
-    def run(lm: "LoadedModel", ctx: "EvalContext", prepared: list[HeldOut]) -> list[TaskOutput]:
-        return [task_output(held, token_scores(lm, ctx, held), content_only) for held in prepared]
+    def run(lm: "LanguageModel", ctx: "EvalContext", prepared: list[HeldOut]) -> list[TaskOutput]:
+        return [task_output(held, corpus_pass(lm, ctx, held), content_only) for held in prepared]
 
     return run
 

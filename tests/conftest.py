@@ -39,17 +39,10 @@ def smollm2_tokenizer(smollm2_folder):
 
 @pytest.fixture()
 def tiny_llama(smollm2_tokenizer):
-    """A tiny random Llama with the real SmolLM2 tokenizer, as a LoadedModel on the CPU."""
-    import torch
+    """A tiny random Llama with the real SmolLM2 tokenizer behind the model interface, on the CPU."""
+    from tiny_models import tiny_lm
 
-    from harness.models import LoadedModel, ModelInfo
-    from tiny_models import tiny_llama_model
-
-    model = tiny_llama_model(len(smollm2_tokenizer))
-    info = ModelInfo(id="tiny-llama-00000000", name="tiny-llama", spec="tiny-llama", kind="causal_lm",
-                     base="tiny-llama", path="")
-    return LoadedModel(info=info, model=model, tokenizer=smollm2_tokenizer, device=torch.device("cpu"),
-                       dtype=torch.float32, capabilities=frozenset({"hidden_states", "causal_lm"}))
+    return tiny_lm(smollm2_tokenizer)
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def corpus_file(tmp_path) -> Path:
 @pytest.fixture()
 def tiny_folder(tiny_llama, tmp_path) -> Path:
     folder = tmp_path / "tiny-model"
-    tiny_llama.model.save_pretrained(folder)
+    tiny_llama.module.save_pretrained(folder)
     tiny_llama.tokenizer.save_pretrained(folder)
     return folder
 
@@ -59,7 +59,7 @@ def independent_expectation(loaded, text_ids, position, word, pos, tag, k, wn):
 
     tok = loaded.tokenizer
     with torch.no_grad():
-        logits = loaded.model(torch.tensor([text_ids[:position]])).logits[0, -1]
+        logits = loaded.module(torch.tensor([text_ids[:position]])).logits[0, -1]
     top = torch.topk(logits, k).indices.tolist()
     wpos = {"NOUN": "n", "VERB": "v", "ADJ": "a"}[pos]
     target = set(wn.synsets(word.lower(), wpos))

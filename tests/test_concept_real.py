@@ -36,6 +36,6 @@ def test_llm_build_on_smollm2(smollm2, tmp_path):
     (t,) = rec.targets
     assert stats.content_words == 1 and cf.header.raw["selector"]["settings"]["repetition_penalty"] == 1.1
     with torch.no_grad():
-        logits = smollm2.model(torch.tensor([rec.input_ids[: t.position]])).logits[0, -1]
+        logits = smollm2.module(torch.tensor([rec.input_ids[: t.position]])).logits[0, -1]
     pool = {smollm2.tokenizer.decode([i]) for i in torch.topk(logits, 200).indices.tolist()}
     assert all(" " + w in pool for w in t.set_words[1:])  # the judge can only pick offered candidates

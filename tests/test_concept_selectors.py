@@ -124,7 +124,7 @@ def test_embedding_selector_cosine_and_pos(tiny_llama):
 
     tok = tiny_llama.tokenizer
     tid = lambda w: tok(" " + w, add_special_tokens=False)["input_ids"][0]  # noqa: E731
-    emb = tiny_llama.model.get_input_embeddings().weight
+    emb = tiny_llama.module.get_input_embeddings().weight
     car, auto, truck, quickly, vehicle = (tid(w) for w in ("car", "automobile", "truck", "quickly", "vehicle"))
     with torch.no_grad():
         base = torch.randn(emb.shape[1], generator=torch.Generator().manual_seed(1))

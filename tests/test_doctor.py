@@ -123,7 +123,7 @@ def test_doctor_without_the_spacy_model(tmp_path):
 def test_wordnet_selector_without_sense_index_ends_in_one_line(tmp_path, tiny_llama):
     """Acceptance 3: index.sense gone from the cache and the system -> one line, exit 2, no traceback."""
     model = tmp_path / "tiny-model"
-    tiny_llama.model.save_pretrained(model)
+    tiny_llama.module.save_pretrained(model)
     tiny_llama.tokenizer.save_pretrained(model)
     corpus = tmp_path / "mini.txt"
     corpus.write_text("The old farmer walked slowly across the green field to inspect his young crops.\n\n"

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from harness.aggregate import spearman
-from harness.embedding import EmbeddingProtocol, embed_texts, length_batches, mean_pool, token_rows
-from tasks.pairs import score_pairs
-from tasks.pairs import Pair
+from harness.embedding import EmbeddingProtocol, token_rows
+from harness.lm.batching import length_batches
+from harness.lm.hf import mean_pool
+from tasks.pairs import Pair, score_pairs
 
 
 def _ranks(x):
@@ -72,7 +73,7 @@ def test_length_batches_respect_budget_and_cover_everything():
 def _manual_vector(lm, text, layer=-1):
     ids = torch.tensor([lm.tokenizer(text)["input_ids"]])
     with torch.no_grad():
-        out = lm.model(input_ids=ids, output_hidden_states=True)
+        out = lm.module(input_ids=ids, output_hidden_states=True)
     h = out.hidden_states[layer][0]
     v = h.mean(dim=0)
     return (v / v.norm()).numpy()
@@ -81,9 +82,9 @@ def _manual_vector(lm, text, layer=-1):
 def test_batched_embedding_equals_one_text_at_a_time(tiny_llama):
     texts = ["a", "the cat sat on the mat", "hello there, general", "x y", "A much longer sentence with quite a few words in it."]
     protocol = EmbeddingProtocol()
-    batched = embed_texts(tiny_llama, texts, protocol, max_batch_tokens=64, progress=False)
+    batched = tiny_llama.embed(texts, protocol, max_batch_tokens=64, progress=False)
     for i, t in enumerate(texts):
-        single = embed_texts(tiny_llama, [t], protocol, progress=False)[0]
+        single = tiny_llama.embed([t], protocol, progress=False)[0]
         np.testing.assert_allclose(batched[i], single, atol=1e-5)
         np.testing.assert_allclose(batched[i], _manual_vector(tiny_llama, t), atol=1e-5)
         assert np.linalg.norm(batched[i]) == pytest.approx(1.0, abs=1e-5)
@@ -91,7 +92,7 @@ def test_batched_embedding_equals_one_text_at_a_time(tiny_llama):
 
 def test_intermediate_layer_matches_hidden_states_tuple(tiny_llama):
     protocol = EmbeddingProtocol(layer=1)
-    vec = embed_texts(tiny_llama, ["the cat sat"], protocol, progress=False)[0]
+    vec = tiny_llama.embed(["the cat sat"], protocol, progress=False)[0]
     np.testing.assert_allclose(vec, _manual_vector(tiny_llama, "the cat sat", layer=1), atol=1e-5)
 
 

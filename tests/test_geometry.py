@@ -229,15 +229,9 @@ def _record_backbone_calls(lm) -> list[tuple]:
 
 
 def _tiny(tokenizer, seed: int, name: str):
-    import torch
+    from tiny_models import tiny_lm
 
-    from harness.models import LoadedModel, ModelInfo
-    from tiny_models import tiny_llama_model
-
-    info = ModelInfo(id=f"{name}-0000", name=name, spec=name, kind="causal_lm", base=name, path="")
-    return LoadedModel(info=info, model=tiny_llama_model(len(tokenizer), seed=seed), tokenizer=tokenizer,
-                       device=torch.device("cpu"), dtype=torch.float32,
-                       capabilities=frozenset({"hidden_states", "causal_lm"}))
+    return tiny_lm(tokenizer, seed=seed, name=name)
 
 
 @pytest.fixture(scope="module")
@@ -335,6 +329,48 @@ def test_tokenizer_that_does_not_fit_the_file_is_a_user_error(tmp_path, smollm2_
     assert not (tmp_path / "results").exists()
 
 
+def test_prepare_loads_no_model_and_run_builds_the_missing_file_with_the_evaluated_model(
+        tmp_path, monkeypatch, smollm2_tokenizer):
+    """A held-out concept file not cached yet: ``prepare`` only says where it will be; ``run`` builds it once
+    with the model being evaluated (never another copy), and both tasks use it."""
+    import harness.concepts.concept_cache as concept_cache
+    import harness.lm.hf_load as hf_load
+    from tiny_models import tiny_llama_model
+    from harness.lm.hf_causal import HFCausalLM
+    from harness.models import describe_spec
+    from harness.runner import evaluate
+    from harness.task import EvalContext, EvalOptions
+    from tasks.geometry_data import prepare
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "tiny"
+    module = tiny_llama_model(len(smollm2_tokenizer))
+    module.save_pretrained(folder)
+    smollm2_tokenizer.save_pretrained(folder)
+    lm = HFCausalLM(describe_spec(str(folder)), module, smollm2_tokenizer)
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded")
+
+    built = []
+
+    def build(model, corpus, split, selector, **settings):  # stands in for the builder: writes a known file
+        built.append(model)
+        return write_concept_file(concept_cache.concept_cache_path(model.info, corpus, split, selector, **settings),
+                                  smollm2_tokenizer)
+
+    monkeypatch.setattr(hf_load, "load_hf", no_loading)
+    monkeypatch.setattr(concept_cache, "cached_concept_file", build)
+    options = EvalOptions(results_dir=tmp_path / "results", limit=6, n_resamples=20)
+    plan = prepare(EvalContext(options, lm.info))
+    assert plan.inputs is None and not plan.path.exists() and not built
+    records = evaluate(str(folder), "clustering,centroid_similarity", options, lm=lm).records
+    assert built == [lm]
+    assert [r.task for r in records] == ["clustering", "centroid_similarity"]
+    assert records[0].data["concept_file_sha256"] == records[1].data["concept_file_sha256"]
+    assert len(records[0].items.ids) == len(SENTENCES)
+
+
 # ------------------------------------------------------------------ CLI errors
 
 
@@ -376,7 +412,7 @@ def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
     from harness.runner import evaluate
     from harness.task import EvalOptions
 
-    model = load_model("smollm2-135m", device="cpu", dtype="float32").model
+    model = load_model("smollm2-135m", device="cpu", dtype="float32").module
     peft = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     peft.save_pretrained(tmp_path / "adapter")
     options = EvalOptions(results_dir=tmp_path / "results", limit=12, n_resamples=100)

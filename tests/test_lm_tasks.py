@@ -26,7 +26,7 @@ def golden(lm, texts, content_only):
     for cw in find_content_words(texts, lm.tokenizer):
         ids = torch.tensor([cw.input_ids])
         with torch.no_grad():
-            logits = lm.model(input_ids=ids).logits[0].double()
+            logits = lm.module(input_ids=ids).logits[0].double()
         logp = logits[:-1] - torch.logsumexp(logits[:-1], dim=-1, keepdim=True)
         target = ids[0, 1:]
         tok_nll = -logp[torch.arange(len(target)), target]
@@ -68,7 +68,7 @@ def test_golden_perplexity_and_accuracy(tiny_llama, tmp_path):
 
 def test_one_forward_pass_for_both_tasks_and_batching_does_not_matter(tiny_llama, tmp_path):
     calls = []
-    hook = tiny_llama.model.register_forward_hook(lambda mod, args, out: calls.append(1))
+    hook = tiny_llama.backbone.register_forward_hook(lambda mod, args, out: calls.append(1))
     try:
         evaluate("tiny-llama", "global_ppl", options(tmp_path / "one", max_batch_tokens=700), lm=tiny_llama)
         one = len(calls)
@@ -88,8 +88,7 @@ def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from tiny_models import tiny_llama_model
-    from harness.models import LoadedModel, ModelInfo
+    from tiny_models import tiny_llama_model, tiny_lm
     from harness.runner import print_summary
 
     opts = options(tmp_path, limit=3)
@@ -99,10 +98,8 @@ def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
     from harness.corpora import load_corpus
 
     trained_on = {"concept_header": {"corpus": load_corpus("lee").describe()}}  # what harness_train.json records
-    info = ModelInfo(id="tiny-adapter-00000000", name="tiny-adapter", spec="tiny-adapter", kind="adapter",
-                     base="tiny-llama", path="", base_id=tiny_llama.info.id, training=trained_on)
-    adapter = LoadedModel(info=info, model=peft_model, tokenizer=tiny_llama.tokenizer, device=torch.device("cpu"),
-                          dtype=torch.float32, capabilities=tiny_llama.capabilities)
+    adapter = tiny_lm(tiny_llama.tokenizer, name="tiny-adapter", module=peft_model, kind="adapter", base="tiny-llama",
+                      base_id=tiny_llama.info.id, training=trained_on)
     same = evaluate("tiny-adapter", "global_ppl", opts, lm=adapter)  # LoRA B = 0: the base model exactly
     comp = same.records[0].comparison.metrics["perplexity"]
     assert comp.lower <= 0 <= comp.upper and not comp.significant and abs(comp.diff) < 1e-9

@@ -137,7 +137,8 @@ def test_caft_heads_match_reference():
     labels[1, -2:] = -100
     embedding = torch.nn.Linear(d, V, bias=False)
     owner = torch.nn.Module()
-    owner.get_input_embeddings = lambda: torch.nn.Embedding(V, d)
+    owner.embed = torch.nn.Embedding(V, d)
+    owner.get_input_embeddings = lambda: owner.embed
     heads = build_heads(owner, CaftSettings(caft_k=k, caft_coef=coef, caft_decay=decay))
     with torch.no_grad():
         for p in heads.parameters():
@@ -158,11 +159,12 @@ def test_gradients_reach_the_lora_weights_and_the_caft_heads():
     """One backward pass of each new objective on a LoRA-wrapped tiny Llama: every LoRA B matrix (A's gradient
     is 0 while B is at its zero init) gets a gradient, and CAFT's auxiliary term alone reaches both the heads
     and the LoRA weights."""
+    from harness.lm.hf_train import output_embedding, training_forward
     from tiny_models import tiny_llama_model
     from trainers.profiles import resolve_profile
     from trainers.trainer import add_lora
 
-    model = add_lora(tiny_llama_model(4096), resolve_profile("cpu", {"lora_dropout": 0.0}), "tiny").train()
+    model = add_lora(tiny_llama_model(4096), resolve_profile("cpu", {"lora_dropout": 0.0})).train()
     heads = build_heads(model, CaftSettings())
     ids = torch.randint(100, 2000, (2, 12), generator=torch.Generator().manual_seed(0))
     chosen = [(0, 3), (0, 7), (1, 5)]
@@ -172,15 +174,14 @@ def test_gradients_reach_the_lora_weights_and_the_caft_heads():
     def grads_after(loss_of) -> tuple[list[float], list[float]]:
         model.zero_grad()
         heads.zero_grad()
-        out = model(input_ids=ids, output_hidden_states=True)
-        loss_of(out).backward()
+        loss_of(*training_forward(model, ids, torch.ones_like(ids), final_hidden=True)).backward()
         return ([p.grad.abs().sum().item() if p.grad is not None else 0.0 for p in lora_b],
                 [p.grad.abs().sum().item() if p.grad is not None else 0.0 for p in heads.parameters()])
 
     for name in ("alternatives", "weighted-ce", "synonym-augment", "caft"):
-        lora, _ = grads_after(lambda out: OBJECTIVES.get(name)(out.logits, ids, to_concept_batch(chosen, sets),
-                                                                settings()).loss)
+        lora, _ = grads_after(lambda logits, _: OBJECTIVES.get(name)(logits, ids, to_concept_batch(chosen, sets),
+                                                                      settings()).loss)
         assert all(g > 0 for g in lora), name
-    lora, head = grads_after(lambda out: heads(out.hidden_states[-1], ids, model.get_output_embeddings()).loss)
+    lora, head = grads_after(lambda _, hidden: heads(hidden, ids, output_embedding(model)).loss)
     assert all(g > 0 for g in lora) and all(g > 0 for g in head)
     assert len(head) == 2 * (CaftSettings().caft_k - 1)  # W and b of each head

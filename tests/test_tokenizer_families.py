@@ -96,16 +96,9 @@ def family_corpus(tmp_path):
 
 
 def family_model(family: str):
-    import torch
+    from tiny_models import tiny_lm
 
-    from tiny_models import tiny_llama_model
-    from harness.models import LoadedModel, ModelInfo
-
-    tok = family_tokenizer(family)
-    info = ModelInfo(id=f"tiny-{family}", name=f"tiny-{family}", spec=f"tiny-{family}", kind="causal_lm",
-                     base=f"tiny-{family}", path="")
-    return LoadedModel(info=info, model=tiny_llama_model(len(tok)), tokenizer=tok, device=torch.device("cpu"),
-                       dtype=torch.float32, capabilities=frozenset({"hidden_states", "causal_lm"}))
+    return tiny_lm(family_tokenizer(family), name=f"tiny-{family}")
 
 
 @pytest.mark.parametrize("family", FAMILIES)

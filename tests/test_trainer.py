@@ -284,3 +284,39 @@ def test_paper_profile_evaluates_and_early_stops(tiny_folder, smollm2_tokenizer,
     evals = [r for r in load_train_log(result.adapter) if "eval_loss" in r]
     assert [r["epoch"] for r in evals] == [1.0, 2.0]
     assert rec["best_eval_loss"] == pytest.approx(min(r["eval_loss"] for r in evals))
+
+
+def test_training_and_loading_the_adapter_warn_nothing(tiny_folder, concepts4, tmp_path):
+    """No developer warning of the libraries reaches the user on a CPU (device auto, as the main job runs): no
+    pin_memory warning from the data loader, no FutureWarning about transformers' deprecated
+    is_gradient_checkpointing (read by peft)."""
+    import dataclasses
+    import warnings
+
+    from harness.models import load_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(dataclasses.replace(config(tiny_folder, concepts4, tmp_path / "run", overrides={"max_steps": 1}),
+                                  device="auto"))
+        load_model(str(tmp_path / "run"), device="cpu", dtype="float32")
+    shown = [f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, DeprecationWarning)]
+    assert shown == []
+
+
+def test_saving_the_adapter_of_an_aliased_base_warns_nothing(tmp_path, smollm2_tokenizer):
+    """The final adapter names its base by alias (``smollm2-135m``, no folder of that name): saving it must not
+    make peft look the alias up as a folder or hub id (a warning offline, a network call online)."""
+    import warnings
+
+    from tiny_models import tiny_llama_model
+    from trainers.profiles import resolve_profile
+    from trainers.recipe import save_adapter
+    from trainers.trainer import add_lora
+
+    model = add_lora(tiny_llama_model(len(smollm2_tokenizer)), resolve_profile("cpu"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        save_adapter(model, tmp_path, {"base": "smollm2-135m"})
+    assert [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)] == []
+    assert json.loads((tmp_path / "adapter_config.json").read_text())["base_model_name_or_path"] == "smollm2-135m"

@@ -14,3 +14,13 @@ def tiny_llama_model(vocab_size: int, seed: int = 0, layers: int = 2, hidden: in
                          max_position_embeddings=512, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2,
                          pad_token_id=2)
     return LlamaForCausalLM(config).eval()
+
+
+def tiny_lm(tokenizer, seed: int = 0, name: str = "tiny-llama", module=None, kind: str = "causal_lm", **info):
+    """``module`` (default: :func:`tiny_llama_model`) behind the model interface (:class:`HFCausalLM`)."""
+    from harness.lm.hf_causal import HFCausalLM
+    from harness.models import ModelInfo
+
+    module = module if module is not None else tiny_llama_model(len(tokenizer), seed=seed)
+    info = {"base": name, "path": "", **info}
+    return HFCausalLM(ModelInfo(id=f"{name}-00000000", name=name, spec=name, kind=kind, **info), module, tokenizer)

@@ -1,8 +1,8 @@
 """Objective ``caft``: Concept-Aware Fine-Tuning (arXiv 2506.07833) for any causal LM in transformers.
 
 Besides the model's own next-token head, k − 1 auxiliary heads predict the tokens t + 2 … t + k from the
-final hidden state h_t at position t (the last entry of the ``hidden_states`` the model returns, so no
-model is patched). Head i (i = 1 … k − 1, predicting token t + 1 + i) is a residual block
+final hidden state h_t at position t (the last of the hidden states the model returns,
+:func:`harness.lm.hf_train.training_forward`, so no model is patched). Head i (i = 1 … k − 1, predicting token t + 1 + i) is a residual block
 ``g_i(h) = h + SiLU(W_i h + b_i)`` followed by the model's own output embedding E (shared, not trained
 here), as in CAFT's public code (Medusa's heads); W_i and b_i start at zero, so every head starts as the
 model's next-token distribution. With ``nll_i(t) = −log softmax(E g_i(h_t))[x_{t+1+i}]``:
@@ -45,12 +45,13 @@ class CaftSettings:
 
 
 def build_heads(model, settings: CaftSettings):
-    """The k − 1 auxiliary heads for ``model`` (hidden size from its input embeddings), zero-initialised."""
+    """The k − 1 auxiliary heads for ``model`` (of its hidden size, on its device), zero-initialised."""
     import torch
 
-    hidden = model.get_input_embeddings().weight.shape[1]
-    heads = _heads_class()(hidden, settings.caft_k - 1, settings.caft_coef, settings.caft_decay)
-    return heads.to(device=model.get_input_embeddings().weight.device, dtype=torch.float32)
+    from harness.lm.hf_train import hidden_size
+
+    heads = _heads_class()(hidden_size(model), settings.caft_k - 1, settings.caft_coef, settings.caft_decay)
+    return heads.to(device=next(model.parameters()).device, dtype=torch.float32)
 
 
 @cache

@@ -70,15 +70,11 @@ class ConceptCollator:
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        B = len(features)
-        T = max(len(f["input_ids"]) for f in features)
-        input_ids = torch.full((B, T), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((B, T), dtype=torch.long)
+        from harness.lm.batching import pad_rows
+
+        input_ids, attention = pad_rows([f["input_ids"] for f in features], self.pad_id)
         rows, positions, sets = [], [], []
         for b, f in enumerate(features):
-            n = len(f["input_ids"])
-            input_ids[b, :n] = torch.tensor(f["input_ids"], dtype=torch.long)
-            attention[b, :n] = 1
             rows += [b] * len(f["positions"])
             positions += f["positions"]
             sets += f["sets"]

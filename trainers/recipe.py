@@ -115,10 +115,9 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
 
     check_disk_space(out, estimate_disk_bytes(count_lora_parameters(model_folder(info), hyper)))
     seed_everything(config.seed)
-    lm = load_model(config.model, device="cpu", dtype=config.dtype)
     from trainers.trainer import add_lora
 
-    model = add_lora(lm.model, hyper, info.base)
+    model = add_lora(load_model(config.model, device="cpu", dtype=config.dtype, info=info).module, hyper)
     resume_from = last_checkpoint(out / CHECKPOINTS) if state == "resume" else None
     heads = objective_heads(objective, settings, model, resume_from)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -235,11 +234,14 @@ def train_record(config: TrainConfig, info: ModelInfo, hyper: Hyper, settings: O
 
 
 def save_adapter(model, out: Path, record: dict[str, Any]) -> None:
-    """Stage the adapter, then move its files into ``out``; ``harness_train.json`` goes last."""
+    """Stage the adapter, then move its files into ``out``; ``harness_train.json`` goes last. The adapter
+    config names the base by its spec (an alias like ``smollm2-135m`` travels between machines, a cache
+    path would not); the vocabulary is never resized, so no embedding layer is saved."""
     staging = out / f".staging-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
-    model.save_pretrained(str(staging))
+    model.peft_config["default"].base_model_name_or_path = record["base"]
+    model.save_pretrained(str(staging), save_embedding_layers=False)
     from trainers.trainer import HEADS_ATTRIBUTE, HEADS_FILE, save_heads
 
     heads = dict(model.named_children()).get(HEADS_ATTRIBUTE)

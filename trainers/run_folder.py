@@ -86,14 +86,11 @@ def prepare_output_folder(out: Path, identity: dict[str, Any], resume_from: Path
 def count_lora_parameters(source: str, hyper: Hyper) -> int:
     """LoRA parameters the run will train: r·(in + out) per target linear layer, counted on a model
     built on the meta device (no weights read, no memory used)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from harness.lm.hf_load import linear_layer_sizes
 
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source))
     targets = set(hyper.target_modules)
-    return sum(hyper.lora_r * (m.in_features + m.out_features) for name, m in model.named_modules()
-               if name.rsplit(".", 1)[-1] in targets and isinstance(m, torch.nn.Linear))
+    return sum(hyper.lora_r * (n_in + n_out) for name, n_in, n_out in linear_layer_sizes(source)
+               if name.rsplit(".", 1)[-1] in targets)
 
 
 def estimate_disk_bytes(n_trainable: int) -> int:

@@ -32,10 +32,13 @@ HEADS_ATTRIBUTE = "objective_heads"  # the model's child holding an objective's 
 HEADS_FILE = "objective_heads.safetensors"  # beside the adapter and in every checkpoint
 
 
-def add_lora(model, hyper: Hyper, base_spec: str):
-    """LoRA on ``hyper.target_modules``; the adapter config names ``base_spec`` as its base
-    (an alias like ``smollm2-135m`` travels between machines, a cache path would not)."""
-    from peft import LoraConfig, get_peft_model
+def add_lora(model, hyper: Hyper):
+    """LoRA on ``hyper.target_modules``. Until :func:`trainers.recipe.save_adapter` names the base by its
+    spec, the adapter config names the folder the weights came from, where peft finds the base's config
+    when it saves a checkpoint."""
+    from peft import LoraConfig
+
+    from harness.lm.hf_load import wrap_lora
 
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     missing = [m for m in hyper.target_modules if m not in present]
@@ -45,9 +48,7 @@ def add_lora(model, hyper: Hyper, base_spec: str):
         raise UserError(f"the model has no module named {', '.join(missing)} for LoRA (--target-modules)")
     config = LoraConfig(r=hyper.lora_r, lora_alpha=hyper.lora_alpha, lora_dropout=hyper.lora_dropout,
                         target_modules=list(hyper.target_modules), bias="none", task_type="CAUSAL_LM")
-    peft_model = get_peft_model(model, config)
-    peft_model.peft_config["default"].base_model_name_or_path = base_spec
-    return peft_model
+    return wrap_lora(model, config)
 
 
 def save_heads(heads, folder: Path) -> None:
@@ -82,16 +83,17 @@ class ObjectiveTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
         concepts = pop_concept_batch(inputs)
         labels = inputs.pop("labels")
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False,
-                        output_hidden_states=self.heads is not None)
-        out = self.objective(outputs.logits, labels, concepts if self.objective.uses_concepts else None,
-                             self.settings)
+        from harness.lm.hf_train import output_embedding, training_forward
+
+        logits, hidden = training_forward(model, inputs["input_ids"], inputs["attention_mask"],
+                                          final_hidden=self.heads is not None)
+        out = self.objective(logits, labels, concepts if self.objective.uses_concepts else None, self.settings)
         if self.heads is not None:
-            extra = self.heads(outputs.hidden_states[-1], labels, self.model.get_output_embeddings())
+            extra = self.heads(hidden, labels, output_embedding(self.model))
             out = LossOutput(loss=out.loss + extra.loss, logs={**out.logs, **extra.logs})
         if model.training:
             self.pending_logs.append({"loss": float(out.loss.detach()), **out.logs})
-        return (out.loss, outputs) if return_outputs else out.loss
+        return (out.loss, {"logits": logits}) if return_outputs else out.loss
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         super().save_model(output_dir, _internal_call)
@@ -182,6 +184,7 @@ def trim_log(log_path: Path, last_step: int) -> None:
 
 
 def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: str, report_to: str):
+    import torch
     from transformers import TrainingArguments
 
     evaluate = hyper.val_fraction > 0 and hyper.eval_strategy != "no"
@@ -214,5 +217,6 @@ def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: st
         use_cpu=device == "cpu",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        dataloader_pin_memory=device != "cpu" and torch.cuda.is_available(),  # pinning is for copies to a GPU
         optim="adamw_torch",
     )

@@ -145,7 +145,7 @@ def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
 def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, resume: bool = False,
                    overwrite: bool = False, device: str = "auto", dtype: str = "auto", nlp: Any = None,
                    **settings: Any) -> BuildStats:
-    """Build (or resume) the concept file ``out``; ``model`` is a spec or a LoadedModel, ``corpus``
+    """Build (or resume) the concept file ``out``; ``model`` is a spec or a loaded model, ``corpus``
     a name/path or a :class:`~harness.corpora.Corpus`; ``settings`` are :class:`BuildConfig` fields."""
     from harness.concepts.candidates import SelectorContext
     from harness.concepts.content_words import load_spacy
@@ -208,7 +208,7 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
          stats: BuildStats) -> None:
     from tqdm import tqdm
 
-    from harness.concepts.candidates import WholeWordVocab, topk_candidates
+    from harness.concepts.candidates import WholeWordVocab
     from harness.concepts.content_words import find_content_words
 
     tok = loaded.tokenizer
@@ -225,8 +225,8 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
             stats.content_word_seconds += time.perf_counter() - t
             plans = [_plan(i, cw, cfg) for i, cw in zip(chunk, found)]
             t = time.perf_counter()
-            tops = topk_candidates(loaded, [p["ids"] for p in plans], [p["positions"] for p in plans], k=cfg.k,
-                                   max_batch_tokens=cfg.max_batch_tokens)
+            tops = loaded.top_k_next([p["ids"] for p in plans], [p["positions"] for p in plans], cfg.k,
+                                     max_batch_tokens=cfg.max_batch_tokens)
             stats.candidate_seconds += time.perf_counter() - t
             t = time.perf_counter()
             queries, where, plan_counts = _queries(plans, tops, vocab)

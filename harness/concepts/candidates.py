@@ -1,11 +1,8 @@
 """Candidate pools: the base model's top-k next tokens at each content-word position.
 
 For a content word at index ``p`` of ``input_ids`` the candidates are the ``k`` most likely
-tokens of ``p(· | input_ids[:p])``: the logits at position ``p − 1``. One forward pass per batch
-of sequences gives all of them: sequences are sorted by length and packed so a batch holds at
-most ``max_batch_tokens`` padded tokens (right padding, attention mask); only the hidden states
-at the needed positions go through the LM head, so no ``batch × length × vocab`` logits tensor
-is built.
+tokens of ``p(· | input_ids[:p])``: the logits at position ``p − 1``
+(:meth:`harness.lm.interface.LanguageModel.top_k_next`, one forward pass per batch of sequences).
 
 Selectors see only *whole-word alphabetic* candidates: tokens that begin a word and are made of
 letters (``Ġsurf``, ``▁surf``, WordPiece ``surf``), read from the tokenizer's own word-boundary
@@ -37,7 +34,7 @@ class SelectionQuery:
 class SelectorContext:
     """What a selector factory may use: the base model, spaCy, and the build's selector options."""
 
-    model: Any  # harness.models.LoadedModel (the base model the candidates come from)
+    model: Any  # harness.lm.interface.LanguageModel (the base model the candidates come from)
     nlp: Any = None
     judge: str | None = None
     hypernyms: bool = False
@@ -104,43 +101,3 @@ class WholeWordVocab:
                 words.append(w)
                 ids.append(int(tid))
         return words, ids
-
-
-def topk_candidates(loaded: Any, sequences: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
-                    k: int = 200, max_batch_tokens: int = 4096) -> list[list[list[int]]]:
-    """``out[s][j]`` = the ``k`` most likely next-token ids (descending) before ``positions[s][j]``
-    of ``sequences[s]``; every position must be >= 1."""
-    import torch
-
-    from harness.embedding import length_batches
-
-    out: list[list[list[int]]] = [[[] for _ in pos] for pos in positions]
-    need = [s for s in range(len(sequences)) if positions[s]]
-    if not need:
-        return out
-    head = loaded.model.get_output_embeddings()
-    backbone = loaded.backbone
-    pad = loaded.tokenizer.pad_token_id or 0
-    k = min(k, head.weight.shape[0])
-    for batch in length_batches([len(sequences[s]) for s in need], max_batch_tokens):
-        idx = [need[b] for b in batch]
-        width = max(len(sequences[s]) for s in idx)
-        ids = torch.full((len(idx), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for r, s in enumerate(idx):
-            ids[r, : len(sequences[s])] = torch.tensor(list(sequences[s]), dtype=torch.long)
-            mask[r, : len(sequences[s])] = 1
-        rows = [r for r, s in enumerate(idx) for _ in positions[s]]
-        cols = [p - 1 for s in idx for p in positions[s]]
-        if min(cols) < 0:
-            raise ValueError("a content-word position must be >= 1 (it is predicted from its prefix)")
-        with torch.inference_mode():
-            hidden = backbone(input_ids=ids.to(loaded.device), attention_mask=mask.to(loaded.device)).last_hidden_state
-            logits = head(hidden[torch.tensor(rows), torch.tensor(cols)]).float()
-            top = torch.topk(logits, k, dim=-1).indices.cpu().tolist()
-        n = 0
-        for s in idx:
-            for j in range(len(positions[s])):
-                out[s][j] = top[n]
-                n += 1
-    return out

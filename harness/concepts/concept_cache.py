@@ -43,7 +43,7 @@ def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, **sett
 def cached_concept_file(model: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
     """The concept file for (base model, corpus, split, selector, settings), built on first use and reused.
 
-    ``model`` is a spec or a LoadedModel (its ``info.id`` keys the cache and it builds the file, so the
+    ``model`` is a spec or a loaded model (its ``info.id`` keys the cache and it builds the file, so the
     model is not loaded again); ``settings`` are :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp``
     for a build from a spec."""
     from filelock import FileLock

@@ -41,7 +41,7 @@ class EmbeddingSelector:
 
         from harness.concepts.content_words import load_spacy
 
-        weight = ctx.model.model.get_input_embeddings().weight.detach().float().cpu()
+        weight = torch.from_numpy(ctx.model.input_embeddings())
         self.unit = torch.nn.functional.normalize(weight, dim=-1)
         self.threshold = float(ctx.threshold)
         self.nlp = ctx.nlp or load_spacy()

@@ -5,8 +5,9 @@ The prompt is appendix A's, verbatim, with ``{target}`` = the content word,
 alphabetic candidates (most likely first) joined with ``", "``. It is sent as one user turn
 through the judge's chat template (as is, when the tokenizer has none). Decoding is greedy
 (deterministic) with repetition penalty 1.1, as in the paper; generation stops at ``]`` or
-after ``max_new_tokens``. Prompts are batched (sorted by length, left padding, at most
-``max_batch_tokens`` padded prompt tokens per batch). The answer goes through
+after ``max_new_tokens``. Prompts are batched by the model interface
+(:meth:`harness.lm.interface.LanguageModel.generate`: sorted by length, left padding, at most
+``max_batch_tokens`` padded prompt tokens and ``batch_size`` prompts per batch). The answer goes through
 :func:`~harness.concepts.selectors.parse.parse_synonyms`, so only pool words survive.
 
 The judge is ``--judge SPEC`` (any instruct causal LM spec :func:`harness.models.load_model`
@@ -51,10 +52,13 @@ class LLMSelector:
 
     def __init__(self, ctx: SelectorContext, max_new_tokens: int = MAX_NEW_TOKENS,
                  max_batch_tokens: int = 8192) -> None:
-        from harness.models import load_model
+        from harness.models import describe_spec, load_model
 
         self.judge_spec = ctx.judge or DEFAULT_JUDGE
-        self.judge = load_model(self.judge_spec, device=ctx.device, dtype=ctx.dtype)
+        if ctx.model is not None and describe_spec(self.judge_spec).id == ctx.model.info.id:
+            self.judge = ctx.model  # the base model judges its own candidates: no second copy
+        else:
+            self.judge = load_model(self.judge_spec, device=ctx.device, dtype=ctx.dtype)
         if self.judge.info.kind == "encoder":
             from harness.errors import UserError
 
@@ -78,32 +82,8 @@ class LLMSelector:
 
     def generate(self, prompts: list[str]) -> list[str]:
         """Greedy answers to ``prompts`` (each already through the chat template), in order."""
-        import torch
-
-        from harness.embedding import length_batches
-
-        tok = self.judge.tokenizer
-        encoded = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        answers = [""] * len(prompts)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        for batch in length_batches([len(e) for e in encoded], self.max_batch_tokens):
-            for start in range(0, len(batch), self.batch_size):
-                part = batch[start:start + self.batch_size]
-                width = max(len(encoded[i]) for i in part)
-                ids = torch.full((len(part), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(part), width), dtype=torch.long)
-                for r, i in enumerate(part):  # left padding: every prompt ends where generation starts
-                    ids[r, width - len(encoded[i]):] = torch.tensor(encoded[i])
-                    mask[r, width - len(encoded[i]):] = 1
-                with torch.inference_mode():
-                    out = self.judge.model.generate(
-                        input_ids=ids.to(self.judge.device), attention_mask=mask.to(self.judge.device),
-                        do_sample=False, repetition_penalty=REPETITION_PENALTY, max_new_tokens=self.max_new_tokens,
-                        pad_token_id=pad, stop_strings=["]"], tokenizer=tok, temperature=None, top_p=None,
-                        top_k=None)
-                for r, i in enumerate(part):
-                    answers[i] = tok.decode(out[r, width:], skip_special_tokens=True)
-        return answers
+        return self.judge.generate(prompts, self.max_new_tokens, stop=("]",), repetition_penalty=REPETITION_PENALTY,
+                                   max_batch_tokens=self.max_batch_tokens, max_batch_size=self.batch_size)
 
     def select(self, queries: list[SelectionQuery]) -> list[list[str]]:
         todo = [i for i, q in enumerate(queries) if q.candidates]

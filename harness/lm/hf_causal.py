@@ -1,0 +1,158 @@
+"""A Hugging Face causal LM behind :class:`~harness.lm.interface.LanguageModel`.
+
+Memory stays at one batch: the backbone gives hidden states (batch × length × d), and only the rows
+a request needs (the scored positions, the candidate positions) go through the LM head, at most
+:data:`LOGIT_CHUNK_BYTES` of float32 logits at a time. The ``batch × length × vocabulary`` logits
+of a plain forward pass (805 MB for 4,096 tokens of a 49,152-token vocabulary) are never built.
+
+Logits are ``head(h)``, with Gemma-2-style soft-capping ``c · tanh(z / c)`` when the config sets
+``final_logit_softcapping``, as the models' own forward computes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from harness.lm.batching import length_batches, pad_rows
+from harness.lm.hf import HFModel
+from harness.lm.interface import TokenScores
+
+LOGIT_CHUNK_BYTES = 64 << 20  # float32 logits per head call (about 340 rows of a 49,152-token vocabulary)
+
+
+class HFCausalLM(HFModel):
+    """A causal LM (``AutoModelForCausalLM``, or one wrapped in a peft adapter)."""
+
+    capabilities = frozenset({"hidden_states", "causal_lm"})
+
+    def _logits(self, hidden) -> Iterator[tuple[int, Any]]:
+        """(start row, float32 logits of the next chunk of rows of ``hidden``), chunk by chunk."""
+        head = self.module.get_output_embeddings()
+        step = max(1, LOGIT_CHUNK_BYTES // (4 * head.weight.shape[0]))
+        cap = getattr(self.module.config, "final_logit_softcapping", None)
+        for start in range(0, len(hidden), step):
+            logits = head(hidden[start:start + step]).float()
+            if cap:
+                logits = cap * (logits / cap).tanh()
+            yield start, logits
+
+    def token_scores(self, sequences: Sequence[Sequence[int]], max_batch_tokens: int | None = None,
+                     desc: str = "LM pass", progress: bool = True) -> list[TokenScores]:
+        """NLL_p = logsumexp(z_{p−1}) − z_{p−1}[x_p] and correct_p = [argmax z_{p−1} = x_p], p = 1 … n−1, from
+        right-padded length-sorted batches (padding is masked and never scored)."""
+        import torch
+        from tqdm import tqdm
+
+        rows = [list(s) for s in sequences]
+        if any(len(r) < 2 for r in rows):
+            raise ValueError("a scored sequence needs at least 2 tokens")
+        out: list[Any] = [None] * len(rows)
+        with torch.inference_mode(), tqdm(total=sum(map(len, rows)), desc=desc, unit="tok",
+                                          disable=None if progress else True, leave=False) as bar:
+            for batch in length_batches([len(r) for r in rows], self._budget(max_batch_tokens)):
+                hidden = self._forward([rows[i] for i in batch])[0].last_hidden_state
+                scored = [len(rows[i]) - 1 for i in batch]
+                where = (torch.repeat_interleave(torch.arange(len(batch)), torch.tensor(scored)),
+                         torch.cat([torch.arange(n) for n in scored]))
+                picked = hidden[where[0].to(self.device), where[1].to(self.device)]
+                targets = torch.tensor([t for i in batch for t in rows[i][1:]], device=self.device)
+                nll = torch.empty(len(targets), dtype=torch.float32)
+                correct = torch.empty(len(targets), dtype=torch.bool)
+                for start, logits in self._logits(picked):
+                    t = targets[start:start + len(logits)]
+                    nll[start:start + len(t)], correct[start:start + len(t)] = _nll_and_top1(logits, t)
+                for i, part_nll, part_ok in zip(batch, nll.split(scored), correct.split(scored)):
+                    out[i] = TokenScores(part_nll.double().numpy(), part_ok.double().numpy())
+                bar.update(sum(len(rows[i]) for i in batch))
+        return out
+
+    def top_k_next(self, sequences: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], k: int,
+                   max_batch_tokens: int | None = None) -> list[list[list[int]]]:
+        """The ``k`` largest logits at position p − 1 of each requested p, in descending order."""
+        import torch
+
+        out: list[list[list[int]]] = [[[] for _ in pos] for pos in positions]
+        if any(p < 1 for pos in positions for p in pos):
+            raise ValueError("a position must be >= 1 (it is predicted from its prefix)")
+        need = [s for s in range(len(sequences)) if positions[s]]
+        k = min(k, self.module.get_output_embeddings().weight.shape[0])
+        with torch.inference_mode():
+            for batch in length_batches([len(sequences[s]) for s in need], self._budget(max_batch_tokens)):
+                idx = [need[b] for b in batch]
+                hidden = self._forward([sequences[s] for s in idx])[0].last_hidden_state
+                rows = torch.tensor([r for r, s in enumerate(idx) for _ in positions[s]], device=self.device)
+                cols = torch.tensor([p - 1 for s in idx for p in positions[s]], device=self.device)
+                top = torch.cat([torch.topk(logits, k, dim=-1).indices.cpu()
+                                 for _, logits in self._logits(hidden[rows, cols])]).tolist()
+                n = 0
+                for s in idx:
+                    for j in range(len(positions[s])):
+                        out[s][j] = top[n]
+                        n += 1
+        return out
+
+    def hidden_at(self, prefixes: Sequence[Sequence[int]], continuations: Sequence[Sequence[int]],
+                  layers: tuple[int, ...] = (-1,), max_batch_tokens: int | None = None,
+                  progress: bool = True) -> list[np.ndarray]:
+        """Equal to running every ``prefix + [t]`` in full (causal attention), at a fraction of the cost:
+        prefixes are grouped by length into batches of ≤ ``max_batch_tokens / 4`` padded tokens (each
+        continuation holds a copy of its prefix's KV cache; ~4 per prefix in the geometry tasks); each batch
+        runs its right-padded prefixes once, then every continuation token as one step that attends to its own
+        prefix's cache entries only (attention mask) at position ``len(prefix)`` (explicit position ids)."""
+        import torch
+        from tqdm import tqdm
+
+        if not all(prefixes):
+            raise ValueError("every prefix needs at least one token")
+        out: list[Any] = [None] * len(prefixes)
+        batches = length_batches([len(p) for p in prefixes], max(self._budget(max_batch_tokens) // 4, 1))
+        with torch.inference_mode():
+            for batch in tqdm(batches, desc=f"hidden states after {len(prefixes)} prefixes",
+                              disable=None if progress else True, leave=False):
+                prefix, mask = self._forward([prefixes[i] for i in batch], use_cache=True)
+                rows = torch.tensor([r for r, i in enumerate(batch) for _ in continuations[i]], device=self.device)
+                cache = prefix.past_key_values
+                cache.batch_select_indices(rows)
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)[rows]  # + the continuation token
+                tokens = torch.tensor([[t] for i in batch for t in continuations[i]], dtype=torch.long)
+                where = torch.tensor([[len(prefixes[i])] for i in batch for _ in continuations[i]])
+                step = self.backbone(input_ids=tokens.to(self.device), attention_mask=mask,
+                                     position_ids=where.to(self.device), past_key_values=cache, use_cache=True,
+                                     output_hidden_states=self.wants_all_layers(layers), return_dict=True)
+                hidden = torch.stack([h[:, -1] for h in self.layers_of(step, layers)]).float().cpu().numpy()
+                start = 0
+                for i in batch:
+                    out[i] = hidden[:, start:start + len(continuations[i])]
+                    start += len(continuations[i])
+        return out
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = (),
+                 repetition_penalty: float = 1.0, max_batch_tokens: int | None = None,
+                 max_batch_size: int = 8) -> list[str]:
+        """Greedy decoding of length-sorted, left-padded batches (every prompt ends where generation starts)."""
+        import torch
+
+        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        answers = [""] * len(prompts)
+        for batch in length_batches([len(e) for e in encoded], self._budget(max_batch_tokens), max_batch_size):
+            ids, mask = pad_rows([encoded[i] for i in batch], self.pad_id, side="left")
+            with torch.inference_mode():
+                out = self.module.generate(
+                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device), do_sample=False,
+                    repetition_penalty=repetition_penalty, max_new_tokens=max_new_tokens, pad_token_id=self.pad_id,
+                    stop_strings=list(stop) or None, tokenizer=self.tokenizer, temperature=None, top_p=None,
+                    top_k=None)
+            for r, i in enumerate(batch):
+                answers[i] = self.tokenizer.decode(out[r, ids.shape[1]:], skip_special_tokens=True)
+        return answers
+
+
+def _nll_and_top1(logits, targets):
+    """(logsumexp(z) − z[t], argmax z = t) per row, as ``torch.logsumexp`` computes it (m + log Σ exp(z − m),
+    m = max z) but in place in the chunk (it is ours) and with the maximum and argmax from one pass."""
+    top, best = logits.max(-1)
+    picked = logits.gather(1, targets[:, None])[:, 0]
+    lse = logits.sub_(top[:, None]).exp_().sum(-1).log_().add_(top)
+    return (lse - picked).cpu(), (best == targets).cpu()
