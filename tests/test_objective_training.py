@@ -5,9 +5,11 @@ needed to evaluate it; synonym augmentation is deterministic per seed; bad setti
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from harness.cli import main as cli_main
 from test_trainer import concepts4, tiny_folder  # noqa: F401 - fixtures
@@ -133,3 +135,34 @@ def test_augmentation_with_an_empty_concept_file_is_a_user_error(tiny_folder, sm
         err = one_line_error(capsys, "train", "--model", str(tiny_folder), "--concepts", str(empty), "--out",
                              str(tmp_path / objective), "--lambda", "0", "--objective", objective)
         assert "holds no concept targets" in err and not (tmp_path / objective).exists()
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_a_resumed_caft_run_continues_its_heads(tiny_folder, concepts4, tmp_path):
+    """Interrupted after the step-2 checkpoint of 3 steps, resumed: adapter and heads equal an uninterrupted run's
+    (the heads come back from the checkpoint, their optimizer state with the Trainer's)."""
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    class StopAtStep3(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                raise Interrupt
+
+    def cfg(out: Path, resume: bool = False) -> TrainConfig:
+        base = config(tiny_folder, concepts4, out, "caft")
+        return replace(base, resume=resume, overrides={**base.overrides, "max_steps": 3, "batch_size": 2})
+
+    whole = train(cfg(tmp_path / "whole")).adapter
+    with pytest.raises(Interrupt):
+        train(cfg(tmp_path / "cut"), callbacks=[StopAtStep3()])
+    resumed = train(cfg(tmp_path / "cut", resume=True))
+    assert resumed.record["resumed_from"] == "checkpoint-2"
+    for name in (HEADS_FILE, "adapter_model.safetensors"):
+        a, b = load_file(str(whole / name)), load_file(str(resumed.adapter / name))
+        assert a.keys() == b.keys() and len(a) > 0
+        for k in a:
+            torch.testing.assert_close(b[k], a[k], rtol=0, atol=1e-6)
