@@ -166,3 +166,19 @@ def test_a_resumed_caft_run_continues_its_heads(tiny_folder, concepts4, tmp_path
         assert a.keys() == b.keys() and len(a) > 0
         for k in a:
             torch.testing.assert_close(b[k], a[k], rtol=0, atol=1e-6)
+
+
+def test_a_sweep_point_and_train_and_eval_make_the_same_run_of_an_objective_without_lambda(tmp_path):
+    """λ is not caft's setting: a sweep's caft point (λ = 0) and ``train-and-eval --objective caft`` (λ = 0.25 by
+    default, or any --lambda) record the same settings, so they name and reuse one run folder."""
+    from harness.config import recorded
+    from trainers.objectives import OBJECTIVES
+    from workflows.sweep import grid, point_config
+    from workflows.train_and_eval import TrainAndEval, default_out
+
+    caft = OBJECTIVES.get("caft")
+    alone = TrainAndEval(train=TrainConfig(objective="caft", settings=ObjectiveSettings(lam=0.7)))
+    (point,) = grid([0.0, 0.5], noise=True, objectives=["caft"])
+    swept = point_config(TrainAndEval(), point, tmp_path)
+    assert recorded(caft.own(swept.train.settings)) == recorded(caft.own(alone.train.settings))
+    assert swept.train.out.name == default_out(alone, "wordnet", "wiki").name

@@ -143,11 +143,15 @@ class Objective:
         return self.fn(logits, labels, concepts, settings)
 
     def own(self, settings: ObjectiveSettings) -> ObjectiveSettings:
-        """``settings`` holding only this objective's own extra settings (those it records), checked."""
+        """``settings`` holding only this objective's own extra settings (those it records), checked. An
+        objective with settings of its own that does not read λ gets λ's defaults (recorded λ = 0), so a λ
+        flag never makes two of its runs differ (``ntp`` keeps the λ given, as its runs always recorded)."""
         if self.settings is None:
             return replace(settings, extra={})
         settings.of(self.settings)  # its __post_init__ checks the values: one-line user errors
         names = {f.name for f in fields(self.settings)}
+        if not self.reads_lambda:
+            settings = ObjectiveSettings(extra=settings.extra)
         return replace(settings, extra={k: v for k, v in settings.extra.items() if k in names})
 
 
