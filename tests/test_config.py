@@ -107,4 +107,4 @@ print(json.dumps({"mine": cfg.settings.of(weighted.WeightedSettings).multiplier,
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got == {"mine": 3.0, "default": 2.0,
-                   "record": {"lambda": 0.25, "lambda_scope": "all", "mass_threshold": 0.6, "multiplier": 3.0}}
+                   "record": {"lambda": 0.0, "lambda_scope": "all", "mass_threshold": 0.6, "multiplier": 3.0}}  # λ is not its setting
