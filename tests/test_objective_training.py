@@ -182,3 +182,8 @@ def test_a_sweep_point_and_train_and_eval_make_the_same_run_of_an_objective_with
     swept = point_config(TrainAndEval(), point, tmp_path)
     assert recorded(caft.own(swept.train.settings)) == recorded(caft.own(alone.train.settings))
     assert swept.train.out.name == default_out(alone, "wordnet", "wiki").name
+
+
+def test_an_unknown_launcher_ends_in_one_line(capsys, tmp_path):
+    err = one_line_error(capsys, "sweep", "--launcher", "slurm", "--runs-dir", str(tmp_path / "runs"), "--dry-run")
+    assert "--launcher must be one of local, submitit, got 'slurm'" in err and not any(tmp_path.iterdir())

@@ -127,7 +127,7 @@ class Objective:
     ``heads(model, own settings)``: extra trainable modules it trains beside the LoRA weights, called by the
     trainer as ``heads(final hidden states, labels, output embeddings) -> LossOutput`` and added to the loss
     (:mod:`trainers.caft`); ``prepare(examples, tokenizer, own settings, seed)``: rewrites the training
-    examples once before training (:mod:`trainers.augment`)."""
+    examples once before training (:mod:`trainers.beyond_tokens`)."""
 
     name: str
     fn: Callable[["torch.Tensor", "torch.Tensor", ConceptBatch | None, ObjectiveSettings], LossOutput]

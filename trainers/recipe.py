@@ -119,7 +119,7 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
 
     model = add_lora(load_model(config.model, device="cpu", dtype=config.dtype, info=info).module, hyper)
     resume_from = last_checkpoint(out / CHECKPOINTS) if state == "resume" else None
-    heads = objective_heads(objective, settings, model, resume_from)
+    objective_heads(objective, settings, model, resume_from)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if is_main_process():  # other processes of a distributed run only read the folder
         prepare_output_folder(out, identity, resume_from)
