@@ -187,3 +187,30 @@ def test_a_sweep_point_and_train_and_eval_make_the_same_run_of_an_objective_with
 def test_an_unknown_launcher_ends_in_one_line(capsys, tmp_path):
     err = one_line_error(capsys, "sweep", "--launcher", "slurm", "--runs-dir", str(tmp_path / "runs"), "--dry-run")
     assert "--launcher must be one of local, submitit, got 'slurm'" in err and not any(tmp_path.iterdir())
+
+
+def test_caft_under_torchrun_matches_one_process(tiny_folder, concepts4, tmp_path):
+    """2 processes × batch 2 (gloo, CPU) against 1 × batch 4, same global batch: the heads, used outside the
+    model's own forward pass, are averaged across processes like the LoRA weights."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    single = train(config(tiny_folder, concepts4, tmp_path / "single", "caft")).adapter
+    ddp = tmp_path / "ddp"
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    own = [f"--{k.replace('_', '-')}={v}" for k, v in OWN["caft"].items()]
+    proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29519", "-m", "harness.cli", "train",
+                           "--model", str(tiny_folder), "--concepts", str(concepts4), "--lambda", "0.25",
+                           "--objective", "caft", *own, "--out", str(ddp), "--max-steps", "2", "--batch-size", "2",
+                           "--save-steps", "1", "--lora-dropout", "0", "--warmup-ratio", "0", "--device", "cpu",
+                           "--dtype", "float32", "--no-progress"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in (HEADS_FILE, "adapter_model.safetensors"):
+        a, b = load_file(str(single / name)), load_file(str(ddp / name))
+        for k in a:
+            torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-6)

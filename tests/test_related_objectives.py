@@ -159,7 +159,7 @@ def test_gradients_reach_the_lora_weights_and_the_caft_heads():
     """One backward pass of each new objective on a LoRA-wrapped tiny Llama: every LoRA B matrix (A's gradient
     is 0 while B is at its zero init) gets a gradient, and CAFT's auxiliary term alone reaches both the heads
     and the LoRA weights."""
-    from harness.lm.hf_train import output_embedding, training_forward
+    from harness.lm.hf_train import output_embedding
     from tiny_models import tiny_llama_model
     from trainers.profiles import resolve_profile
     from trainers.trainer import add_lora
@@ -174,7 +174,8 @@ def test_gradients_reach_the_lora_weights_and_the_caft_heads():
     def grads_after(loss_of) -> tuple[list[float], list[float]]:
         model.zero_grad()
         heads.zero_grad()
-        loss_of(*training_forward(model, ids, torch.ones_like(ids), final_hidden=True)).backward()
+        out = model(input_ids=ids, output_hidden_states=True)
+        loss_of(out.logits, out.hidden_states[-1]).backward()
         return ([p.grad.abs().sum().item() if p.grad is not None else 0.0 for p in lora_b],
                 [p.grad.abs().sum().item() if p.grad is not None else 0.0 for p in heads.parameters()])
 

@@ -79,18 +79,32 @@ class ObjectiveTrainer(Trainer):
         self.settings = settings
         self.heads = dict(self.model.named_children()).get(HEADS_ATTRIBUTE)
         self.pending_logs: list[dict[str, float]] = []
+        self.labels = None  # of the batch in the forward pass, for the heads
+        self.heads_logs: dict[str, float] = {}
+        if self.heads is not None:  # inside the model's forward pass, as DistributedDataParallel requires
+            from harness.lm.hf_train import on_final_hidden
+
+            on_final_hidden(self.model, self.heads_loss)
+
+    def heads_loss(self, hidden):
+        """The heads' term on the final hidden states of the batch in the forward pass (its logs kept aside)."""
+        from harness.lm.hf_train import output_embedding
+
+        extra = self.heads(hidden, self.labels, output_embedding(self.model))
+        self.heads_logs = extra.logs
+        return extra.loss
 
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
         concepts = pop_concept_batch(inputs)
         labels = inputs.pop("labels")
-        from harness.lm.hf_train import output_embedding, training_forward
+        from harness.lm.hf_train import training_forward
 
-        logits, hidden = training_forward(model, inputs["input_ids"], inputs["attention_mask"],
-                                          final_hidden=self.heads is not None)
+        self.labels = labels
+        logits, extra = training_forward(model, inputs["input_ids"], inputs["attention_mask"],
+                                         final_hidden=self.heads is not None)
         out = self.objective(logits, labels, concepts if self.objective.uses_concepts else None, self.settings)
-        if self.heads is not None:
-            extra = self.heads(hidden, labels, output_embedding(self.model))
-            out = LossOutput(loss=out.loss + extra.loss, logs={**out.logs, **extra.logs})
+        if extra is not None:  # the heads' term
+            out = LossOutput(loss=out.loss + extra, logs={**out.logs, **self.heads_logs})
         if model.training:
             self.pending_logs.append({"loss": float(out.loss.detach()), **out.logs})
         return (out.loss, {"logits": logits}) if return_outputs else out.loss

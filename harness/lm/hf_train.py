@@ -1,9 +1,14 @@
 """What the trainer asks of a Hugging Face causal LM module during a training step, kept here with the other
 knowledge of transformers' calls and output classes (the trainer hands the module to ``transformers.Trainer``).
 
-- :func:`training_forward`: logits ``[B, T, V]`` of one padded batch, no KV cache, and on request the final
-  hidden states ``[B, T, d]`` (the last entry of the model's hidden-state stack: after the final norm, what
-  the output embedding reads), for objectives with heads of their own (``caft``);
+- :func:`training_forward`: logits ``[B, T, V]`` of one padded batch (no KV cache) and the loss
+  :func:`on_final_hidden`'s function made of it;
+- :func:`on_final_hidden`: a function of the final hidden states ``[B, T, d]`` (the last of the model's hidden
+  states: after the final norm, what the output embedding reads) run inside every forward pass of the module,
+  a forward hook; the scalar it returns becomes the pass's ``loss`` (the model computes none: no labels are
+  passed). So the parameters it trains (an objective's heads: ``caft``) are used in the forward pass and
+  reachable from its output, as ``DistributedDataParallel`` requires (it marks parameters it cannot reach from
+  the output as unused, and rebuilds the output from its declared fields);
 - :func:`output_embedding` / :func:`hidden_size`: the module's output embedding (a ``d -> V`` layer) and ``d``.
 """
 
@@ -11,11 +16,22 @@ from __future__ import annotations
 
 from typing import Any
 
-
 def training_forward(module: Any, input_ids: Any, attention_mask: Any, final_hidden: bool = False) -> tuple[Any, Any]:
-    """(logits, final hidden states or None)."""
+    """(logits, the loss of the :func:`on_final_hidden` function, or None); ``final_hidden``: run it."""
     out = module(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, output_hidden_states=final_hidden)
-    return out.logits, (out.hidden_states[-1] if final_hidden else None)
+    return out.logits, out.get("loss")
+
+
+def on_final_hidden(module: Any, fn: Any) -> Any:
+    """Run ``fn(final hidden states) -> scalar loss`` in every forward pass of ``module`` that returns hidden
+    states; returns the hook's handle."""
+
+    def hook(_module, _args, out):
+        if getattr(out, "hidden_states", None) is not None:
+            out["loss"] = fn(out.hidden_states[-1])
+        return out
+
+    return module.register_forward_hook(hook)
 
 
 def output_embedding(module: Any) -> Any:
