@@ -28,7 +28,7 @@ class LaunchSettings:
     launcher: str = option("local", help="local: the points one after another here; submitit: each point a job "
                                          "(SLURM when present, else submitit's local executor)")
     job_timeout_min: int = option(24 * 60, help="submitit: time limit of a job in minutes (default 1440)")
-    job_gpus: int = option(0, help="submitit: GPUs per job (default 0)")
+    job_gpus: int = option(0, help="submitit: GPUs per job (default 0: a job sees no GPU)")
     slurm_partition: str | None = option(None, help="submitit on SLURM: the partition to submit to")
 
     def __post_init__(self) -> None:
