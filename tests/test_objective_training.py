@@ -30,10 +30,23 @@ def config(model: Path, concepts: Path, out: Path, objective: str) -> TrainConfi
                        progress=False, overrides=overrides)
 
 
+@pytest.fixture(scope="module")
+def trained(tiny_folder, concepts4, tmp_path_factory):
+    """objective -> its 2-step run on the tiny model (trained once per module)."""
+    root, runs = tmp_path_factory.mktemp("runs"), {}
+
+    def get(objective: str):
+        if objective not in runs:
+            runs[objective] = train(config(tiny_folder, concepts4, root / objective, objective))
+        return runs[objective]
+
+    return get
+
+
 @pytest.mark.parametrize("objective", sorted(OWN))
-def test_each_objective_trains_and_records_its_own_settings(objective, tiny_folder, concepts4, tmp_path):
-    out = tmp_path / objective
-    record = train(config(tiny_folder, concepts4, out, objective)).record
+def test_each_objective_trains_and_records_its_own_settings(objective, trained):
+    out = trained(objective).adapter
+    record = trained(objective).record
     assert (record["method"], record["objective"], record["steps"]) == (objective, objective, 2)
     assert {k: record[k] for k in OWN[objective]} == OWN[objective]
     others = {k for o, own in OWN.items() if o != objective for k in own}
@@ -48,13 +61,12 @@ def test_each_objective_trains_and_records_its_own_settings(objective, tiny_fold
         assert any("caft_head2_loss" in rec for rec in log)
 
 
-def test_caft_adapter_loads_without_its_heads(tiny_folder, concepts4, tmp_path):
+def test_caft_adapter_loads_without_its_heads(tiny_folder, trained):
     from peft import PeftModel
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    out = tmp_path / "caft"
-    train(config(tiny_folder, concepts4, out, "caft"))
+    out = trained("caft").adapter
     heads = load_file(str(out / HEADS_FILE))
     assert sorted(heads) == ["blocks.0.linear.bias", "blocks.0.linear.weight", "blocks.1.linear.bias",
                              "blocks.1.linear.weight"]  # k = 3: two auxiliary heads
@@ -189,7 +201,7 @@ def test_an_unknown_launcher_ends_in_one_line(capsys, tmp_path):
     assert "--launcher must be one of local, submitit, got 'slurm'" in err and not any(tmp_path.iterdir())
 
 
-def test_caft_under_torchrun_matches_one_process(tiny_folder, concepts4, tmp_path):
+def test_caft_under_torchrun_matches_one_process(tiny_folder, concepts4, trained, tmp_path):
     """2 processes × batch 2 (gloo, CPU) against 1 × batch 4, same global batch: the heads, used outside the
     model's own forward pass, are averaged across processes like the LoRA weights."""
     import os
@@ -199,7 +211,7 @@ def test_caft_under_torchrun_matches_one_process(tiny_folder, concepts4, tmp_pat
 
     from safetensors.torch import load_file
 
-    single = train(config(tiny_folder, concepts4, tmp_path / "single", "caft")).adapter
+    single = trained("caft").adapter
     ddp = tmp_path / "ddp"
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
     own = [f"--{k.replace('_', '-')}={v}" for k, v in OWN["caft"].items()]
