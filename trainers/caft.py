@@ -20,14 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
 
 from harness.config import option
 from harness.errors import UserError
 from trainers.objectives import LossOutput, ObjectiveSettings, _floats, combine, ntp_terms, register_objective
 
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
 
 @dataclass(frozen=True)
 class CaftSettings:
@@ -80,13 +77,12 @@ def _heads_class():
         def forward(self, hidden, labels, output_embeddings) -> LossOutput:
             total = hidden.new_zeros((), dtype=torch.float32)
             logs = {}
-            for i, block in enumerate(self.blocks, start=1):
-                shift = i  # head i at position t predicts t + 1 + i: drop i more positions than NTP does
-                if hidden.shape[1] <= shift + 1:
+            for i, block in enumerate(self.blocks, start=1):  # head i at t predicts t + 1 + i: i positions fewer
+                if hidden.shape[1] <= i + 1:
                     continue
-                h = block(hidden[:, :-shift].to(block.linear.weight.dtype))
+                h = block(hidden[:, :-i].to(block.linear.weight.dtype))
                 logits = output_embeddings(h.to(output_embeddings.weight.dtype))  # [B, T − i, V]
-                loss_i = combine(ntp_terms(logits, labels[:, shift:]), None, None, _NO_SETTINGS).loss
+                loss_i = combine(ntp_terms(logits, labels[:, i:]), None, None, _NO_SETTINGS).loss
                 total = total + self.coef * self.decay ** i * loss_i
                 logs[f"caft_head{i}_loss"] = loss_i
             return LossOutput(loss=total, logs=_floats(caft_loss=total, **logs))
