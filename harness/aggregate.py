@@ -18,13 +18,14 @@ import numpy as np
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's ρ = Pearson correlation of average ranks (ties share their mean rank)."""
+    """Spearman's ρ = Pearson correlation of average ranks (ties share their mean rank); undefined (NaN)
+    for fewer than 2 items or a constant side, which the result file then reports as undefined (so
+    scipy's warning about it is ours to handle, not the user's to read)."""
     from scipy.stats import spearmanr
 
-    if len(a) < 2:
+    if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return float("nan")
-    rho = spearmanr(a, b).statistic
-    return float(rho)
+    return float(spearmanr(a, b).statistic)
 
 
 def mean(x: np.ndarray) -> float:

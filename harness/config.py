@@ -150,8 +150,10 @@ def overrides(cls: type) -> Any:
 
 
 def provided(classes: Callable[[], list[type]]) -> Any:
-    """A dict of the option fields of the classes ``classes()`` returns when the flags are made."""
-    return field(default_factory=dict, metadata={META: OptionSpec(kind="provided", target=classes)})
+    """A dict of the option fields of the classes ``classes()`` returns when the flags are made (by default
+    their declared defaults, as the flags give them)."""
+    return field(default_factory=lambda: {g.name: _default(g) for cls in classes() for g in option_fields(cls)},
+                 metadata={META: OptionSpec(kind="provided", target=classes)})
 
 
 def option_fields(cls: type) -> list[Field]:

@@ -23,6 +23,7 @@ from harness.results import ResultModel
 from leaderboard.reader import Summary
 
 METHOD_ORDER = {"base": 0, "ntp": 1, "concept": 2, "noise": 3}
+LAMBDA_METHODS = ("concept", "noise")  # the methods λ belongs to (λ = 0 is NTP)
 EXTERNAL = "external"
 EXTERNAL_GROUP = ""  # the group key of models with no base model on the board
 FAMILY_ORDER = {"pair_similarity": 0}
@@ -106,7 +107,8 @@ def classify(model: ResultModel) -> Classification:
     """The row placement of a result's model block.
 
     Trainer-written adapters carry ``model.training`` (method, lambda, corpus, selector);
-    λ = 0 is plain next-token prediction whatever the method's name. Encoders and models
+    λ = 0 of the concept objective (or its noise control) is plain next-token prediction; other objectives
+    do not read λ, so their rows carry none. Encoders and models
     added as external form their own group; a causal LM with no training is a base model.
     """
     base = str(model.base or model.spec or model.id)
@@ -116,6 +118,8 @@ def classify(model: ResultModel) -> Classification:
         lam = _as_float(training.get("lambda"))
         if method == "ntp":
             lam = 0.0
+        elif method not in LAMBDA_METHODS:
+            lam = None  # objectives of their own settings (caft, alternatives, ...) do not read λ
         elif lam == 0.0:
             method = "ntp"
         return Classification(base, method, lam, str(training.get("corpus") or ""), str(training.get("selector") or ""))

@@ -14,7 +14,7 @@ import pytest
 from harness.cli import build_parser
 from harness.config import from_args, recorded
 from harness.errors import UserError
-from trainers.objectives import ObjectiveSettings
+from trainers.objectives import OBJECTIVES, ObjectiveSettings
 from trainers.recipe import TrainConfig
 
 
@@ -32,9 +32,10 @@ def test_train_flags_give_the_typed_config_and_its_record():
                  "--lr", "1e-3", "--no-progress")
     cfg = from_args(TrainConfig, args)
     assert cfg.settings == ObjectiveSettings(lam=0.5, scope="all", mass_threshold=0.7)
+    concept = OBJECTIVES.get("concept").own(cfg.settings)  # what a concept run records: no other objective's
     assert cfg.overrides == {"lr": 1e-3}  # the others: the profile's
     assert (str(cfg.concepts), str(cfg.out), cfg.model, cfg.progress) == ("c.jsonl", "o", "smollm2-135m", False)
-    assert recorded(cfg.settings) == {"lambda": 0.5, "lambda_scope": "all", "mass_threshold": 0.7}
+    assert recorded(concept) == {"lambda": 0.5, "lambda_scope": "all", "mass_threshold": 0.7}
     with pytest.raises(SystemExit):  # --lambda is required for train
         build_parser().parse_args(["train", "--concepts", "c", "--out", "o"])
 
@@ -103,7 +104,9 @@ args = build_parser().parse_args(["train", "--concepts", "c", "--out", "o", "--l
                                   "--objective", "weighted", "--multiplier", "3"])
 cfg = from_args(TrainConfig, args)
 default = from_args(TrainConfig, build_parser().parse_args(["train", "--concepts", "c", "--out", "o", "--lambda", "0"]))
-print(json.dumps({"mine": cfg.settings.of(weighted.WeightedSettings).multiplier, "record": recorded(cfg.settings),
+from trainers.objectives import OBJECTIVES
+print(json.dumps({"mine": cfg.settings.of(weighted.WeightedSettings).multiplier,
+                  "record": recorded(OBJECTIVES.get("weighted").own(cfg.settings)),
                   "default": default.settings.of(weighted.WeightedSettings).multiplier}))
 """
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
@@ -111,4 +114,4 @@ print(json.dumps({"mine": cfg.settings.of(weighted.WeightedSettings).multiplier,
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got == {"mine": 3.0, "default": 2.0,
-                   "record": {"lambda": 0.25, "lambda_scope": "all", "mass_threshold": 0.6, "multiplier": 3.0}}
+                   "record": {"lambda": 0.0, "lambda_scope": "all", "mass_threshold": 0.6, "multiplier": 3.0}}  # λ is not its setting

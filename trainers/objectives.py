@@ -31,7 +31,7 @@ imported inside functions only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from harness.config import SHARE, Check, check_fields, option, provided
@@ -104,29 +104,57 @@ class LossOutput:
     logs: dict[str, float]
 
 
+def _never(settings: ObjectiveSettings) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Objective:
     """A named loss. ``uses_concepts``: it reads the concept batch (the collator always builds one);
-    ``settings``: a dataclass of its own settings (see :class:`ObjectiveSettings`), or None."""
+    ``settings``: a dataclass of its own settings (see :class:`ObjectiveSettings`), or None;
+    ``reads_lambda``: λ, its scope and the mass threshold are its settings (they name its runs);
+    ``needs_targets(settings)``: a concept file without targets is a user error;
+    ``heads(model, own settings)``: extra trainable modules it trains beside the LoRA weights, called by the
+    trainer as ``heads(final hidden states, labels, output embeddings) -> LossOutput`` and added to the loss
+    (:mod:`trainers.caft`); ``prepare(examples, tokenizer, own settings, seed)``: rewrites the training
+    examples once before training (:mod:`trainers.beyond_tokens`)."""
 
     name: str
     fn: Callable[["torch.Tensor", "torch.Tensor", ConceptBatch | None, ObjectiveSettings], LossOutput]
     description: str
     uses_concepts: bool = True
     settings: type | None = None
+    reads_lambda: bool = False
+    needs_targets: Callable[[ObjectiveSettings], bool] = _never
+    heads: Callable[[Any, Any], Any] | None = None
+    prepare: Callable[[list, Any, Any, int], list] | None = None
 
     def __call__(self, logits, labels, concepts, settings: ObjectiveSettings) -> LossOutput:
         return self.fn(logits, labels, concepts, settings)
+
+    def own(self, settings: ObjectiveSettings) -> ObjectiveSettings:
+        """``settings`` holding only this objective's own extra settings (those it records), checked. An
+        objective with settings of its own that does not read λ gets λ's defaults (recorded λ = 0), so a λ
+        flag never makes two of its runs differ (``ntp`` keeps the λ given, as its runs always recorded)."""
+        if self.settings is None:
+            return replace(settings, extra={})
+        settings.of(self.settings)  # its __post_init__ checks the values: one-line user errors
+        names = {f.name for f in fields(self.settings)}
+        if not self.reads_lambda:
+            settings = ObjectiveSettings(extra=settings.extra)
+        return replace(settings, extra={k: v for k, v in settings.extra.items() if k in names})
 
 
 OBJECTIVES: Registry[Objective] = Registry("objective")
 
 
-def register_objective(name: str, description: str, uses_concepts: bool = True, settings: type | None = None):
-    """``@register_objective("name", "what it does")`` over ``fn(logits, labels, concepts, settings)``."""
+def register_objective(name: str, description: str, uses_concepts: bool = True, settings: type | None = None,
+                       **hooks: Any):
+    """``@register_objective("name", "what it does")`` over ``fn(logits, labels, concepts, settings)``;
+    ``hooks``: the other fields of :class:`Objective` (``reads_lambda``, ``needs_targets``, ``heads``, ``prepare``)."""
 
     def wrap(fn):
-        OBJECTIVES.register(name, Objective(name, fn, description, uses_concepts, settings))
+        OBJECTIVES.register(name, Objective(name, fn, description, uses_concepts, settings, **hooks))
         return fn
 
     return wrap
@@ -243,7 +271,8 @@ def ntp_objective(logits, labels, concepts, settings: ObjectiveSettings) -> Loss
 
 
 @register_objective("concept", "L = (1−λ)·L_NTP + λ·L_concept, L_concept = −log Σ_{t∈T*} p(t|prefix), zeroed "
-                               "once p(T*) reaches the mass threshold; λ scope all (paper) or content (public code)")
+                               "once p(T*) reaches the mass threshold; λ scope all (paper) or content (public code)",
+                    reads_lambda=True, needs_targets=lambda settings: settings.lam > 0)
 def concept_objective(logits, labels, concepts: ConceptBatch | None, settings: ObjectiveSettings) -> LossOutput:
     if concepts is None:
         raise ValueError("the concept objective needs a concept batch")

@@ -66,6 +66,9 @@ class TrainConfig:
     report_to: str = option("none", help="transformers logging integrations: none, tensorboard, wandb, ...")
     progress: bool = option(True, flag="--no-progress", help="no progress bar")
 
+    def __post_init__(self) -> None:
+        OBJECTIVES.get(self.objective).own(self.settings)  # unknown names, settings outside their domain: fail now
+
 
 @dataclass
 class TrainResult:
@@ -81,8 +84,9 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Train one LoRA adapter into ``config.out`` (see the module docstring for the order of work)."""
     if config.concepts is None or config.out is None:
         raise UserError("training needs a concept file (--concepts) and an output folder (--out)")
-    settings = config.settings
     objective = OBJECTIVES.get(config.objective)
+    config = replace(config, settings=objective.own(config.settings))  # it records its own settings only
+    settings = config.settings
     hyper = resolve_profile(config.profile, config.overrides)
     info = describe_spec(config.model)
     if info.kind != "causal_lm":
@@ -96,9 +100,11 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
     from trainers.data import examples_from_records, split_validation
 
     examples = examples_from_records(concept_file.records, hyper.max_length, hyper.max_synonyms)
-    if objective.uses_concepts and settings.lam > 0 and not any(e.positions for e in examples):
+    if objective.needs_targets(settings) and not any(e.positions for e in examples):
         raise UserError(f"concept file {concepts_path} holds no concept targets to train on")
     train_set, val_set = split_validation(examples, hyper.val_fraction, config.seed)
+    if objective.prepare is not None:
+        train_set = objective.prepare(train_set, tokenizer, settings.of(objective.settings), config.seed)
 
     out = Path(config.out).expanduser().resolve()
     config = replace(config, dtype=resolved_dtype(config))
@@ -127,11 +133,11 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
     from trainers.trainer import add_lora
 
     model = add_lora(load_model(config.model, device="cpu", dtype=config.dtype, info=info).module, hyper)
-    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-
     resume_from = last_checkpoint(out / CHECKPOINTS) if state == "resume" else None
     if config.resume and resume_from is None and is_main_process():
         print(f"harness: note: --out {out} holds no checkpoint to resume; training from the start", file=sys.stderr)
+    objective_heads(objective, settings, model, resume_from)
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if is_main_process():  # other processes of a distributed run only read the folder
         prepare_output_folder(out, identity, resume_from)
 
@@ -147,6 +153,20 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
         save_adapter(trainer.model, out, record)
     trainer.accelerator.wait_for_everyone()
     return TrainResult(adapter=out, record=record)
+
+
+def objective_heads(objective, settings: ObjectiveSettings, model, resume_from: Path | None):
+    """The objective's extra trainable modules (None for most), attached to ``model`` so the optimizer, the
+    checkpoints' optimizer state and distributed training see them; a resumed run continues them."""
+    if objective.heads is None:
+        return None
+    from trainers.trainer import HEADS_ATTRIBUTE, load_heads
+
+    heads = objective.heads(model, settings.of(objective.settings))
+    model.add_module(HEADS_ATTRIBUTE, heads)
+    if resume_from is not None:
+        load_heads(heads, resume_from)
+    return heads
 
 
 def resolved_dtype(config: TrainConfig) -> str:
@@ -243,8 +263,13 @@ def save_adapter(model, out: Path, record: dict[str, Any]) -> None:
         shutil.rmtree(staging)
     model.peft_config["default"].base_model_name_or_path = record["base"]
     model.save_pretrained(str(staging), save_embedding_layers=False)
+    from trainers.trainer import HEADS_ATTRIBUTE, HEADS_FILE, save_heads
+
+    heads = dict(model.named_children()).get(HEADS_ATTRIBUTE)
+    if heads is not None:  # not needed to evaluate the adapter; kept to continue or inspect the objective
+        save_heads(heads, staging)
     atomic_write_json(staging / TRAIN_CONFIG_FILE, record)
-    for name in ADAPTER_FILES:
+    for name in ADAPTER_FILES + ((HEADS_FILE,) if heads is not None else ()):
         os.replace(staging / name, out / name)
     os.replace(staging / TRAIN_CONFIG_FILE, out / TRAIN_CONFIG_FILE)
     shutil.rmtree(staging)

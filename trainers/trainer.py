@@ -8,6 +8,8 @@ Checkpoints, resume, logging integrations (``report_to``) and multi-process trai
   so the model computes no loss of its own), then ``objective(logits, labels, concepts, settings)``;
   its loss is a per-micro-batch mean, so ``loss_is_scaled_for_ga = False`` lets the Trainer divide
   by the accumulation steps (see :mod:`trainers.objectives`);
+- objectives with heads of their own (``caft``): the model's ``objective_heads`` child, trained with it,
+  saved beside the adapter and in every checkpoint;
 - :class:`StepLog`: one JSON line per optimizer step (loss, NTP loss, concept loss, share of
   targets zeroed by the mass threshold, learning rate; means over the step's micro-batches and
   processes) and a tqdm bar with loss and ETA.
@@ -23,8 +25,11 @@ from typing import Any
 from transformers import Trainer, TrainerCallback
 
 from trainers.data import pop_concept_batch
-from trainers.objectives import Objective, ObjectiveSettings
+from trainers.objectives import LossOutput, Objective, ObjectiveSettings
 from trainers.profiles import Hyper
+
+HEADS_ATTRIBUTE = "objective_heads"  # the model's child holding an objective's extra trainable modules
+HEADS_FILE = "objective_heads.safetensors"  # beside the adapter and in every checkpoint
 
 
 def add_lora(model, hyper: Hyper):
@@ -46,8 +51,25 @@ def add_lora(model, hyper: Hyper):
     return wrap_lora(model, config)
 
 
+def save_heads(heads, folder: Path) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().contiguous().cpu() for k, v in heads.state_dict().items()}
+    save_file(tensors, str(Path(folder) / HEADS_FILE))
+
+
+def load_heads(heads, folder: Path) -> None:
+    """Load the heads a checkpoint holds (every checkpoint of a run with heads holds them)."""
+    from safetensors.torch import load_file
+
+    heads.load_state_dict(load_file(str(Path(folder) / HEADS_FILE)))
+
+
 class ObjectiveTrainer(Trainer):
-    """``transformers.Trainer`` with ``compute_loss`` = a registered objective."""
+    """``transformers.Trainer`` with ``compute_loss`` = a registered objective, plus the objective's heads
+    (:attr:`Objective.heads`) when the model carries them as its ``objective_heads`` child: the forward pass
+    then also returns the hidden states, the heads' term is added to the loss, and every checkpoint holds
+    the heads (:data:`HEADS_FILE`) beside the adapter."""
 
     loss_is_scaled_for_ga = False  # objectives return per-micro-batch means
 
@@ -55,17 +77,42 @@ class ObjectiveTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.objective = objective
         self.settings = settings
+        self.heads = dict(self.model.named_children()).get(HEADS_ATTRIBUTE)
         self.pending_logs: list[dict[str, float]] = []
+        self.labels = None  # of the batch in the forward pass, for the heads
+        self.heads_logs: dict[str, float] = {}
+        if self.heads is not None:  # inside the model's forward pass, as DistributedDataParallel requires
+            from harness.lm.hf_train import on_final_hidden
+
+            on_final_hidden(self.model, self.heads_loss)
+
+    def heads_loss(self, hidden):
+        """The heads' term on the final hidden states of the batch in the forward pass (its logs kept aside)."""
+        from harness.lm.hf_train import output_embedding
+
+        extra = self.heads(hidden, self.labels, output_embedding(self.model))
+        self.heads_logs = extra.logs
+        return extra.loss
 
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
         concepts = pop_concept_batch(inputs)
         labels = inputs.pop("labels")
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
-        out = self.objective(outputs.logits, labels, concepts if self.objective.uses_concepts else None,
-                             self.settings)
+        from harness.lm.hf_train import training_forward
+
+        self.labels = labels
+        logits, extra = training_forward(model, inputs["input_ids"], inputs["attention_mask"],
+                                         final_hidden=self.heads is not None)
+        out = self.objective(logits, labels, concepts if self.objective.uses_concepts else None, self.settings)
+        if extra is not None:  # the heads' term
+            out = LossOutput(loss=out.loss + extra, logs={**out.logs, **self.heads_logs})
         if model.training:
             self.pending_logs.append({"loss": float(out.loss.detach()), **out.logs})
-        return (out.loss, outputs) if return_outputs else out.loss
+        return (out.loss, {"logits": logits}) if return_outputs else out.loss
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        super().save_model(output_dir, _internal_call)
+        if self.heads is not None and self.args.should_save:
+            save_heads(self.heads, Path(output_dir or self.args.output_dir))
 
     def take_step_logs(self) -> dict[str, float]:
         """Mean of the logs of this step's micro-batches, averaged over processes."""

@@ -1,8 +1,10 @@
-"""``harness sweep --lambdas 0,0.25,0.5,0.75,1 [--noise]``: train and evaluate a λ grid, resumably.
+"""``harness sweep --lambdas 0,0.25,0.5,0.75,1 [--noise] [--objective concept,caft,...] [--launcher submitit]``:
+train and evaluate a grid, resumably, here or as submitit jobs (:mod:`workflows.launch`).
 
 One base model, one training corpus and selector. The grid is the concept objective at every λ
 (λ = 0 is the NTP baseline) and, with ``--noise``, the noise control (random "synonyms",
-paper section 5.3) at every λ > 0 (noise at λ = 0 would be NTP again). Each point is one
+paper section 5.3) at every λ > 0 (noise at λ = 0 would be NTP again); every other objective named by
+``--objective`` (``caft``, ``alternatives``, ...) is one more point with its own settings. Each point is one
 :func:`workflows.train_and_eval.train_and_eval` of the sweep's :class:`~workflows.train_and_eval.TrainAndEval`
 with the point's λ and noise setting (:func:`point_config`): concept file built once and cached, adapter in
 ``<runs-dir>/<model>-<method>-lam<λ>-...``, base model evaluated first when its results are missing, then the
@@ -23,11 +25,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
-from harness.config import Check, option
+from harness.config import Check, NAMES, nested, option
+from harness.errors import UserError
+from workflows.launch import Job, LaunchSettings
 from workflows.train_and_eval import TrainAndEval
 
-GRID_FIELDS = ("lam", "randomize", "out", "leaderboard", "resume")  # set per point, not flags of the sweep
+GRID_FIELDS = ("lam", "randomize", "out", "leaderboard", "resume", "objective")  # set per point, not flags
 
 
 @dataclass
@@ -36,12 +41,16 @@ class Sweep:
 
     lambdas: str = option("0,0.25,0.5,0.75,1", check=Check(items=float, ge=0, le=1),
                           help="comma-separated λ values in [0, 1] (default 0,0.25,0.5,0.75,1)")
+    objectives: str = option("concept", flag="--objective", check=NAMES,
+                             help="comma-separated objectives (see harness list): the concept objective at every λ, "
+                                  "each other one once")
     noise: bool = option(False, help="also train the noise control at every λ > 0")
     runs_dir: Path = option(Path("runs"), type=Path, help="where the adapter folders go (default: runs/)")
     leaderboard: Path = option(Path("leaderboard.md"), type=Path,
                                help="leaderboard markdown to rebuild (default: leaderboard.md)")
     no_plots: bool = option(False, help="rebuild the leaderboard without plots")
     dry_run: bool = option(False, help="print the grid and what would be skipped; train nothing")
+    launch: LaunchSettings = nested(LaunchSettings)
     point: TrainAndEval = field(default_factory=TrainAndEval)  # what every point starts from
 
 
@@ -49,7 +58,8 @@ def add_parser(sub) -> None:
     from harness.commands.common import add_eval_args
     from harness.config import add_arguments
 
-    p = sub.add_parser("sweep", help="train and evaluate a λ grid (concept, optionally noise) on one base model")
+    p = sub.add_parser("sweep", help="train and evaluate a grid (λ × concept/noise, other objectives) on one base "
+                                     "model, here or as submitit jobs")
     add_arguments(p, Sweep)
     add_arguments(p, TrainAndEval, exclude=GRID_FIELDS)
     add_eval_args(p)
@@ -65,19 +75,39 @@ def parse_lambdas(text: str) -> list[float]:
 class GridPoint:
     lam: float
     randomize: bool  # the noise control
+    objective: str = "concept"
 
     @property
     def label(self) -> str:
+        if self.objective != "concept":
+            return self.objective
         method = "ntp" if self.lam == 0 else ("noise" if self.randomize else "concept")
         return f"{method} λ={self.lam:g}"
 
 
-def grid(lambdas: list[float], noise: bool) -> list[GridPoint]:
-    """Concept at every λ (λ = 0: NTP), then noise at every λ > 0."""
-    points = [GridPoint(lam, False) for lam in lambdas]
-    if noise:
-        points += [GridPoint(lam, True) for lam in lambdas if lam > 0]
+def grid(lambdas: list[float], noise: bool, objectives: Sequence[str] = ("concept",)) -> list[GridPoint]:
+    """For an objective that reads λ (concept): every λ (λ = 0: NTP), then noise at every λ > 0; every other
+    objective once (λ is not its setting: recorded as 0)."""
+    from trainers.objectives import OBJECTIVES
+
+    points = []
+    for name in objectives:
+        if not OBJECTIVES.get(name).reads_lambda:
+            points.append(GridPoint(0.0, False, name))
+            continue
+        points += [GridPoint(lam, False, name) for lam in lambdas]
+        if noise:
+            points += [GridPoint(lam, True, name) for lam in lambdas if lam > 0]
     return points
+
+
+def parse_objectives(text: str) -> list[str]:
+    from harness.registry import parse_names
+    from trainers.objectives import OBJECTIVES
+
+    if text.strip() == "all":
+        raise UserError("--objective all: name the objectives of the sweep (see harness list)")
+    return list(dict.fromkeys(parse_names(text, OBJECTIVES)))
 
 
 def point_config(base: TrainAndEval, point: GridPoint, runs_dir: Path) -> TrainAndEval:
@@ -85,7 +115,7 @@ def point_config(base: TrainAndEval, point: GridPoint, runs_dir: Path) -> TrainA
     ``runs_dir``."""
     from workflows.train_and_eval import DEFAULT_TRAIN_CORPUS, default_out
 
-    train = replace(base.train, settings=replace(base.train.settings, lam=point.lam))
+    train = replace(base.train, objective=point.objective, settings=replace(base.train.settings, lam=point.lam))
     cfg = replace(base, train=train, randomize=point.randomize, leaderboard=False)
     selector = cfg.selector or hyper_of(cfg).selector
     out = Path(runs_dir) / default_out(cfg, selector, cfg.train_corpus or DEFAULT_TRAIN_CORPUS).name
@@ -115,11 +145,10 @@ def is_done(cfg: TrainAndEval) -> bool:
 def run(args: argparse.Namespace) -> int:
     from harness.commands.common import eval_options
     from harness.config import from_args
-    from workflows.train_and_eval import train_and_eval
 
     sweep = from_args(Sweep, args, point=from_args(TrainAndEval, args, exclude=GRID_FIELDS,
                                                    options=eval_options(args)))
-    points = grid(parse_lambdas(sweep.lambdas), sweep.noise)
+    points = grid(parse_lambdas(sweep.lambdas), sweep.noise, parse_objectives(sweep.objectives))
     configs = [point_config(sweep.point, p, sweep.runs_dir) for p in points]
     done = [is_done(c) for c in configs]
     print(f"sweep of {len(points)} runs on {sweep.point.train.model}: {sum(done)} already done")
@@ -132,14 +161,28 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_folder(sweep.point.options.results_dir, "--results-dir")  # before hours of training, not after
     output_paths(sweep.leaderboard)
-    for i, (point, cfg, finished) in enumerate(zip(points, configs, done), 1):
-        if finished:
-            continue
-        print(f"\n=== sweep {i}/{len(points)}: {point.label} ===")
-        train_and_eval(cfg)
-        _rebuild(sweep)
+    jobs = [Job(p.label, c) for p, c, finished in zip(points, configs, done) if not finished]
+    if sweep.launch.launcher == "submitit":
+        from workflows.launch import run_submitit
+
+        run_submitit(jobs, sweep.launch, Path(sweep.runs_dir) / "submitit", base_first=base_missing(sweep.point),
+                     done=lambda: _rebuild(sweep))
+    else:
+        from workflows.launch import run_local
+
+        run_local(jobs, done=lambda: _rebuild(sweep))
     _rebuild(sweep)
     return 0
+
+
+def base_missing(cfg: TrainAndEval) -> bool:
+    """Whether the base model lacks a result the points will compare against (the first job then evaluates it)."""
+    from harness.models import describe_spec
+    from harness.runner import select_tasks
+    from workflows.train_and_eval import eval_options_for, missing_base_tasks
+
+    info = describe_spec(cfg.train.model)
+    return bool(missing_base_tasks(info, select_tasks(cfg.tasks, info), eval_options_for(cfg, hyper_of(cfg))))
 
 
 def _rebuild(sweep: Sweep) -> None:

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.config import AT_LEAST_0, NAMES, nested, option
+from harness.config import AT_LEAST_0, NAMES, nested, option, recorded
 from harness.errors import UserError
 from harness.paths import slug
 from harness.task import EvalOptions, Task
-from trainers.objectives import ObjectiveSettings, method_name
+from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import Hyper, resolve_profile
 from trainers.recipe import TrainConfig, TrainResult
 
@@ -73,11 +73,17 @@ class TrainAndEvalResult:
 
 
 def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
+    """``runs/<model>-<method>-<its settings>-<corpus>-<selector>-<profile>-seed<seed>``: λ and its scope for the
+    objectives that read λ (and ntp), else the objective's own settings (``caft-k4-coef0.01-decay0.8``)."""
     t = cfg.train
     method = method_name(t.objective, t.settings.lam, cfg.randomize)
-    name = (f"{t.model}-{method}-lam{t.settings.lam:g}-{t.settings.scope}-{corpus}-{selector}-{t.profile}"
-            f"-seed{t.seed}")
-    return RUNS_DIR / slug(name)
+    objective = OBJECTIVES.get(t.objective)
+    if objective.reads_lambda or objective.settings is None:
+        tag = f"lam{t.settings.lam:g}-{t.settings.scope}"
+    else:
+        own = recorded(t.settings.of(objective.settings))
+        tag = "-".join(f"{key.split('_')[-1]}{value:g}" for key, value in own.items())
+    return RUNS_DIR / slug(f"{t.model}-{method}-{tag}-{corpus}-{selector}-{t.profile}-seed{t.seed}")
 
 
 def concept_file_for(cfg: TrainAndEval, lm, selector: str, corpus: str, sequences: int, max_synonyms: int,
@@ -197,8 +203,7 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     seconds["concepts"] = time.perf_counter() - t0
 
     out = t.out or default_out(cfg, selector, corpus)
-    print(f"[2/4] training {out} (λ={t.settings.lam}, {t.objective}, scope {t.settings.scope}, profile {t.profile})",
-          file=file)
+    print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
     from trainers.run_folder import CHECKPOINTS, last_checkpoint
 
