@@ -23,6 +23,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     scipy's warning about it is ours to handle, not the user's to read)."""
     from scipy.stats import spearmanr
 
+    a, b = np.asarray(a), np.asarray(b)
     if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return float("nan")
     return float(spearmanr(a, b).statistic)
