@@ -165,9 +165,9 @@ class EvalOptions:
     results_dir: Path = option(Path("results"), type=Path, help="where result files go (default: results/)")
     data_dir: str | None = option(None, help="benchmark folder laid out like shared/data (default: $HARNESS_DATA_DIR)")
     layer: int = option(-1, type=int, help="hidden-state layer to pool (default -1: final)")
-    bos: str = option("native", choices=("native", "add", "context"),
-                      help="BOS handling for tokenizers that add none: native (as the tokenizer does), add (prepend "
-                           "and pool it), context (prepend, leave out of the pool)")
+    bos: str = option("context", choices=("context", "native", "add"),
+                      help="token in front of texts for tokenizers that add none: context (default: prepend BOS, else "
+                           "end-of-text, left out of the pool), native (as the tokenizer does), add (prepend and pool it)")
     limit: int | None = option(None, type=int, help="evaluate only the first N items of each task (for quick checks)")
     seed: int = option(0, help="seed of the run (set before every task)")
     max_batch_tokens: int = option(4096, help="padded tokens per forward batch")
@@ -236,6 +236,6 @@ class EvalContext:
         from harness.embedding import EmbeddingCache, EmbeddingProtocol
 
         if self._embedding_cache is None or self._embedding_cache.lm is not lm:
-            protocol = EmbeddingProtocol(layer=self.options.layer, bos=self.options.bos)
+            protocol = EmbeddingProtocol.of(self.options.layer, self.options.bos, None, None)
             self._embedding_cache = EmbeddingCache(lm, protocol, self.options.max_batch_tokens)
         return self._embedding_cache

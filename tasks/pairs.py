@@ -1,7 +1,7 @@
 """The pair-similarity task type (paper section 4.1): a concrete task is one :class:`PairSimilarity`.
 
-Each word or sentence goes through the model alone; its final-layer hidden states are
-mean-pooled over real tokens and L2-normalised (:mod:`harness.embedding`); the score of a
+Each word or sentence goes through the model alone (after one context token, by default); its
+final-layer hidden states are mean-pooled over its tokens and L2-normalised (:mod:`harness.embedding`); the score of a
 pair is the cosine of its two vectors; the metric is Spearman's ρ between those cosines
 and the human scores. Per-pair human score and cosine are kept for the paired bootstrap.
 
@@ -98,10 +98,12 @@ class PairSimilarity:
 
     def run(self, lm, ctx, prepared) -> list[TaskOutput]:
         split, resolved, pairs = prepared
-        metrics, items = score_pairs(pairs, ctx.embeddings(lm).get)
+        cache = ctx.embeddings(lm)
+        metrics, items = score_pairs(pairs, cache.get)
         protocol = {"kind": "pair_similarity", "split": split, **({"note": self.note} if self.note else {}),
-                    **ctx.embeddings(lm).protocol.to_dict()}
-        return [TaskOutput(metrics=metrics, items=items, protocol=protocol, data=resolved.describe())]
+                    **cache.describe()}
+        return [TaskOutput(metrics=metrics, items=items, protocol=protocol, data=resolved.describe(),
+                           variant=cache.protocol.variant())]
 
     def register(self) -> Task:
         return register_task(Task(name=self.name, description=self.description, metrics=(SPEARMAN,),

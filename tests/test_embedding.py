@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from harness.aggregate import spearman
-from harness.embedding import EmbeddingProtocol, token_rows
+from harness.embedding import EmbeddingProtocol, protocol_record, token_rows
 from harness.lm.batching import length_batches
 from harness.lm.hf import mean_pool
 from tasks.pairs import Pair, score_pairs
@@ -71,10 +71,11 @@ def test_length_batches_respect_budget_and_cover_everything():
 
 
 def _manual_vector(lm, text, layer=-1):
-    ids = torch.tensor([lm.tokenizer(text)["input_ids"]])
+    """The default protocol by hand: BOS in front, one unpadded forward, mean of the text's own tokens."""
+    ids = torch.tensor([[lm.tokenizer.bos_token_id] + lm.tokenizer(text)["input_ids"]])
     with torch.no_grad():
         out = lm.module(input_ids=ids, output_hidden_states=True)
-    h = out.hidden_states[layer][0]
+    h = out.hidden_states[layer][0, 1:].double()
     v = h.mean(dim=0)
     return (v / v.norm()).numpy()
 
@@ -106,3 +107,55 @@ def test_bos_modes(smollm2_tokenizer):
     assert add_pool == [1] * len(add_ids)
     assert ctx_pool == [0] + [1] * len(native_ids)
     assert native_pool == [1] * len(native_ids)
+
+
+def _bytelevel(bos: str | None, eos: str | None, own_bos: bool = False):
+    """A tiny byte-level tokenizer with the given special tokens; ``own_bos``: it puts ``<s>`` in front
+    of every text itself, as Llama's does."""
+    import copy
+
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    from tokenizer_families import family_tokenizer
+
+    backend = copy.deepcopy(family_tokenizer("bytelevel").backend_tokenizer)
+    if own_bos:
+        backend.post_processor = TemplateProcessing(single="<s> $A", special_tokens=[("<s>", backend.token_to_id("<s>"))])
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token=bos, eos_token=eos)
+
+
+def test_default_protocol_prepends_bos_as_context_only(smollm2_tokenizer):
+    tok = smollm2_tokenizer
+    bare = tok("cat", add_special_tokens=False)["input_ids"]
+    assert EmbeddingProtocol().bos == "context"
+    assert token_rows(tok, ["cat"], EmbeddingProtocol()) == [([1] + bare, [0] + [1] * len(bare))]  # <|im_start|> = 1
+    record = protocol_record(tok, EmbeddingProtocol())
+    assert record["bos"] == "context" and record["context_token"] == "<|im_start|>" and record["tokenizer_prefix"] == []
+    assert protocol_record(tok, EmbeddingProtocol(bos="native"))["context_token"] is None
+
+
+def test_context_token_falls_back_to_end_of_text_without_bos():
+    tok = _bytelevel(bos=None, eos="</s>")
+    eos, bare = tok.convert_tokens_to_ids("</s>"), tok("the car", add_special_tokens=False)["input_ids"]
+    assert tok.bos_token_id is None
+    assert token_rows(tok, ["the car"], EmbeddingProtocol()) == [([eos] + bare, [0] + [1] * len(bare))]
+    assert protocol_record(tok, EmbeddingProtocol())["context_token"] == "</s>"
+
+
+def test_tokenizers_own_bos_is_kept_and_pooled_without_a_second_one():
+    tok = _bytelevel(bos="<s>", eos="</s>", own_bos=True)
+    bos, bare = tok.convert_tokens_to_ids("<s>"), tok("the car", add_special_tokens=False)["input_ids"]
+    for mode in ("context", "add", "native"):
+        assert token_rows(tok, ["the car"], EmbeddingProtocol(bos=mode)) == [([bos] + bare, [1] * (1 + len(bare)))]
+    record = protocol_record(tok, EmbeddingProtocol())
+    assert record["context_token"] is None and record["tokenizer_prefix"] == ["<s>"]
+
+
+def test_protocol_variants_are_distinct_and_the_default_has_none():
+    variants = [EmbeddingProtocol(**kw).variant() for kw in (
+        {}, {"bos": "native"}, {"layer": 6}, {"pooling": "last"}, {"pooling": "echo"},
+        {"pooling": "last", "template": 'This word : "{text}" means in one word:"'},
+        {"pooling": "last", "template": "{text} means"})]
+    assert variants[0] == "" and len(set(variants)) == len(variants)
+    assert variants[1] == "bos-native" and variants[2] == "layer6"
