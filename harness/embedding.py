@@ -87,6 +87,18 @@ class EmbeddingProtocol:
         return "_".join(p for p in parts if p)
 
 
+def check_layers(layers: Iterable[int], num_layers: int, flag: str) -> tuple[int, ...]:
+    """``layers`` as hidden-state indices 0 … ``num_layers`` (``-k`` counts from the final layer, ``-1`` is
+    it); one outside that range is a user error."""
+    out = []
+    for layer in layers:
+        if not -num_layers - 1 <= layer <= num_layers:
+            raise UserError(f"{flag} {layer} is out of range: this model has hidden-state layers 0 (embeddings) to "
+                            f"{num_layers} (final), or -1 for the final layer")
+        out.append(layer % (num_layers + 1))
+    return tuple(out)
+
+
 def context_token(tokenizer: Any, protocol: EmbeddingProtocol) -> int | None:
     """The token ``c`` put in front of texts the tokenizer adds nothing to: its BOS, else its end-of-text."""
     if protocol.bos == "native":

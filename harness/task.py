@@ -73,6 +73,7 @@ class TaskOutput:
     protocol: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # data sources and their sha256
     variant: str = ""  # e.g. the corpus name for LM tasks; part of the result file name
+    extra_metrics: tuple[Metric, ...] = ()  # metrics whose number depends on the run (one per --layers layer)
 
 
 @dataclass
@@ -82,6 +83,8 @@ class Task:
     ``prepare(ctx)`` resolves and parses the task's data before any model is loaded, so a
     missing or malformed file fails fast and no result is written; ``run(model, ctx, prepared)``
     returns one :class:`TaskOutput` per variant (most tasks: one; LM tasks: one per corpus).
+    ``check(model, ctx, prepared)`` runs for every selected task once the model is loaded, before any task
+    runs: a setting that does not fit the model (a layer out of range) fails before anything is written.
     ``requires`` names model capabilities: ``"hidden_states"`` (any model), ``"causal_lm"``
     (next-token logits; not sentence encoders). ``data`` maps a split to its benchmark file;
     ``default_split`` is the one read without options (the main job's).
@@ -93,6 +96,7 @@ class Task:
     main_metric: str
     run: Callable[[LanguageModel, EvalContext, Any], list[TaskOutput]]
     prepare: Callable[[EvalContext], Any] = lambda ctx: None
+    check: Callable[[LanguageModel, EvalContext, Any], None] = lambda lm, ctx, prepared: None
     requires: frozenset[str] = frozenset({"hidden_states"})
     options: tuple[TaskOption, ...] = ()
     data: dict[str, DataFile] = field(default_factory=dict)
@@ -105,26 +109,39 @@ class Task:
 
     @property
     def higher_is_better(self) -> dict[str, bool]:
-        return {m.name: m.higher_is_better for m in self.metrics if m.higher_is_better is not None}
+        return directions(self.metrics)
 
     @property
     def aggregations(self) -> dict[str, Aggregation]:
-        return {m.name: m.aggregation for m in self.metrics if m.aggregation is not None}
+        return aggregations(self.metrics)
+
+    def output_metrics(self, out: TaskOutput) -> tuple[Metric, ...]:
+        """The task's metrics and those the output declares for its run."""
+        return self.metrics + out.extra_metrics
 
     def check_output(self, out: TaskOutput) -> None:
         """A bug, not a user error: an output reports an undeclared metric, misses a declared one, or lacks
         the columns a declared aggregation reads."""
-        declared = {m.name for m in self.metrics}
+        metrics = self.output_metrics(out)
+        declared = {m.name for m in metrics}
         undeclared = sorted(set(out.metrics) - declared)
         if undeclared:
             raise ValueError(f"task {self.name} reported undeclared metric(s) {', '.join(undeclared)}")
         missing = sorted(declared - set(out.metrics))
         if missing:
             raise ValueError(f"task {self.name} did not report {', '.join(missing)}")
-        for metric, agg in self.aggregations.items():
+        for metric, agg in ((m.name, m.aggregation) for m in metrics if m.aggregation is not None):
             absent = [c for c in agg.columns if c not in out.items.columns]
             if absent:
                 raise ValueError(f"task {self.name}: metric {metric} aggregates missing column(s) {', '.join(absent)}")
+
+
+def directions(metrics: tuple[Metric, ...]) -> dict[str, bool]:
+    return {m.name: m.higher_is_better for m in metrics if m.higher_is_better is not None}
+
+
+def aggregations(metrics: tuple[Metric, ...]) -> dict[str, Aggregation]:
+    return {m.name: m.aggregation for m in metrics if m.aggregation is not None}
 
 
 TASKS: Registry[Task] = Registry("task")

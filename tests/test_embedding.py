@@ -50,7 +50,7 @@ def test_score_pairs_cosine_and_spearman_on_explicit_vectors():
     pairs = [Pair("a", "b", 1.0, 1), Pair("a", "c", 5.0, 2), Pair("c", "d", 0.5, 3), Pair("b", "c", 4.0, 4)]
 
     def embed(texts):
-        return np.array([vectors[t] for t in texts])
+        return np.array([vectors[t] for t in texts])[None]  # one layer: the protocol's
 
     metrics, items = score_pairs(pairs, embed)
     expected_cos = []
@@ -159,3 +159,32 @@ def test_protocol_variants_are_distinct_and_the_default_has_none():
         {"pooling": "last", "template": "{text} means"})]
     assert variants[0] == "" and len(set(variants)) == len(variants)
     assert variants[1] == "bos-native" and variants[2] == "layer6"
+
+
+def test_every_layer_from_one_pass_matches_explicit_hidden_states(tiny_llama):
+    texts = ["the cat", "a dog sat on the mat", "x"]
+    layers = (0, 1, 2)
+    out = tiny_llama.embed_layers(texts, EmbeddingProtocol(), layers, max_batch_tokens=64, progress=False)
+    assert out.shape == (3, len(texts), 32)
+    for slot, layer in enumerate(layers):
+        for i, t in enumerate(texts):
+            np.testing.assert_allclose(out[slot, i], _manual_vector(tiny_llama, t, layer=layer), atol=1e-5)
+    np.testing.assert_allclose(out[2], tiny_llama.embed(texts, EmbeddingProtocol(), progress=False), atol=1e-6)
+
+
+def test_per_layer_spearman_against_hand_computation(tiny_llama):
+    from harness.embedding import EmbeddingCache
+
+    words = ["cat", "dog", "car", "house", "tree", "river", "bird", "money"]
+    pairs = [Pair(a, b, float(s), i) for i, (a, b, s) in enumerate(
+        [("cat", "dog", 8), ("car", "house", 3), ("tree", "river", 5), ("bird", "money", 1), ("cat", "bird", 6),
+         ("dog", "house", 4), ("river", "money", 2), ("car", "tree", 2.5)])]
+    cache = EmbeddingCache(tiny_llama, EmbeddingProtocol())
+    metrics, items = score_pairs(pairs, lambda texts: cache.get(texts, (-1, 0, 1, 2)), (0, 1, 2))
+    assert cache.embedded == len(words)  # every layer from one pass over each distinct word
+    human = [p.score for p in pairs]
+    for layer in (0, 1, 2):
+        cos = [float(_manual_vector(tiny_llama, p.a, layer) @ _manual_vector(tiny_llama, p.b, layer)) for p in pairs]
+        assert items.columns[f"cosine.L{layer}"] == pytest.approx(cos, abs=1e-5)
+        assert metrics[f"spearman.L{layer}"] == pytest.approx(_spearman_by_hand(human, cos), abs=1e-9)
+    assert items.columns["cosine"] == pytest.approx(items.columns["cosine.L2"], abs=1e-6)  # -1 is layer 2 here
