@@ -185,6 +185,10 @@ class EvalOptions:
     bos: str = option("context", choices=("context", "native", "add"),
                       help="token in front of texts for tokenizers that add none: context (default: prepend BOS, else "
                            "end-of-text, left out of the pool), native (as the tokenizer does), add (prepend and pool it)")
+    pooling: str | None = option(None, help="pooling of a text's hidden states: mean (default), last (its last token) "
+                                            "or echo (the text twice, mean over the second copy)")
+    template: str | None = option(None, help="prompt around each text, with {text} where it goes, pooled at its last "
+                                             "token (PromptEOL), e.g. 'This word : \"{text}\" means in one word:\"'")
     limit: int | None = option(None, type=int, help="evaluate only the first N items of each task (for quick checks)")
     seed: int = option(0, help="seed of the run (set before every task)")
     max_batch_tokens: int = option(4096, help="padded tokens per forward batch")
@@ -194,6 +198,15 @@ class EvalOptions:
                                       "with all its tokens; pairs and concepts are one item each) or item (single "
                                       "tokens)")
     task_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.embedding_protocol()  # a protocol that cannot work fails here, before any model is loaded
+
+    def embedding_protocol(self):
+        """The :class:`~harness.embedding.EmbeddingProtocol` of these options (a user error when it cannot work)."""
+        from harness.embedding import EmbeddingProtocol
+
+        return EmbeddingProtocol.of(self.layer, self.bos, self.pooling, self.template)
 
     def task_option(self, name: str, default: Any = None) -> Any:
         value = self.task_options.get(name)
@@ -250,9 +263,8 @@ class EvalContext:
         return self._base_model()
 
     def embeddings(self, lm: LanguageModel):
-        from harness.embedding import EmbeddingCache, EmbeddingProtocol
+        from harness.embedding import EmbeddingCache
 
         if self._embedding_cache is None or self._embedding_cache.lm is not lm:
-            protocol = EmbeddingProtocol.of(self.options.layer, self.options.bos, None, None)
-            self._embedding_cache = EmbeddingCache(lm, protocol, self.options.max_batch_tokens)
+            self._embedding_cache = EmbeddingCache(lm, self.options.embedding_protocol(), self.options.max_batch_tokens)
         return self._embedding_cache

@@ -188,3 +188,55 @@ def test_per_layer_spearman_against_hand_computation(tiny_llama):
         assert items.columns[f"cosine.L{layer}"] == pytest.approx(cos, abs=1e-5)
         assert metrics[f"spearman.L{layer}"] == pytest.approx(_spearman_by_hand(human, cos), abs=1e-9)
     assert items.columns["cosine"] == pytest.approx(items.columns["cosine.L2"], abs=1e-6)  # -1 is layer 2 here
+
+
+PROMPT = 'This word : "{text}" means in one word:"'
+
+
+def test_last_echo_and_template_rows_on_explicit_token_ids(smollm2_tokenizer):
+    tok = smollm2_tokenizer
+    t = tok("ice cream", add_special_tokens=False)["input_ids"]
+    assert len(t) == 2
+    (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol(pooling="last"))
+    assert (ids, pool) == ([1] + t, [0, 0, 1])
+    (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol(pooling="echo"))
+    assert (ids, pool) == ([1] + t + t, [0, 0, 0, 1, 1])
+    filled = tok('This word : "ice cream" means in one word:"', add_special_tokens=False)["input_ids"]
+    (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol.of(-1, "context", None, PROMPT))
+    assert ids == [1] + filled and pool == [0] * len(filled) + [1]
+    (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol(bos="native", pooling="echo"))
+    assert (ids, pool) == (t + t, [0, 0, 1, 1])
+
+
+def _hidden(lm, ids, layer=-1):
+    with torch.no_grad():
+        return lm.module(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states[layer][0].double()
+
+
+def _unit(v):
+    return (v / v.norm()).numpy()
+
+
+def test_last_token_pooling_under_right_padding(tiny_llama, monkeypatch):
+    import harness.lm.hf as hf
+
+    texts = ["a much longer text than the others, with many tokens", "x", "the cat sat"]
+    rows = [[1] + tiny_llama.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+    assert len({len(r) for r in rows}) == 3
+    monkeypatch.setattr(hf, "length_batches", lambda lengths, budget: [list(range(len(lengths)))])  # one padded batch
+    out = tiny_llama.embed_layers(texts, EmbeddingProtocol(pooling="last"), (1, 2), progress=False)
+    for i, row in enumerate(rows):
+        for slot, layer in enumerate((1, 2)):
+            np.testing.assert_allclose(out[slot, i], _unit(_hidden(tiny_llama, row, layer)[-1]), atol=1e-5)
+
+
+def test_echo_and_template_vectors_from_explicit_hidden_states(tiny_llama):
+    tok = tiny_llama.tokenizer
+    texts = ["the cat", "a dog sat on the mat"]
+    echo = tiny_llama.embed(texts, EmbeddingProtocol(pooling="echo"), progress=False)
+    prompt = tiny_llama.embed(texts, EmbeddingProtocol.of(-1, "context", None, PROMPT), progress=False)
+    for i, text in enumerate(texts):
+        t = tok(text, add_special_tokens=False)["input_ids"]
+        np.testing.assert_allclose(echo[i], _unit(_hidden(tiny_llama, [1] + t + t)[1 + len(t):].mean(0)), atol=1e-5)
+        filled = tok(PROMPT.replace("{text}", text), add_special_tokens=False)["input_ids"]
+        np.testing.assert_allclose(prompt[i], _unit(_hidden(tiny_llama, [1] + filled)[-1]), atol=1e-5)

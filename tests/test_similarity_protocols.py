@@ -68,3 +68,33 @@ def test_bad_layer_settings_are_one_line_and_write_nothing(flags, needle, model_
     code, _, err = run_cli(capsys, "eval", "--model", str(model_dir), "--tasks", "wordsim353,men", *flags,
                            "--data-dir", str(data_dir), "--results-dir", str(results), "--device", "cpu")
     assert_user_error(code, err, needle, results)
+
+
+def test_protocols_are_distinct_result_variants(tiny_llama, data_dir, tmp_path):
+    from harness.runner import evaluate
+
+    protocols = [{}, {"pooling": "last"}, {"pooling": "echo"}, {"template": 'This word : "{text}" means in one word:"'},
+                 {"bos": "native"}]
+    names, values = [], []
+    for given in protocols:
+        options = EvalOptions(results_dir=tmp_path, data_dir=str(data_dir), **given)
+        summary = evaluate(tiny_llama.info.spec, "simlex999", options, lm=tiny_llama)
+        (path,), (record,) = summary.paths, summary.records
+        names.append(path.name)
+        values.append(record.items.columns["cosine"])
+        assert record.protocol["pooling"] == ("last" if "template" in given else given.get("pooling", "mean"))
+    assert names[0] == "simlex999.json" and len(set(names)) == len(protocols)
+    assert sorted(p.name for p in next(tmp_path.iterdir()).glob("*.json")) == sorted(names)  # none overwritten
+    assert all(values[i] != values[0] for i in range(1, len(values)))
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (("--template", "no slot here"), "--template must contain {text}"),
+    (("--pooling", "max"), "unknown --pooling 'max'"),
+    (("--template", "{text} means", "--pooling", "echo"), "cannot be combined with --pooling echo"),
+])
+def test_bad_pooling_settings_are_one_line_and_write_nothing(flags, needle, data_dir, tmp_path, capsys):
+    results = tmp_path / "results"
+    code, _, err = run_cli(capsys, "eval", "--model", str(tmp_path / "never-loaded"), "--tasks", "men", *flags,
+                           "--data-dir", str(data_dir), "--results-dir", str(results))
+    assert_user_error(code, err, needle, results)
