@@ -33,7 +33,8 @@ def default_paths(out: Path) -> tuple[Path, Path]:
 
 def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path | None = None,
           plots_dir: Path | None = None, plots: bool = True, bootstrap: bool = False,
-          n_resamples: int = 1000, seed: int = 0) -> BuildReport:
+          n_resamples: int = 1000, seed: int = 0, layer: int | None = None) -> BuildReport:
+    """``layer``: also a column of each main metric at that hidden-state layer, where results have it."""
     from leaderboard.reader import read_summaries, warn_skipped
     from leaderboard.render import render_csv, render_markdown
     from leaderboard.store import results_lock
@@ -53,7 +54,7 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
 
     with results_lock(results_dir):
         summaries = read_summaries(results_dir, on_error)
-        board = build_table(summaries)
+        board = build_table(summaries, layer)
         n_boot = bootstrap_missing(board, n_resamples=n_resamples, seed=seed) if bootstrap else 0
         written = []
         if plots and board.rows:

@@ -110,7 +110,7 @@ def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_fil
 def csv_header(board: Leaderboard) -> list[str]:
     head = ["base_model", "method", "lambda", "corpus", "selector", "model", "model_id", "kind"]
     for col in board.columns:
-        head += [f"{col.key}:{col.metric}", f"{col.key}:{col.metric}:significant"]
+        head += [f"{col.result_key}:{col.metric}", f"{col.result_key}:{col.metric}:significant"]
     return head
 
 

@@ -98,3 +98,37 @@ def test_bad_pooling_settings_are_one_line_and_write_nothing(flags, needle, data
     code, _, err = run_cli(capsys, "eval", "--model", str(tmp_path / "never-loaded"), "--tasks", "men", *flags,
                            "--data-dir", str(data_dir), "--results-dir", str(results))
     assert_user_error(code, err, needle, results)
+
+
+def test_leaderboard_draws_layer_profiles_and_ci_bars_and_shows_a_chosen_layer(smollm2_tokenizer, data_dir, tmp_path):
+    from harness.runner import evaluate
+    from leaderboard.build import build
+    from leaderboard.plots import ci_bar
+    from leaderboard.reader import read_summaries
+    from leaderboard.render import format_value
+    from leaderboard.table import build_table
+    from tiny_models import tiny_lm
+
+    base = tiny_lm(smollm2_tokenizer, seed=0, name="tiny-base")
+    adapter = tiny_lm(smollm2_tokenizer, seed=1, name="tiny-concept", kind="adapter", base="tiny-base",
+                      base_id=base.info.id, training={"method": "concept", "lambda": 0.25})
+    results = tmp_path / "results"
+    records = {lm.info.name: evaluate(lm.info.spec, "men,simlex999", _options(results, data_dir, layers="all"),
+                                      lm=lm).records for lm in (base, adapter)}
+    adapter_men = records["tiny-concept"][0]
+    assert set(adapter_men.comparison.metrics) == {"spearman", "spearman.L0", "spearman.L1", "spearman.L2"}
+
+    report = build(results, tmp_path / "board.md", layer=1)
+    names = sorted(p.name for p in report.plots)
+    assert names == ["layer-profile-tiny-base.png", "semantic-similarity.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in report.plots)
+    markdown = (tmp_path / "board.md").read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| Base model"))
+    assert "men spearman.L1 ↑" in header and "simlex999 spearman.L1 ↑" in header
+    row = next(line for line in markdown.splitlines() if "tiny-concept" in line)
+    assert format_value(adapter_men.metrics["spearman.L1"]) in row
+
+    board = build_table(read_summaries(results), layer=1)
+    cell = next(r for r in board.rows if r.name == "tiny-concept").cells["men#L1"]
+    c = adapter_men.comparison.metrics["spearman.L1"]
+    assert ci_bar(cell) == pytest.approx((c.a + c.lower, c.a + c.upper))
