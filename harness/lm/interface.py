@@ -10,7 +10,8 @@ every layer's hidden states outlives the batch that made it.
 
 Planned additions (so that they extend, not rewrite, these signatures): lm-eval's
 ``loglikelihood`` / ``loglikelihood_rolling`` from :meth:`LanguageModel.token_scores`; MTEB's
-``encode`` from :meth:`LanguageModel.embed`; contextual hidden states of substituted candidates from :meth:`LanguageModel.hidden_at`.
+``encode`` from :meth:`LanguageModel.embed`; contextual hidden states of substituted candidates
+from :meth:`LanguageModel.hidden_at`.
 """
 
 from __future__ import annotations
