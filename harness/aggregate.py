@@ -3,7 +3,8 @@
 Kept numpy/scipy-only (no torch) so ``harness compare`` and the leaderboard can
 recompute metrics on bootstrap resamples from result files alone.
 
-- ``spearman(human, score)``: Spearman rank correlation ρ of the two columns.
+- ``spearman(human, score)``: Spearman rank correlation ρ of the two columns (:class:`ResampledSpearman`:
+  of many column pairs on bootstrap resamples).
 - ``mean(x)``: Σx / n.
 - ``ratio(num, den)``: Σnum / Σden (e.g. accuracy = Σcorrect / Σtokens).
 - ``exp_ratio(num, den)``: exp(Σnum / Σden) (perplexity = exp(ΣNLL / N)).
@@ -27,6 +28,46 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return float("nan")
     return float(spearmanr(a, b).statistic)
+
+
+class ResampledSpearman:
+    """ρ of each ``(x, y)`` column pair on bootstrap resamples given as item multiplicities ``w``: what
+    :func:`spearman` gives on the resample's rows, in O(n) per column and resample, no sorting.
+
+    Each column is sorted once, into groups of equal values. In a resample, a group of total multiplicity
+    W_g whose predecessors hold S_g items takes the average rank S_g + (W_g + 1)/2 (ties, repeated items
+    included, share their mean rank, as in scipy's ``rankdata``); ρ is the Pearson correlation of the ranks
+    weighted by ``w``. One call serves every layer's Spearman of a resample (``--layers``: dozens of pairs
+    sharing ``human``)."""
+
+    def __init__(self, columns: dict[str, np.ndarray], pairs: list[tuple[str, str]]) -> None:
+        names = list(dict.fromkeys(n for pair in pairs for n in pair))
+        data = np.column_stack([np.asarray(columns[n], dtype=float) for n in names])
+        self.order = np.argsort(data, axis=0, kind="stable")
+        ordered = np.take_along_axis(data, self.order, axis=0)
+        starts = np.vstack([np.ones((1, data.shape[1]), bool), ordered[1:] != ordered[:-1]])
+        groups = np.cumsum(starts.ravel(order="F")).reshape(data.shape, order="F") - 1  # ids unique across columns
+        self.groups, self.n_groups = groups, int(groups[-1, -1]) + 1
+        self.column_of_group = np.repeat(np.arange(data.shape[1]), starts.sum(axis=0))
+        self.nan = np.isnan(data).any(axis=0)
+        pos = {n: i for i, n in enumerate(names)}
+        self.x, self.y = [pos[a] for a, _ in pairs], [pos[b] for _, b in pairs]
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        total = float(w.sum())
+        sorted_w = w[self.order]
+        group_w = np.bincount(self.groups.ravel(), weights=sorted_w.ravel(), minlength=self.n_groups)
+        group_rank = np.cumsum(group_w) - total * self.column_of_group - (group_w - 1) / 2
+        ranks = np.empty(self.order.shape)
+        np.put_along_axis(ranks, self.order, group_rank[self.groups], axis=0)
+        ranks -= (w @ ranks / total) if total else 0.0
+        weighted = ranks * w[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov = (weighted[:, self.x] * ranks[:, self.y]).sum(axis=0)
+            var = (weighted * ranks).sum(axis=0)
+            rho = cov / np.sqrt(var[self.x] * var[self.y])
+        rho[self.nan[self.x] | self.nan[self.y] | (np.count_nonzero(w) < 2)] = np.nan
+        return rho
 
 
 def mean(x: np.ndarray) -> float:

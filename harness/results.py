@@ -20,6 +20,18 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SCHEMA_VERSION = 1
+LAYER_MARK = ".L"  # a metric or column of one hidden-state layer: spearman.L12, cosine.L12
+
+
+def layer_name(name: str, layer: int) -> str:
+    """The name of metric or column ``name`` computed at hidden-state layer ``layer``."""
+    return f"{name}{LAYER_MARK}{layer}"
+
+
+def split_layer(name: str) -> tuple[str, int | None]:
+    """``spearman.L12`` -> (``spearman``, 12); a name of no layer -> (name, None)."""
+    head, mark, tail = name.rpartition(LAYER_MARK)
+    return (head, int(tail)) if mark and head and tail.isdigit() else (name, None)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.embedding import check_layers
 from harness.errors import UserError
 from harness.lm.interface import LanguageModel
 from harness.models import ModelInfo, describe_spec, load_model
@@ -25,8 +26,8 @@ from harness.plugins import load_plugins
 from harness.provenance import git_commit, package_versions
 from harness.registry import parse_names
 from harness.result_files import load_result, result_path, write_result
-from harness.results import Comparison, Items, MetricComparison, ResultModel, ResultRecord
-from harness.task import TASKS, EvalContext, EvalOptions, Task, TaskOutput
+from harness.results import Comparison, Items, MetricComparison, ResultModel, ResultRecord, split_layer
+from harness.task import TASKS, EvalContext, EvalOptions, Task, TaskOutput, aggregations, directions
 
 
 def seed_everything(seed: int) -> None:
@@ -58,14 +59,6 @@ def select_tasks(spec: str, info: ModelInfo) -> list[Task]:
     return tasks
 
 
-def check_layer(lm: LanguageModel, layer: int) -> None:
-    """``--layer`` indexes the model's hidden states (:attr:`~harness.lm.interface.LanguageModel.n_layers`)."""
-    n = lm.n_layers
-    if not -(n + 1) <= layer <= n:
-        raise UserError(f"--layer {layer}: {lm.info.name} has {n} layers (use 0..{n}, or -1..-{n + 1} counted "
-                        f"from the last)")
-
-
 def build_record(task: Task, out: TaskOutput, lm: LanguageModel, options: EvalOptions, wall: float,
                  labels: dict[str, str] | None = None) -> ResultRecord:
     """The result of one output; ``labels`` (``role``, ``display_name``) go into its model block."""
@@ -76,10 +69,11 @@ def build_record(task: Task, out: TaskOutput, lm: LanguageModel, options: EvalOp
     for metric, reason in undefined.items():
         print(f"harness: note: {task.name}{'@' + out.variant if out.variant else ''}: {metric} is undefined "
               f"({reason}); recorded without a value", file=sys.stderr)
+    declared = task.output_metrics(out)
     return ResultRecord(
         task=task.name, variant=out.variant, model=model, undefined=undefined,
         metrics={k: None if k in undefined else v for k, v in metrics.items()}, main_metric=task.main_metric,
-        higher_is_better=task.higher_is_better, aggregations=task.aggregations,
+        higher_is_better=directions(declared), aggregations=aggregations(declared),
         protocol=out.protocol, data=out.data, seed=options.seed, options=options.recorded(),
         provenance={"device": str(lm.device), "dtype": str(lm.dtype).replace("torch.", ""),
                     "versions": package_versions(), "git_commit": git_commit(), "wall_time_s": round(wall, 3),
@@ -146,7 +140,9 @@ def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, 
     ctx = EvalContext(options, info, base_model)
     prepared = {t.name: t.prepare(ctx) for t in selected}
     loaded["model"] = lm = lm if lm is not None else load_model(spec, base=base, device=device, dtype=dtype, info=info)
-    check_layer(lm, options.layer)
+    check_layers((options.layer,), lm.num_layers, "--layer")
+    for task in selected:  # settings that must fit the model fail before anything is written
+        task.check(lm, ctx, prepared[task.name])
     paths, records = [], []
     for task in selected:
         seed_everything(options.seed)
@@ -167,7 +163,11 @@ def print_summary(summary: RunSummary, file=None) -> None:
     file = file or sys.stdout
     rows = []
     for r in summary.records:
-        metrics = ", ".join(f"{k}={_shown(v)}" for k, v in r.metrics.items())
+        metrics = ", ".join(f"{k}={_shown(v)}" for k, v in r.metrics.items() if split_layer(k)[1] is None)
+        profile = {split_layer(k)[1]: v for k, v in r.metrics.items() if split_layer(k)[1] is not None and v is not None}
+        if profile:  # --layers: the best layer here, every layer in the result file
+            best = max(profile, key=lambda layer: profile[layer])
+            metrics += f"; best layer {best} of {len(profile)}: {profile[best]:.4f}"
         rows.append([r.key, r.main_metric, _shown(r.metrics[r.main_metric]), metrics,
                      len(r.items.ids) if r.items else 0, f"{r.wall_time_s or 0:.1f}s"])
     print(f"model: {summary.info.name} ({summary.info.kind}, id {summary.info.id})", file=file)
@@ -177,7 +177,8 @@ def print_summary(summary: RunSummary, file=None) -> None:
         first = next(iter(compared[0].comparison.metrics.values()), None)
         print(f"\npaired bootstrap against the base model ({compared[0].comparison.against}; "
               f"{first.n_resamples if first else None} resamples of {first.unit if first else 'item'}s):", file=file)
-        print(format_comparisons([(r.key, list(r.comparison.metrics.values())) for r in compared]), file=file)
+        print(format_comparisons([(r.key, [c for m, c in r.comparison.metrics.items() if split_layer(m)[1] is None])
+                                  for r in compared]), file=file)
     print(f"\nwrote {len(summary.paths)} result file(s) under {summary.paths[0].parent if summary.paths else '-'}", file=file)
 
 

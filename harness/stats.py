@@ -26,8 +26,9 @@ resamples, so per resample r ΔNLL_r = NLL_B,r − NLL_A,r and ΔPPL_r = exp(NLL
 
 Speed: ``mean``, ``ratio`` and ``exp_ratio`` are functions of column sums, so each column is
 summed per unit once and a resample is the units' multiplicities (``bincount`` of the draw) times
-those sums: O(C) per resample whatever the number of tokens. Other aggregations (``spearman``)
-gather the items of the drawn units.
+those sums: O(C) per resample whatever the number of tokens. ``spearman`` ranks each column once and
+re-ranks a resample from the items' multiplicities (:class:`harness.aggregate.ResampledSpearman`, every
+layer's ρ in one call); other aggregations gather the items of the drawn units.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.aggregate import SUM_DECOMPOSABLE, aggregate, from_sums
+from harness.aggregate import SUM_DECOMPOSABLE, ResampledSpearman, aggregate, from_sums
 from harness.errors import UserError
 from harness.results import MetricComparison, ResultRecord
 
@@ -92,6 +93,10 @@ def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n
     C = p.n_units
     summed = [j for j, (_, fn, _) in enumerate(metrics) if fn in SUM_DECOMPOSABLE]
     gathered = [j for j in range(len(metrics)) if j not in summed]
+    ranked = [j for j in gathered if metrics[j][1] == "spearman"]  # all at once per resample
+    rank_pairs = [(metrics[j][2][0], metrics[j][2][1]) for j in ranked]
+    rhos = [ResampledSpearman(cols, rank_pairs) for cols in (p.cols_a, p.cols_b)] if ranked else []
+    gathered = [j for j in gathered if j not in ranked]
     keys = list(dict.fromkeys((side, c) for j in summed for side in "ab" for c in metrics[j][2]))
     per_unit = [np.bincount(p.units, weights=(p.cols_a if side == "a" else p.cols_b)[c], minlength=C)
                 for side, c in keys]
@@ -105,7 +110,10 @@ def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n
     rng = np.random.default_rng(seed)
     for r in range(n_resamples):
         draw = rng.integers(0, C, size=C)
-        totals[r] = sums @ np.bincount(draw, minlength=C).astype(float)
+        drawn = np.bincount(draw, minlength=C).astype(float)  # how often each unit was drawn
+        totals[r] = sums @ drawn
+        if ranked:  # an item counts as often as its unit was drawn
+            diffs[r, ranked] = rhos[1](drawn[p.units]) - rhos[0](drawn[p.units])
         if gathered:
             lens = sizes[draw]
             offsets = np.repeat(starts[draw] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)

@@ -75,6 +75,7 @@ class TaskOutput:
     protocol: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # data sources and their sha256
     variant: str = ""  # e.g. the corpus name for LM tasks; part of the result file name
+    extra_metrics: tuple[Metric, ...] = ()  # metrics whose number depends on the run (one per --layers layer)
 
 
 @dataclass
@@ -84,6 +85,8 @@ class Task:
     ``prepare(ctx)`` resolves and parses the task's data before any model is loaded, so a
     missing or malformed file fails fast and no result is written; ``run(model, ctx, prepared)``
     returns one :class:`TaskOutput` per variant (most tasks: one; LM tasks: one per corpus).
+    ``check(model, ctx, prepared)`` runs for every selected task once the model is loaded, before any task
+    runs: a setting that does not fit the model (a layer out of range) fails before anything is written.
     ``requires`` names model capabilities: ``"hidden_states"`` (any model), ``"causal_lm"``
     (next-token logits; not sentence encoders). ``data`` maps a split to its benchmark file;
     ``default_split`` is the one read without options (the main job's).
@@ -95,6 +98,7 @@ class Task:
     main_metric: str
     run: Callable[[LanguageModel, EvalContext, Any], list[TaskOutput]]
     prepare: Callable[[EvalContext], Any] = lambda ctx: None
+    check: Callable[[LanguageModel, EvalContext, Any], None] = lambda lm, ctx, prepared: None
     requires: frozenset[str] = frozenset({"hidden_states"})
     options: tuple[TaskOption, ...] = ()
     data: dict[str, DataFile] = field(default_factory=dict)
@@ -107,26 +111,39 @@ class Task:
 
     @property
     def higher_is_better(self) -> dict[str, bool]:
-        return {m.name: m.higher_is_better for m in self.metrics if m.higher_is_better is not None}
+        return directions(self.metrics)
 
     @property
     def aggregations(self) -> dict[str, Aggregation]:
-        return {m.name: m.aggregation for m in self.metrics if m.aggregation is not None}
+        return aggregations(self.metrics)
+
+    def output_metrics(self, out: TaskOutput) -> tuple[Metric, ...]:
+        """The task's metrics and those the output declares for its run."""
+        return self.metrics + out.extra_metrics
 
     def check_output(self, out: TaskOutput) -> None:
         """A bug, not a user error: an output reports an undeclared metric, misses a declared one, or lacks
         the columns a declared aggregation reads."""
-        declared = {m.name for m in self.metrics}
+        metrics = self.output_metrics(out)
+        declared = {m.name for m in metrics}
         undeclared = sorted(set(out.metrics) - declared)
         if undeclared:
             raise ValueError(f"task {self.name} reported undeclared metric(s) {', '.join(undeclared)}")
         missing = sorted(declared - set(out.metrics))
         if missing:
             raise ValueError(f"task {self.name} did not report {', '.join(missing)}")
-        for metric, agg in self.aggregations.items():
+        for metric, agg in ((m.name, m.aggregation) for m in metrics if m.aggregation is not None):
             absent = [c for c in agg.columns if c not in out.items.columns]
             if absent:
                 raise ValueError(f"task {self.name}: metric {metric} aggregates missing column(s) {', '.join(absent)}")
+
+
+def directions(metrics: tuple[Metric, ...]) -> dict[str, bool]:
+    return {m.name: m.higher_is_better for m in metrics if m.higher_is_better is not None}
+
+
+def aggregations(metrics: tuple[Metric, ...]) -> dict[str, Aggregation]:
+    return {m.name: m.aggregation for m in metrics if m.aggregation is not None}
 
 
 TASKS: Registry[Task] = Registry("task")
@@ -168,9 +185,13 @@ class EvalOptions:
     data_dir: str | None = option(None, help="benchmark folder laid out like shared/data (default: $HARNESS_DATA_DIR)")
     layer: int = option(-1, type=int, help="hidden-state layer to pool (default -1: final; 0: the embeddings; "
                                            "negative: counted from the last)")
-    bos: str = option("native", choices=("native", "add", "context"),
-                      help="BOS handling for tokenizers that add none: native (as the tokenizer does), add (prepend "
-                           "and pool it), context (prepend, leave out of the pool)")
+    bos: str = option("context", choices=("context", "native", "add"),
+                      help="token in front of texts for tokenizers that add none: context (default: prepend BOS, else "
+                           "end-of-text, left out of the pool), native (as the tokenizer does), add (prepend and pool it)")
+    pooling: str | None = option(None, help="pooling of a text's hidden states: mean (default), last (its last token) "
+                                            "or echo (the text twice, mean over the second copy)")
+    template: str | None = option(None, help="prompt around each text, with {text} where it goes, pooled at its last "
+                                             "token (PromptEOL), e.g. 'This word : \"{text}\" means in one word:\"'")
     limit: int | None = option(None, type=int, check=AT_LEAST_1,
                                help="evaluate only the first N items of each task (for quick checks)")
     seed: int = option(0, check=SEED, help="seed of the run (set before every task)")
@@ -182,6 +203,15 @@ class EvalOptions:
                                       "with all its tokens; pairs and concepts are one item each) or item (single "
                                       "tokens)")
     task_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.embedding_protocol()  # a protocol that cannot work fails here, before any model is loaded
+
+    def embedding_protocol(self):
+        """The :class:`~harness.embedding.EmbeddingProtocol` of these options (a user error when it cannot work)."""
+        from harness.embedding import EmbeddingProtocol
+
+        return EmbeddingProtocol.of(self.layer, self.bos, self.pooling, self.template)
 
     def task_option(self, name: str, default: Any = None) -> Any:
         value = self.task_options.get(name)
@@ -238,9 +268,8 @@ class EvalContext:
         return self._base_model()
 
     def embeddings(self, lm: LanguageModel):
-        from harness.embedding import EmbeddingCache, EmbeddingProtocol
+        from harness.embedding import EmbeddingCache
 
         if self._embedding_cache is None or self._embedding_cache.lm is not lm:
-            protocol = EmbeddingProtocol(layer=self.options.layer, bos=self.options.bos)
-            self._embedding_cache = EmbeddingCache(lm, protocol, self.options.max_batch_tokens)
+            self._embedding_cache = EmbeddingCache(lm, self.options.embedding_protocol(), self.options.max_batch_tokens)
         return self._embedding_cache

@@ -60,7 +60,8 @@ def output_paths(out: Path, csv_path: Path | str | None = None, plots_dir: Path 
 
 def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path | None = None,
           plots_dir: Path | None = None, plots: bool = True, bootstrap: bool = False,
-          n_resamples: int = 1000, seed: int = 0, overwrite: bool = False) -> BuildReport:
+          n_resamples: int = 1000, seed: int = 0, overwrite: bool = False, layer: int | None = None) -> BuildReport:
+    """``layer``: also a column of each main metric at that hidden-state layer, where results have it."""
     from leaderboard.reader import read_summaries, warn_skipped
     from leaderboard.render import render_csv, render_markdown
     from leaderboard.store import results_lock
@@ -81,7 +82,7 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
         if not summaries and out.exists() and not overwrite:
             raise UserError(f"no valid result file in {results_dir}: {out} is left as it is (pass --overwrite to "
                             f"replace it with an empty leaderboard)")
-        board = build_table(summaries)
+        board = build_table(summaries, layer)
         n_boot = bootstrap_missing(board, n_resamples=n_resamples, seed=seed) if bootstrap else 0
         written = []
         if plots and board.rows:

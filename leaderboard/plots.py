@@ -6,6 +6,10 @@ circles, noise runs dashed with crosses, other objectives dotted with triangles 
 per training corpus and selector, told apart by filled or hollow markers). The baselines
 are separate marks: the base model a dash-dotted horizontal line, NTP (λ = 0) a square
 edged in red. External models and encoders are grey horizontal lines with their own dashes.
+Every point compared with its base model carries the paired bootstrap's 95% CI of Δ as an error bar
+around base + Δ, so a difference the bootstrap does not find significant never looks large because
+the axis zoomed in. Per base model with ``--layers`` results, :mod:`leaderboard.layer_plots` draws
+Spearman against layer.
 A panel's y axis is logarithmic when its positive values span more than 50× (noise runs
 can raise perplexity a thousandfold).
 
@@ -26,7 +30,7 @@ from harness.atomic import atomic_write_text
 from harness.errors import UserError
 from harness.paths import slug
 from leaderboard.render import family_title, method_label
-from leaderboard.table import EXTERNAL_GROUP, Column, Leaderboard, Row
+from leaderboard.table import EXTERNAL_GROUP, Cell, Column, Leaderboard, Row
 
 SERIES_STYLE = {"concept": ("o", "-"), "noise": ("X", "--")}
 OTHER_STYLE = ("^", ":")
@@ -35,7 +39,7 @@ BASE_DASH = (0, (8, 3, 2, 3))
 EXTERNAL_DASHES = [(0, d) for d in ((1, 1), (3, 1, 1, 1), (1, 2), (5, 2), (2, 1, 2, 3))]
 LOG_SPAN = 50.0
 MANIFEST = ".plots-manifest.json"
-STYLE_VERSION = 3  # bump when the drawing code changes, so cached plots are redrawn
+STYLE_VERSION = 4  # bump when the drawing code changes, so cached plots are redrawn
 # matplotlib's tab10, spelled out so that a build whose plots are all unchanged never imports matplotlib
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -47,6 +51,27 @@ def plot_filename(family: str) -> str:
 def _finite(row: Row, col: Column) -> bool:
     cell = row.cells.get(col.key)
     return cell is not None and math.isfinite(cell.value)
+
+
+def ci_bar(cell: Cell | None) -> tuple[float, float] | None:
+    """The paired 95% CI of a value against its base model, around base + Δ: (a + lower, a + upper)."""
+    c = cell.comparison if cell is not None else None
+    if c is None or not all(math.isfinite(v) for v in (c.a, c.lower, c.upper)):
+        return None
+    return c.a + c.lower, c.a + c.upper
+
+
+def draw_ci_bars(ax, bars: list[tuple[float, float, float, str]]) -> None:
+    """Vertical error bars ``(x, low, high, colour)`` with caps, as two collections."""
+    if not bars:
+        return
+    from matplotlib.collections import LineCollection
+
+    colors = [b[3] for b in bars]
+    ax.add_collection(LineCollection([[(x, lo), (x, hi)] for x, lo, hi, _ in bars], colors=colors, linewidths=1.0,
+                                     alpha=0.8, zorder=2))
+    ax.scatter([b[0] for b in bars] * 2, [b[1] for b in bars] + [b[2] for b in bars], marker="_", s=30,
+               c=colors * 2, linewidths=1.0, zorder=2)
 
 
 class _Styles:
@@ -68,8 +93,12 @@ def _draw_panel(ax, board: Leaderboard, col: Column, styles: _Styles) -> None:
     series: dict[tuple, list[tuple[float, float]]] = {}
     hlines: list[tuple[float, str, tuple, float]] = []  # y, colour, dashes, width
     marks: dict[tuple[str, str, bool], list[tuple[float, float, str]]] = {}  # (marker, fill, ntp) -> x, y, colour
+    bars: list[tuple[float, float, float, str]] = []  # x, CI low, CI high, colour
     values = [r.cells[col.key].value for r in rows]
     for r, v in zip(rows, values):
+        ci = ci_bar(r.cells[col.key])
+        if ci is not None and (r.method == "ntp" or r.lam is not None):
+            bars.append((0.0 if r.method == "ntp" else r.lam, *ci, styles.color[r.group]))
         if r.method == "base" and r.group != EXTERNAL_GROUP:
             hlines.append((v, styles.color[r.group], BASE_DASH, 1.2))
         elif r.method == "ntp":
@@ -93,6 +122,7 @@ def _draw_panel(ax, board: Leaderboard, col: Column, styles: _Styles) -> None:
 
     for line, (segs, colors) in by_line.items():
         ax.add_collection(LineCollection(segs, colors=colors, linestyles=line, linewidths=1.5))
+    draw_ci_bars(ax, bars)
     for (marker, fill, ntp), pts in marks.items():
         colors = [p[2] for p in pts]
         face = colors if fill == "full" else "none"
@@ -147,6 +177,11 @@ def plot_family(board: Leaderboard, family: str, columns: list[Column], path: Pa
     ncols = min(4, len(columns))
     nrows = math.ceil(len(columns) / ncols)
     handles = _legend_handles(board, styles, [r for r in board.rows if any(_finite(r, c) for c in columns)])
+    if any(ci_bar(r.cells.get(c.key)) for r in board.rows for c in columns):
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="0.3", marker="_", markersize=8, linestyle="-", linewidth=1.0,
+                              label="95% CI of Δ vs base\n(paired bootstrap)"))
     legend_w = 2.6
     fig = Figure(figsize=(3.1 * ncols + legend_w, 2.7 * nrows + 0.5), dpi=100)
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -160,9 +195,14 @@ def plot_family(board: Leaderboard, family: str, columns: list[Column], path: Pa
     fig.suptitle(family_title(family), fontsize=11)
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1 - legend_w / width + 0.01, 0.93), fontsize=7, frameon=False,
                handlelength=3.5)
+    save_png(fig, path)
+
+
+def save_png(fig, path: Path) -> None:
+    """Atomically, with no version stamp: the same results give the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", metadata={"Software": None})  # no version stamp: same results, same bytes
+    fig.savefig(tmp, format="png", metadata={"Software": None})
     tmp.replace(path)
 
 
@@ -171,7 +211,8 @@ def _digest(board: Leaderboard, family: str, columns: list[Column], styles: _Sty
     from importlib.metadata import version
 
     rows = [(r.group, r.method, r.lam, r.corpus, r.selector, r.name, r.model_id,
-             [(c.key, r.cells[c.key].value) for c in columns if c.key in r.cells]) for r in board.rows]
+             [(c.key, r.cells[c.key].value, ci_bar(r.cells[c.key])) for c in columns if c.key in r.cells])
+            for r in board.rows]
     state = (STYLE_VERSION, version("matplotlib"), family, [c.label for c in columns], rows, board.group_names,
              sorted(styles.color.items()), sorted(styles.fill.items()), sorted(styles.dash.items()))
     return hashlib.sha256(repr(state).encode()).hexdigest()
@@ -186,27 +227,33 @@ def _read_manifest(folder: Path) -> dict[str, str]:
 
 
 def write_plots(board: Leaderboard, folder: Path, overwrite: bool = False) -> list[tuple[str, Path]]:
-    """One grid PNG per task family under ``folder``; returns (title, path) of every plot (drawn or kept).
-    A PNG of that name that the folder's manifest does not list is not ours: replaced only with ``overwrite``."""
+    """One grid PNG per task family and one layer profile per base model with ``--layers`` results under
+    ``folder``; returns (title, path) of every plot (drawn or kept). A PNG of that name that the folder's
+    manifest does not list is not ours: replaced only with ``overwrite``."""
+    from leaderboard.layer_plots import layer_profile_plots
+
     folder = Path(folder)
     styles = _Styles(board, COLORS)
     families: dict[str, list[Column]] = {}
     for col in board.columns:
         if any(_finite(r, col) for r in board.rows):
             families.setdefault(col.family, []).append(col)
+    plots = [(plot_filename(family), family_title(family), _digest(board, family, columns, styles),
+              lambda path, family=family, columns=columns: plot_family(board, family, columns, path, styles))
+             for family, columns in families.items()]
+    plots += layer_profile_plots(board, STYLE_VERSION)
     old, new = _read_manifest(folder), {}
-    foreign = [plot_filename(f) for f in families if plot_filename(f) not in old and (folder / plot_filename(f)).exists()]
+    foreign = [name for name, *_ in plots if name not in old and (folder / name).exists()]
     if foreign and not overwrite:
         raise UserError(f"{folder / foreign[0]} exists and was not drawn by this harness: pass --overwrite to "
                         f"replace it, or choose another --plots-dir")
     written = []
-    for family, columns in families.items():
-        name = plot_filename(family)
+    for name, title, digest, draw in plots:
         path = folder / name
-        new[name] = _digest(board, family, columns, styles)
-        if old.get(name) != new[name] or not path.is_file():
-            plot_family(board, family, columns, path, styles)
-        written.append((family_title(family), path))
+        new[name] = digest
+        if old.get(name) != digest or not path.is_file():
+            draw(path)
+        written.append((title, path))
     for name in set(old) - set(new):  # plots this code drew for families that are gone
         if name == slug(name) and name.endswith(".png"):
             (folder / name).unlink(missing_ok=True)

@@ -115,7 +115,7 @@ def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_fil
 def csv_header(board: Leaderboard) -> list[str]:
     head = list(CSV_ROW_COLUMNS)
     for col in board.columns:
-        head += [f"{col.key}:{col.metric}", f"{col.key}:{col.metric}:significant"]
+        head += [f"{col.result_key}:{col.metric}", f"{col.result_key}:{col.metric}:significant"]
     return head
 
 

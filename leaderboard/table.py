@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.results import ResultModel
+from harness.results import MetricComparison, ResultModel, layer_name
 from leaderboard.reader import Summary
 
 METHOD_ORDER = {"base": 0, "ntp": 1, "concept": 2, "noise": 3}
@@ -37,10 +37,16 @@ class Column:
     metric: str
     higher_is_better: bool | None
     family: str
+    layer: int | None = None  # a chosen layer's column (its metric: the main metric at that layer)
+
+    @property
+    def result_key(self) -> str:
+        """Task and variant: the result files this column reads."""
+        return f"{self.task}@{self.variant}" if self.variant else self.task
 
     @property
     def key(self) -> str:
-        return f"{self.task}@{self.variant}" if self.variant else self.task
+        return self.result_key if self.layer is None else f"{self.result_key}#L{self.layer}"
 
     @property
     def arrow(self) -> str:
@@ -49,7 +55,7 @@ class Column:
     @property
     def label(self) -> str:
         metric = "" if self.metric == self.task else f" {self.metric}"  # centroid_similarity, not twice
-        return f"{self.key}{metric} {self.arrow}".rstrip()
+        return f"{self.result_key}{metric} {self.arrow}".rstrip()
 
 
 @dataclass
@@ -57,6 +63,11 @@ class Cell:
     value: float
     significant: bool | None = None  # against the base model; None: not compared
     bold: bool = False
+    comparison: MetricComparison | None = None  # the paired bootstrap against the base model (Δ and its 95% CI)
+
+    @classmethod
+    def of(cls, value: float, comparison: MetricComparison | None) -> Cell:
+        return cls(value, None if comparison is None else comparison.significant, comparison=comparison)
 
 
 @dataclass
@@ -134,7 +145,9 @@ def display_name(model: ResultModel) -> str:
     return str(model.display_name or model.name or model.id)
 
 
-def _columns(summaries: list[Summary]) -> list[Column]:
+def _columns(summaries: list[Summary], layer: int | None = None) -> list[Column]:
+    """One column per task and variant (its main metric); with ``layer``, also one of the main metric at that
+    layer beside each column that some result reports it for (``--layers``)."""
     by_key: dict[tuple[str, str], list[Summary]] = {}
     for s in summaries:
         by_key.setdefault((s.task, s.variant), []).append(s)
@@ -145,15 +158,13 @@ def _columns(summaries: list[Summary]) -> list[Column]:
         metric = min(counts, key=lambda m: (-counts[m], m))
         hib = Counter(s.higher_is_better[metric] for s in group if metric in s.higher_is_better)
         family = Counter(s.family for s in group if s.family)
-        columns.append(Column(task, variant, metric,
-                              max(hib, key=lambda v: (hib[v], v)) if hib else None,
-                              min(family, key=lambda f: (-family[f], f)) if family else ""))
-    return sorted(columns, key=lambda c: (FAMILY_ORDER.get(c.family, 1), c.family, TASK_ORDER.get(c.task, 99), c.task, c.variant))
-
-
-def _significance(summary: Summary, metric: str) -> bool | None:
-    comp = summary.comparison.get(metric)
-    return None if comp is None else comp.significant
+        column = Column(task, variant, metric, max(hib, key=lambda v: (hib[v], v)) if hib else None,
+                        min(family, key=lambda f: (-family[f], f)) if family else "")
+        columns.append(column)
+        if layer is not None and any(layer_name(metric, layer) in s.metrics for s in group):
+            columns.append(Column(task, variant, layer_name(metric, layer), column.higher_is_better, column.family, layer))
+    return sorted(columns, key=lambda c: (FAMILY_ORDER.get(c.family, 1), c.family, TASK_ORDER.get(c.task, 99), c.task,
+                                          c.variant, -1 if c.layer is None else c.layer))
 
 
 def _mark_best(board: Leaderboard) -> None:
@@ -174,11 +185,14 @@ def _mark_best(board: Leaderboard) -> None:
                 c.bold = c.value == best
 
 
-def build_table(summaries: list[Summary]) -> Leaderboard:
-    """Rows (one per model id) and columns (one per task and variant), sorted deterministically."""
+def build_table(summaries: list[Summary], layer: int | None = None) -> Leaderboard:
+    """Rows (one per model id) and columns (one per task and variant, and per chosen ``layer``), sorted
+    deterministically."""
     summaries = sorted(summaries, key=lambda s: str(s.path))
-    columns = _columns(summaries)
-    col_by_key = {c.key: c for c in columns}
+    columns = _columns(summaries, layer)
+    cols_by_key: dict[str, list[Column]] = {}
+    for c in columns:
+        cols_by_key.setdefault(c.result_key, []).append(c)
     rows: dict[str, Row] = {}
     for s in summaries:
         mid = s.model.id
@@ -186,12 +200,11 @@ def build_table(summaries: list[Summary]) -> Leaderboard:
             c = classify(s.model)
             rows[mid] = Row(c.group, c.method, c.lam, c.corpus, c.selector, display_name(s.model), mid,
                             s.model.kind or "", s.model.base_id)
-        col = col_by_key[s.key]
-        value = s.metrics.get(col.metric)
-        if value is None:
-            continue
-        rows[mid].cells[s.key] = Cell(value, _significance(s, col.metric))
-        rows[mid].sources[s.key] = s
+        for col in cols_by_key[s.key]:
+            value = s.metrics.get(col.metric)
+            if value is not None:
+                rows[mid].cells[col.key] = Cell.of(value, s.comparison.get(col.metric))
+                rows[mid].sources[col.key] = s
     ordered = sorted(rows.values(), key=Row.sort_key)
     names = {}
     for row in ordered:
@@ -235,6 +248,6 @@ def bootstrap_missing(board: Leaderboard, n_resamples: int = 1000, seed: int = 0
                 print(f"harness: warning: no bootstrap for {row.name} {col.key}: {exc}", file=sys.stderr)
                 continue
             if col.metric in comps:
-                cell.significant = comps[col.metric].significant
+                cell.significant, cell.comparison = comps[col.metric].significant, comps[col.metric]
                 done += 1
     return done

@@ -86,7 +86,8 @@ def test_embedded_default_all_similarity_tasks(capsys, tmp_path):
         assert all(k in rec for k in REQUIRED)
         assert -1 <= rec["metrics"]["spearman"] <= 1
         assert len(rec["items"]["ids"]) == 60
-        assert rec["protocol"]["layer"] == -1 and rec["protocol"]["bos"] == "native"
+        assert rec["protocol"]["layer"] == -1 and rec["protocol"]["bos"] == "context"
+        assert rec["protocol"]["context_token"] == "<|im_start|>"
         assert rec["model"]["kind"] == "causal_lm"
         assert f"{rec['task']}" in out
 

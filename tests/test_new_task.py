@@ -43,7 +43,8 @@ def harness(tmp: Path, *argv: str) -> subprocess.CompletedProcess:
 
 
 def spearman_by_hand(model_dir: Path, pairs: list[tuple[str, str, float]]) -> float:
-    """Final-layer hidden states mean-pooled over each text's tokens, cosine per pair, Spearman vs the scores."""
+    """BOS in front as context (the default protocol), final-layer hidden states mean-pooled over each text's
+    own tokens, cosine per pair, Spearman vs the scores."""
     import numpy as np
     import torch
     from scipy.stats import spearmanr
@@ -54,8 +55,8 @@ def spearman_by_hand(model_dir: Path, pairs: list[tuple[str, str, float]]) -> fl
 
     def vector(text: str) -> np.ndarray:
         with torch.no_grad():
-            out = model(input_ids=torch.tensor([tok(text)["input_ids"]]), output_hidden_states=True)
-        return out.hidden_states[-1][0].mean(0).double().numpy()
+            out = model(input_ids=torch.tensor([[tok.bos_token_id] + tok(text)["input_ids"]]), output_hidden_states=True)
+        return out.hidden_states[-1][0, 1:].mean(0).double().numpy()
 
     cosine = [float(np.dot(u := vector(a), v := vector(b)) / (np.linalg.norm(u) * np.linalg.norm(v)))
               for a, b, _ in pairs]

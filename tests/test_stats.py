@@ -203,6 +203,35 @@ def test_non_additive_metrics_resample_whole_clusters():
     assert c.unit == "sequence" and c.n_units == 30
 
 
+def test_every_layers_spearman_with_ties_matches_a_loop_over_resamples():
+    """--layers: many Spearman metrics over tied scores, re-ranked per resample from multiplicities."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(3)
+    human = np.round(rng.normal(size=60) * 2)  # ties
+    cos = {(side, layer): np.round(human + rng.normal(0, 1 + layer, 60), 1) for side in "ab" for layer in range(3)}
+
+    def rec(side):
+        return typed({"task": "men", "model": {"name": side}, "higher_is_better": {f"spearman.L{l}": True for l in range(3)},
+                      "items": {"ids": [str(i) for i in range(60)],
+                                "columns": {"human": human.tolist(), **{f"cosine.L{l}": cos[(side, l)].tolist()
+                                                                        for l in range(3)}}},
+                      "aggregations": {f"spearman.L{l}": {"fn": "spearman", "columns": ["human", f"cosine.L{l}"]}
+                                       for l in range(3)}})
+
+    comps = {c.metric: c for c in paired_bootstrap(rec("a"), rec("b"), n_resamples=200, seed=7)}
+    draws = np.random.default_rng(7)
+    d = {layer: [] for layer in range(3)}
+    for _ in range(200):
+        idx = draws.integers(0, 60, size=60)
+        for layer in range(3):
+            d[layer].append(spearmanr(human[idx], cos[("b", layer)][idx]).statistic
+                            - spearmanr(human[idx], cos[("a", layer)][idx]).statistic)
+    for layer in range(3):
+        c = comps[f"spearman.L{layer}"]
+        assert (c.lower, c.upper) == pytest.approx((np.quantile(d[layer], 0.025), np.quantile(d[layer], 0.975)), abs=1e-12)
+
+
 def test_runs_that_group_items_differently_cannot_be_paired():
     a, b = correlated_sequences(n_seq=10)
     rec_b = lm_record(b)

@@ -40,6 +40,8 @@ def add_parser(sub) -> None:
     b.add_argument("--bootstrap", action="store_true",
                    help="compute the paired bootstrap against the base where a result stores none (slower)")
     add_flag(b, "--bootstrap-resamples", "bootstrap_resamples", 1000, "resamples of --bootstrap", check=AT_LEAST_1)
+    b.add_argument("--layer", type=int, help="also show each similarity metric at this hidden-state layer "
+                                             "(results of harness eval --layers)")
     b.set_defaults(func=run_build)
 
     a = lsub.add_parser("add", help="evaluate an external checkpoint, or import result files, and rebuild")
@@ -62,7 +64,8 @@ def _rebuild(args, results_dir: Path, bootstrap: bool = False, resamples: int = 
     from leaderboard.build import build
 
     report = build(results_dir, Path(args.out), csv_path=args.csv, plots_dir=args.plots_dir,
-                   plots=not args.no_plots, bootstrap=bootstrap, n_resamples=resamples, overwrite=args.overwrite)
+                   plots=not args.no_plots, bootstrap=bootstrap, n_resamples=resamples, overwrite=args.overwrite,
+                   layer=getattr(args, "layer", None))
     extra = f", {len(report.skipped)} invalid file(s) skipped" if report.skipped else ""
     boot = f", {report.bootstrapped} comparison(s) bootstrapped" if bootstrap else ""
     print(f"leaderboard: {report.n_models} model(s) from {report.n_files} result file(s){extra}{boot} -> "

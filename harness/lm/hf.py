@@ -6,8 +6,9 @@ peft adapter), there for the trainer and for tests that check the interface agai
 touch it. Inputs go to ``device`` here, outputs come back as numpy arrays on the CPU.
 
 Embedding (paper section 4.1): vector(text) = normalise( Σ_i m_i · h_i^(L) / Σ_i m_i ), with h^(L) the
-hidden states of layer L (``-1``: the final layer, after the final norm) and m_i = 1 on the text's real
-tokens, 0 on padding and on a BOS token added only as context (:func:`harness.embedding.token_rows`).
+hidden states of layer L (``-1``: the final layer, after the final norm) and m_i the protocol's pooling
+weights (:func:`harness.embedding.token_rows`: mean, last token, echo's second copy; 0 on padding and on
+a context token). Every requested layer comes out of one forward pass per batch.
 """
 
 from __future__ import annotations
@@ -38,10 +39,6 @@ class HFModel:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     @property
-    def n_layers(self) -> int:
-        return int(self.module.config.num_hidden_layers)
-
-    @property
     def backbone(self) -> Any:
         """The transformer without its head (computing logits only to pool hidden states is waste)."""
         inner = self.module.get_base_model() if hasattr(self.module, "get_base_model") else self.module
@@ -63,6 +60,11 @@ class HFModel:
         layer after the final norm, the backbone's ``last_hidden_state``)."""
         return [out.last_hidden_state if layer == -1 else out.hidden_states[layer] for layer in layers]
 
+    @property
+    def num_layers(self) -> int:
+        """Transformer layers: the hidden states are numbered 0 (embeddings) … ``num_layers`` (final)."""
+        return int(self.backbone.config.num_hidden_layers)
+
     @staticmethod
     def wants_all_layers(layers: tuple[int, ...]) -> bool:
         return any(layer != -1 for layer in layers)
@@ -70,18 +72,16 @@ class HFModel:
     def embed(self, texts: Sequence[str], protocol: "EmbeddingProtocol", max_batch_tokens: int | None = None,
               progress: bool = True) -> np.ndarray:
         """Pooled (and, per protocol, L2-normalised) float32 vectors, one row per text, in input order."""
-        return self._pooled(texts, protocol, (protocol.layer,), max_batch_tokens, progress)[0]
+        return self.embed_layers(texts, protocol, (protocol.layer,), max_batch_tokens, progress)[0]
 
-    def _pooled(self, texts: Sequence[str], protocol: "EmbeddingProtocol", layers: tuple[int, ...],
-                max_batch_tokens: int | None, progress: bool) -> np.ndarray:
+    def embed_layers(self, texts: Sequence[str], protocol: "EmbeddingProtocol", layers: tuple[int, ...],
+                     max_batch_tokens: int | None = None, progress: bool = True) -> np.ndarray:
         """``out[l]``: :meth:`embed` with the protocol's layer replaced by ``layers[l]``, all from one pass."""
         import torch
         from tqdm import tqdm
 
         from harness.embedding import token_rows
 
-        if protocol.pooling != "mean":
-            raise ValueError(f"pooling {protocol.pooling!r} is not implemented (mean is)")
         assert texts, "no texts to embed"
         rows = token_rows(self.tokenizer, list(texts), protocol)
         out: np.ndarray | None = None

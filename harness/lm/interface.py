@@ -8,11 +8,10 @@ padding, batching by length, devices, dtypes, KV caches and the library's output
 Each method keeps memory to one batch: no ``batch × length × vocabulary`` tensor and no stack of
 every layer's hidden states outlives the batch that made it.
 
-Planned additions (so that they extend, not rewrite, these signatures): ``embed`` of several
-layers in one pass and other pooling (:class:`~harness.embedding.EmbeddingProtocol` has a
-``pooling`` field); lm-eval's ``loglikelihood`` / ``loglikelihood_rolling`` from
-:meth:`LanguageModel.token_scores`; MTEB's ``encode`` from :meth:`LanguageModel.embed`;
-contextual hidden states of substituted candidates from :meth:`LanguageModel.hidden_at`.
+Planned additions (so that they extend, not rewrite, these signatures): lm-eval's
+``loglikelihood`` / ``loglikelihood_rolling`` from :meth:`LanguageModel.token_scores`; MTEB's
+``encode`` from :meth:`LanguageModel.embed`; contextual hidden states of substituted candidates
+from :meth:`LanguageModel.hidden_at`.
 """
 
 from __future__ import annotations
@@ -49,10 +48,16 @@ class LanguageModel(Protocol):
     device: Any
     dtype: Any
     capabilities: frozenset[str]
+    num_layers: int  # hidden states are numbered 0 (embeddings) … num_layers (final, after the final norm)
 
     def embed(self, texts: Sequence[str], protocol: "EmbeddingProtocol", max_batch_tokens: int | None = None,
               progress: bool = True) -> np.ndarray:
         """One float32 row per text, in input order: the protocol's pooling of its layer's hidden states."""
+
+    def embed_layers(self, texts: Sequence[str], protocol: "EmbeddingProtocol", layers: tuple[int, ...],
+                     max_batch_tokens: int | None = None, progress: bool = True) -> np.ndarray:
+        """``out[l]`` (float32, ``(len(layers), len(texts), d)``): :meth:`embed` with the protocol's layer
+        replaced by ``layers[l]``, every layer from the same forward pass."""
 
     def token_scores(self, sequences: Sequence[Sequence[int]], max_batch_tokens: int | None = None,
                      desc: str = "LM pass", progress: bool = True) -> list[TokenScores]:
@@ -78,8 +83,3 @@ class LanguageModel(Protocol):
 
     def input_embeddings(self) -> np.ndarray:
         """The input embedding matrix, float32, shape ``(vocabulary, d)``."""
-
-    @property
-    def n_layers(self) -> int:
-        """Transformer blocks: a layer index (``--layer``) lies in ``0..n_layers`` (0: the embeddings) or
-        ``-1..-(n_layers + 1)`` (counted from the last)."""
