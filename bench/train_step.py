@@ -10,6 +10,12 @@ A step = forward + objective + backward + AdamW step. Variants are interleaved r
 - ``hf``: the model's own loss (``labels=`` passed to the forward), for reference.
 
 Run: ``python bench/train_step.py [--rounds 5] [--batch 8] [--length 128]``. Target: concept / ntp ≤ 1.05.
+
+``--memory`` measures instead the memory of the head's loss: the peak resident set of a process that makes
+``[B, T, V]`` float32 logits (a leaf, as the model's output is to the loss), computes the ``concept`` objective
+and its backward pass, above the resident set once the logits exist. Two variants, each in its own
+process: ``harness`` (:mod:`trainers.logit_ops`) and ``autograd`` (the same formulas as plain torch ops:
+slice, ``logsumexp``, ``gather``, advanced indexing).
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--length", type=int, default=128)
     ap.add_argument("--content-share", type=float, default=0.28)
+    ap.add_argument("--memory", action="store_true", help="peak memory of the loss and its backward pass instead")
     args = ap.parse_args()
+    if args.memory:
+        return loss_memory(args.batch, args.length)
 
     import torch
 
@@ -91,6 +100,58 @@ def main() -> None:
     ratio = med["concept"] / med["ntp"]
     print(f"concept / ntp step time = {ratio:.3f}  (target <= 1.05: {'met' if ratio <= 1.05 else 'NOT met'})")
     print(f"concept / hf-builtin-loss step time = {med['concept'] / med['hf']:.3f}")
+
+
+def autograd_concept_loss(logits, labels, concepts, lam: float, threshold: float = 0.6):
+    """The concept objective (λ-mix of the NTP mean and the thresholded concept NLL mean) in plain torch ops."""
+    import torch
+
+    pred, target = logits[:, :-1], labels[:, 1:]
+    lse = torch.logsumexp(pred, -1)
+    nll = lse - pred.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    row, pos = concepts.batch_index, concepts.position - 1
+    set_logits = logits[row.unsqueeze(1), pos.unsqueeze(1), concepts.set_ids].masked_fill(~concepts.set_mask, -1e30)
+    logp = torch.logsumexp(set_logits, -1) - lse[row, pos]
+    concept = torch.where(logp.exp() < threshold, -logp, torch.zeros_like(logp))
+    return (1 - lam) * nll.mean() + lam * concept.mean()
+
+
+def _peak_rss_of(variant: str, batch: int, length: int, queue) -> None:
+    import resource
+
+    import torch
+
+    from trainers.objectives import OBJECTIVES, ConceptBatch, ObjectiveSettings
+
+    torch.manual_seed(0)
+    vocab = 49_152  # SmolLM2's
+    logits = torch.randn(batch, length, vocab, requires_grad=True)
+    labels = torch.randint(0, vocab, (batch, length))
+    n = int(0.28 * batch * (length - 1))
+    concepts = ConceptBatch(torch.randint(0, batch, (n,)), torch.randint(1, length, (n,)),
+                            torch.randint(0, vocab, (n, 11)), torch.ones(n, 11, dtype=torch.bool))
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if variant == "harness":
+        loss = OBJECTIVES.get("concept")(logits, labels, concepts, ObjectiveSettings(lam=0.25)).loss
+    else:
+        loss = autograd_concept_loss(logits, labels, concepts, lam=0.25)
+    loss.backward()
+    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+
+
+def loss_memory(batch: int, length: int) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    print(f"loss + backward of [{batch}, {length}, 49152] float32 logits ({batch * length * 49152 * 4 / 2**20:.0f} MB),"
+          " peak resident set above the logits, one process each:")
+    for variant in ("harness", "autograd"):
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_peak_rss_of, args=(variant, batch, length, queue))
+        proc.start()
+        mb = queue.get()
+        proc.join()
+        print(f"  {variant:9s} {mb:7.0f} MB")
 
 
 if __name__ == "__main__":

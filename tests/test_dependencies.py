@@ -1,8 +1,9 @@
 """pyproject.toml declares what the code imports, nothing it does not, and floors the code can rely on.
 
-The transformers floor (5.0) is tested by the behaviours it stands for: a float ``warmup_steps`` below
-1 is a ratio of the steps (the trainer passes the profile's ``warmup_ratio`` that way) and
-``from_pretrained(..., dtype=...)`` sets the dtype. Under transformers 4.x both tests fail.
+The transformers floor (5.23) is tested by the behaviours it stands for: a float ``warmup_steps`` below
+1 is a ratio of the steps (the trainer passes the profile's ``warmup_ratio`` that way),
+``from_pretrained(..., dtype=...)`` sets the dtype (both fail under transformers 4.x) and
+``TrainingArguments(activation_checkpointing=...)`` exists (5.23; before, only ``gradient_checkpointing``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def test_a_float_warmup_steps_below_one_is_a_ratio(tmp_path):
 
     args = TrainingArguments(output_dir=str(tmp_path), warmup_steps=0.05, use_cpu=True, report_to="none")
     assert args.get_warmup_steps(100) == 5 and args.get_warmup_steps(40) == 2
+
+
+def test_training_arguments_take_activation_checkpointing(tmp_path):
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none", activation_checkpointing=True,
+                             activation_checkpointing_kwargs={"use_reentrant": False})
+    assert args.activation_checkpointing is True
 
 
 def test_from_pretrained_takes_dtype(tmp_path):

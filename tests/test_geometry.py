@@ -221,7 +221,7 @@ def _record_backbone_calls(lm) -> list[tuple]:
 
     def hook(module, args, kwargs):
         pos = kwargs.get("position_ids")
-        seen.append((kwargs.get("past_key_values") is None, kwargs["input_ids"].tolist(),
+        seen.append((kwargs.get("cache", kwargs.get("past_key_values")) is None, kwargs["input_ids"].tolist(),
                      kwargs["attention_mask"].tolist(), None if pos is None else pos.tolist()))
 
     lm.backbone.register_forward_pre_hook(hook, with_kwargs=True)

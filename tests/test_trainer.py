@@ -323,3 +323,30 @@ def test_saving_the_adapter_of_an_aliased_base_warns_nothing(tmp_path, smollm2_t
         save_adapter(model, tmp_path, {"base": "smollm2-135m"})
     assert [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)] == []
     assert json.loads((tmp_path / "adapter_config.json").read_text())["base_model_name_or_path"] == "smollm2-135m"
+
+
+def test_training_a_loaded_base_in_place_gives_the_same_adapter_and_the_base_back(tiny_folder, concepts4,
+                                                                                   tmp_path):
+    """``train(..., model=module)`` (what train-and-eval does): the adapter of loading the base itself, and the
+    module afterwards is the base as loaded: same submodules, parameters, no hooks or checkpointing left."""
+    from harness.models import load_model
+
+    module = load_model(str(tiny_folder), device="cpu", dtype="float32").module
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    kinds = [(name, type(m)) for name, m in module.named_modules()]
+
+    train(config(tiny_folder, concepts4, tmp_path / "own", lam=0.25))
+    train(config(tiny_folder, concepts4, tmp_path / "given", lam=0.25), model=module)
+
+    own, given = adapter_tensors(tmp_path / "own"), adapter_tensors(tmp_path / "given")
+    assert own.keys() == given.keys() and all(torch.equal(own[k], given[k]) for k in own)
+    after = module.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
+    assert [(name, type(m)) for name, m in module.named_modules()] == kinds
+    assert not module.training and not module.is_activation_checkpointing
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in module.modules())
+    assert all(not p.requires_grad for p in module.parameters())
+    ids = torch.tensor([json.loads(concepts4.read_text().splitlines()[1])["input_ids"]])
+    with torch.no_grad():
+        torch.testing.assert_close(module(input_ids=ids).logits, load_with_adapter(tiny_folder, None)(input_ids=ids).logits,
+                                   rtol=0, atol=0)

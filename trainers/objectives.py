@@ -177,17 +177,12 @@ class NtpTerms:
 def ntp_terms(logits: "torch.Tensor", labels: "torch.Tensor") -> NtpTerms:
     """Per-position next-token NLL from one logsumexp (reused by the concept term).
 
-    Half-precision logits are upcast (as transformers' own causal-LM loss does); float32 logits
-    are used as they are, without a copy."""
-    import torch
+    Computed by :func:`trainers.logit_ops.lse_and_pick` (float32, one gradient buffer in the backward pass)."""
+    from trainers.logit_ops import lse_and_pick
 
-    if logits.dtype != torch.float32:
-        logits = logits.float()
-    pred = logits[:, :-1, :]
     target = labels[:, 1:]
     valid = target.ne(-100)
-    lse = torch.logsumexp(pred, dim=-1)
-    picked = pred.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    lse, picked = lse_and_pick(logits, target.clamp(min=0))
     nll = (lse - picked) * valid
     return NtpTerms(nll=nll, valid=valid, lse=lse)
 
@@ -196,11 +191,11 @@ def concept_logprob(logits: "torch.Tensor", lse: "torch.Tensor", concepts: Conce
     """``log p(T*_i | prefix) = logsumexp(logits[b, p−1, T*_i]) − lse[b, p−1]`` for every target, [N]."""
     import torch
 
-    if logits.dtype != torch.float32:
-        logits = logits.float()
+    from trainers.logit_ops import gather_logits
+
     row = concepts.batch_index
     pred_pos = concepts.position - 1
-    set_logits = logits[row.unsqueeze(1), pred_pos.unsqueeze(1), concepts.set_ids]  # [N, S], a gather
+    set_logits = gather_logits(logits, row.unsqueeze(1), pred_pos.unsqueeze(1), concepts.set_ids)  # [N, S]
     set_logits = set_logits.masked_fill(~concepts.set_mask, float("-inf"))
     return torch.logsumexp(set_logits, dim=-1) - lse[row, pred_pos]
 

@@ -1,12 +1,13 @@
 """``train_and_eval(TrainAndEval(...))``: what ``harness train-and-eval --lambda 0.25`` does, as a Python API.
 
-1. the base model, loaded once for everything but training (:func:`harness.models.load_model`);
+1. the base model, loaded once for everything (:func:`harness.models.load_model`);
 2. the concept file: the one given, or :func:`harness.concepts.concept_cache.cached_concept_file` for
    (base model, training corpus, ``train`` split, selector, settings): built once with the loaded
    model, then reused;
-3. :func:`trainers.recipe.train` into ``out`` (default ``runs/<model>-<method>-lam<λ>-...``; it loads
-   the model a second time, to train it); a folder already holding this finished run is reused, an
-   interrupted one resumed;
+3. :func:`trainers.recipe.train` into ``out`` (default ``runs/<model>-<method>-lam<λ>-...``) of that same
+   loaded base, trained in place and given back unchanged (LoRA layers removed, never merged), so the
+   weights are loaded once and held once: the memory peak is the training step, not two copies of the
+   weights; a folder already holding this finished run is reused, an interrupted one resumed;
 4. :func:`harness.runner.evaluate` of the loaded base model on every selected task whose result is
    missing (or was computed with other evaluation options), then of the adapter, put on that same
    loaded base, with the SAME :class:`~harness.task.EvalOptions`, base first, so every adapter result
@@ -205,10 +206,13 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     out = t.out or default_out(cfg, selector, corpus)
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
+    from trainers.recipe import resolved_dtype
     from trainers.run_folder import CHECKPOINTS, last_checkpoint
 
     resume = last_checkpoint(Path(out) / CHECKPOINTS) is not None  # an interrupted run of its own continues
-    trained = train(replace(t, concepts=concepts, out=out, resume=resume))
+    run = replace(t, concepts=concepts, out=out, resume=resume)
+    same_weights = str(lm.dtype).replace("torch.", "") == resolved_dtype(run)
+    trained = train(run, model=lm.module if same_weights else None)  # trains the loaded base in place
     seconds["train"] = time.perf_counter() - t1
     if trained.reused:
         print(f"      {out} already holds this finished run: reused", file=file)

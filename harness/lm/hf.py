@@ -13,6 +13,8 @@ a context token). Every requested layer comes out of one forward pass per batch.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -43,6 +45,12 @@ class HFModel:
         """The transformer without its head (computing logits only to pool hidden states is waste)."""
         inner = self.module.get_base_model() if hasattr(self.module, "get_base_model") else self.module
         return getattr(inner, inner.base_model_prefix, inner)
+
+    @functools.cached_property
+    def cache_kwarg(self) -> str:
+        """The name the backbone's forward takes a KV cache by: ``cache`` (transformers ≥ 5.24 deprecates
+        ``past_key_values`` and warns on every call) or ``past_key_values`` (older versions, unrenamed models)."""
+        return "cache" if "cache" in inspect.signature(self.backbone.forward).parameters else "past_key_values"
 
     def _budget(self, max_batch_tokens: int | None) -> int:
         return max_batch_tokens or self.max_batch_tokens

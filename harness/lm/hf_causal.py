@@ -113,13 +113,13 @@ class HFCausalLM(HFModel):
                               disable=None if progress else True, leave=False):
                 prefix, mask = self._forward([prefixes[i] for i in batch], use_cache=True)
                 rows = torch.tensor([r for r, i in enumerate(batch) for _ in continuations[i]], device=self.device)
-                cache = prefix.past_key_values
+                cache = prefix.get("cache", prefix.get("past_key_values"))  # named cache since transformers 5.24
                 cache.batch_select_indices(rows)
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)[rows]  # + the continuation token
                 tokens = torch.tensor([[t] for i in batch for t in continuations[i]], dtype=torch.long)
                 where = torch.tensor([[len(prefixes[i])] for i in batch for _ in continuations[i]])
                 step = self.backbone(input_ids=tokens.to(self.device), attention_mask=mask,
-                                     position_ids=where.to(self.device), past_key_values=cache, use_cache=True,
+                                     position_ids=where.to(self.device), **{self.cache_kwarg: cache}, use_cache=True,
                                      output_hidden_states=self.wants_all_layers(layers), return_dict=True)
                 hidden = torch.stack([h[:, -1] for h in self.layers_of(step, layers)]).float().cpu().numpy()
                 start = 0

@@ -158,6 +158,17 @@ def wrap_lora(module: Any, config: Any) -> Any:
         return get_peft_model(module, config)
 
 
+def unwrap_lora(model: Any) -> Any:
+    """The module :func:`wrap_lora` wrapped, as it was before training: LoRA layers removed (not merged: the
+    base weights are untouched), activation checkpointing and the input-gradient hook the trainer added
+    switched off, in eval mode. So a base model trained in place serves as the base again."""
+    base = model.unload()
+    if getattr(base, "is_activation_checkpointing", False):
+        base.activation_checkpointing_disable()
+    base.disable_input_require_grads()
+    return base.eval()
+
+
 def linear_layer_sizes(source: str) -> list[tuple[str, int, int]]:
     """(module name, in features, out features) of every ``torch.nn.Linear`` of the causal LM at ``source``,
     read from a model built on the meta device (no weights read, no memory used)."""
