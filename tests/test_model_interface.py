@@ -121,3 +121,23 @@ def test_pad_rows_right_and_left():
     assert ids.tolist() == [[1, 2, 3], [4, 0, 0]] and mask.tolist() == [[1, 1, 1], [1, 0, 0]]
     ids, mask = pad_rows([[1, 2, 3], [4]], pad_id=9, side="left")
     assert ids.tolist() == [[1, 2, 3], [9, 9, 4]] and mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def test_hidden_at_logs_no_transformers_deprecation(tiny_llama):
+    """The KV cache is passed and read by the name the installed transformers uses (``cache`` since 5.24):
+    its once-per-process deprecation message never reaches the user's terminal."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.warning_once.cache_clear()  # an earlier caller must not hide a message from this one
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("transformers")
+    logger.addHandler(handler)
+    try:
+        tiny_llama.hidden_at([[5, 6, 7], [9]], [[100, 200], [300]], progress=False)
+    finally:
+        logger.removeHandler(handler)
+    assert [m for m in seen if "deprecated" in m] == []

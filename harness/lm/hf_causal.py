@@ -113,7 +113,7 @@ class HFCausalLM(HFModel):
                               disable=None if progress else True, leave=False):
                 prefix, mask = self._forward([prefixes[i] for i in batch], use_cache=True)
                 rows = torch.tensor([r for r, i in enumerate(batch) for _ in continuations[i]], device=self.device)
-                cache = prefix.get("cache", prefix.get("past_key_values"))  # named cache since transformers 5.24
+                cache = prefix["cache"] if "cache" in prefix else prefix["past_key_values"]  # renamed in 5.24
                 cache.batch_select_indices(rows)
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)[rows]  # + the continuation token
                 tokens = torch.tensor([[t] for i in batch for t in continuations[i]], dtype=torch.long)
