@@ -21,8 +21,8 @@ def tiny_folder(tmp_path_factory, smollm2_tokenizer):
 def ours(spec: str, tmp_path, n: int) -> dict:
     """harness eval's metrics; content words recomputed from its per-token items over the tokens the lm-eval
     task scores (it leaves out the rare content token after a white-space-only token: see its utils.py)."""
+    import importlib.util
     import math
-    import sys
 
     from harness.commands.lm_eval_path import task_folder
     from harness.runner import evaluate
@@ -31,11 +31,9 @@ def ours(spec: str, tmp_path, n: int) -> dict:
     options = EvalOptions(results_dir=tmp_path / "r", limit=n, task_options={"corpus": "wiki"})
     summary = evaluate(spec, ",".join(TASKS), options, device="cpu", dtype="float32")
     out = {r.task: dict(r.metrics) for r in summary.records}
-    sys.path.insert(0, str(task_folder()))
-    try:
-        import utils
-    finally:
-        sys.path.pop(0)
+    spec_ = importlib.util.spec_from_file_location("harness_lm_eval_utils", task_folder() / "utils.py")
+    utils = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(utils)
     kept = {f"{d['seq']}:{d['pos']}" for d in utils.content_word_docs(tokenizer=spec, corpus="wiki", heldout_limit=n)["test"]}
     (record,) = [r for r in summary.records if r.task == "content_word_ppl"]
     rows = [i for i, item in enumerate(record.items.ids) if item in kept]
