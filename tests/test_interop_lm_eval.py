@@ -63,20 +63,10 @@ metric_list:
     aggregation: mean
     higher_is_better: true
 """)
-    (folder / "local_ppl.yaml").write_text(f"""task: local_ppl
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {folder / 'ppl.jsonl'}
-test_split: test
-output_type: loglikelihood_rolling
-doc_to_text: ""
-doc_to_target: "{{{{text}}}}"
-metric_list:
-  - metric: word_perplexity
-  - metric: byte_perplexity
-  - metric: bits_per_byte
-""")
+    from harness.interop.lm_eval_run import rolling_task_yaml
+
+    (folder / "local_ppl.yaml").write_text(rolling_task_yaml(
+        "local_ppl", folder / "ppl.jsonl", ("word_perplexity", "byte_perplexity", "bits_per_byte")))
     return folder
 
 

@@ -9,6 +9,7 @@ pytest.importorskip("lm_eval")
 
 N_SEQ = 4
 TASKS = {"global_ppl": "harness_global_ppl", "content_word_ppl": "harness_content_word_ppl"}
+SIMILARITY = ("men", "wordsim353", "simlex999", "stsb")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,8 @@ def test_the_task_folder_is_printed(capsys):
     from pathlib import Path
 
     folder = Path(capsys.readouterr().out.strip())
-    assert {p.name for p in folder.glob("*.yaml")} == {f"{t}.yaml" for t in TASKS.values()}
+    names = {*TASKS.values(), *(f"harness_{t}" for t in SIMILARITY)}
+    assert {p.name for p in folder.glob("*.yaml")} == {f"{t}.yaml" for t in names}
 
 
 def test_our_lm_tasks_in_lm_eval_equal_harness_eval_on_the_tiny_model(tiny_folder, tmp_path):
@@ -87,3 +89,25 @@ def test_our_lm_tasks_in_lm_eval_equal_harness_eval_on_the_tiny_model(tiny_folde
 def test_our_lm_tasks_in_lm_eval_equal_harness_eval_on_the_embedded_default(smollm2_folder, tmp_path):
     mine = ours("smollm2-135m", tmp_path, 3)
     check(mine, through_lm_eval("hf", f"pretrained={smollm2_folder},dtype=float32", "smollm2-135m", 3))
+
+
+@pytest.mark.parametrize("spec_name,task,limit", [("minilm", "stsb", 120), ("tiny", "wordsim353", 60)])
+def test_similarity_tasks_in_lm_eval_through_the_harness_model_equal_harness_eval(spec_name, task, limit, tiny_folder,
+                                                                                   tmp_path):
+    """The hidden-state bridge: lm-eval's evaluator, our registered model answering the pairs' cosine requests."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    import harness.interop.lm_eval_model  # noqa: F401  registers --model harness
+    from harness.commands.lm_eval_path import task_folder
+    from harness.runner import evaluate
+    from harness.task import EvalOptions
+
+    spec = "all-minilm-l6-v2" if spec_name == "minilm" else str(tiny_folder)
+    (record,) = evaluate(spec, task, EvalOptions(results_dir=tmp_path / "r", limit=limit), device="cpu",
+                         dtype="float32").records
+    out = lm_eval.simple_evaluate(model="harness", model_args=f"spec={spec},dtype=float32", device="cpu",
+                                  tasks=[f"harness_{task}"], limit=limit, bootstrap_iters=0,
+                                  task_manager=TaskManager(include_path=str(task_folder())))
+    got = out["results"][f"harness_{task}"]["spearman,none"]
+    assert abs(got - record.metrics["spearman"]) <= 1e-4, (got, record.metrics["spearman"])

@@ -368,3 +368,29 @@ def test_the_embedded_defaults_hub_id_names_the_embedded_copy_offline(monkeypatc
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     online = describe_spec("HuggingFaceTB/SmolLM2-135M-Instruct")
     assert (online.base, online.id) != ("smollm2-135m", describe_spec("smollm2-135m").id)
+
+
+def test_a_trained_adapter_loads_in_the_mteb_encoder_and_in_lm_eval_by_the_hub_id(tiny_folder, concepts4, tmp_path):
+    """An adapter from ``harness train`` embeds through the MTEB encoder with the adapter on; its config naming
+    the embedded default's hub id (as the trainer writes for it) still loads in lm-eval's hf model offline."""
+    pytest.importorskip("mteb")
+    import numpy as np
+
+    from harness.interop.mteb_encoder import HarnessEncoder
+
+    out = tmp_path / "run"
+    train(config(tiny_folder, concepts4, out, lam=0.5, overrides={"max_steps": 1}))
+    batches = [{"text": ["A man is playing a harp.", "A girl is styling her hair."]}]
+    adapted = HarnessEncoder.load(str(out), device="cpu", dtype="float32").encode(batches)
+    base = HarnessEncoder.load(str(tiny_folder), device="cpu", dtype="float32").encode(batches)
+    assert adapted.shape == base.shape and not np.allclose(adapted, base)
+
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    cfg["base_model_name_or_path"] = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    (out / "adapter_config.json").write_text(json.dumps(cfg))
+    from lm_eval.models.huggingface import HFLM
+
+    ids = torch.tensor([json.loads(concepts4.read_text().splitlines()[1])["input_ids"]])
+    lm = HFLM(pretrained=str(tiny_folder), peft=str(out), device="cpu", dtype="float32", batch_size=1)
+    with torch.no_grad():
+        torch.testing.assert_close(lm.model(input_ids=ids).logits, load_with_adapter(tiny_folder, out)(input_ids=ids).logits)

@@ -13,8 +13,14 @@ from :meth:`LanguageModel.token_scores` (float64 NLL per token, batched by lengt
     loglikelihood_rolling(d) = −Σ NLL over lm-eval's disjoint rolling windows of [prefix] + d
 
 ``generate_until`` is greedy (:meth:`LanguageModel.generate`), cut at the first stop string as lm-eval expects.
-Hidden states have no lm-eval request type: :meth:`HarnessLM.language_model` hands the wrapped model to a
-task's own Python (the narrow bridge the task folder of :mod:`tasks.lm_eval` uses).
+
+Hidden states have no lm-eval request type. The narrow bridge: a ``generate_until`` request whose generation
+kwargs carry ``harness_request: cosine`` and whose context is a JSON pair ``[a, b]`` is answered with
+``repr(cos(v(a), v(b)))`` (:meth:`LanguageModel.embed` under the default embedding protocol, or the
+``harness_protocol`` kwargs: layer, bos, pooling, template), every such request of a call embedded in one
+batched pass. Only this model class answers it (``--model harness``; lm-eval's ``hf`` model would generate
+text and the task's ``process_results`` fails on it); the number travels as text, exactly (``repr``).
+:meth:`HarnessLM.language_model` also hands the wrapped model to a task's own Python.
 """
 
 from __future__ import annotations
@@ -110,12 +116,51 @@ class HarnessLM(TemplateLM):
         return totals
 
     def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
-        out = []
-        for context, gen_kwargs in (req.args for req in requests):
-            until = gen_kwargs.get("until") or [self.tok_decode([self.eot_token_id])]
-            until = [until] if isinstance(until, str) else list(until)
-            text = self.lm.generate([context], max_new_tokens=int(gen_kwargs.get("max_gen_toks", 256)), stop=until)[0]
-            for stop in until:
-                text = text.split(stop)[0]
-            out.append(text)
+        args = [req.args for req in requests]
+        out: list[str] = [""] * len(args)
+        bridged = [i for i, (_, kw) in enumerate(args) if kw.get("harness_request") == "cosine"]
+        for i, value in zip(bridged, self._cosines([args[i] for i in bridged])):
+            out[i] = value
+        for i, (context, gen_kwargs) in enumerate(args):
+            if gen_kwargs.get("harness_request") != "cosine":
+                out[i] = self._generate(context, gen_kwargs)
         return out
+
+    def _cosines(self, args: list[tuple[str, dict]]) -> list[str]:
+        """``repr`` of the cosine of each JSON pair ``[a, b]``, grouped by embedding protocol, one embed per group."""
+        import json
+
+        import numpy as np
+
+        from harness.embedding import EmbeddingProtocol
+
+        out = [""] * len(args)
+        groups: dict[str, list[int]] = {}
+        for i, (_, kw) in enumerate(args):
+            groups.setdefault(json.dumps(kw.get("harness_protocol") or {}, sort_keys=True), []).append(i)
+        for key, rows in groups.items():
+            p = json.loads(key)
+            protocol = EmbeddingProtocol.of(int(p.get("layer", -1)), p.get("bos", "context"), p.get("pooling"),
+                                            p.get("template"))
+            pairs = [json.loads(args[i][0]) for i in rows]
+            texts = list(dict.fromkeys(t for pair in pairs for t in pair))
+            vecs = self.lm.embed(texts, protocol, max_batch_tokens=self.max_batch_tokens, progress=False)
+            row = {t: vecs[k] for k, t in enumerate(texts)}
+            for i, (a, b) in zip(rows, pairs):
+                va, vb = row[a], row[b]
+                out[i] = repr(float((va * vb).sum() / max(float(np.linalg.norm(va) * np.linalg.norm(vb)), 1e-12)))
+        return out
+
+    def _generate(self, context: str, gen_kwargs: dict) -> str:
+        until = gen_kwargs.get("until") or [self.tok_decode([self.eot_token_id])]
+        until = [until] if isinstance(until, str) else list(until)
+        text = self.lm.generate([context], max_new_tokens=int(gen_kwargs.get("max_gen_toks", 256)), stop=until)[0]
+        for stop in until:
+            text = text.split(stop)[0]
+        return text
+
+
+if __name__ == "__main__":  # lm-eval's own CLI with the harness model registered: python -m harness.interop.lm_eval_model ...
+    from lm_eval.__main__ import cli_evaluate
+
+    cli_evaluate()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import UserError
@@ -32,6 +33,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from harness.task import EvalOptions
 
 PREFIX = "lm_eval."
+
+
+def rolling_task_yaml(name: str, data_file: Path, metrics: tuple[str, ...] = ("word_perplexity",)) -> str:
+    """An lm-eval task (YAML) scoring each ``{"text": ...}`` line of the JSON Lines ``data_file`` with
+    ``loglikelihood_rolling``: lm-eval's perplexity of one's own texts (``--lm-eval-include`` its folder)."""
+    listed = "".join(f"  - metric: {m}\n" for m in metrics)
+    return (f"task: {name}\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {data_file}\ntest_split: test\n"
+            f"output_type: loglikelihood_rolling\ndoc_to_text: \"\"\ndoc_to_target: \"{{{{text}}}}\"\nmetric_list:\n{listed}")
 
 
 def result_name(task: str) -> str:

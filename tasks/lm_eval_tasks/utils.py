@@ -96,3 +96,45 @@ def content_results(doc: dict[str, Any], results: list[tuple[float, bool]]) -> d
 def mean_nll(items: list[tuple[float, int]]) -> float:
     """Σ −ll / Σ n over (ll, n) pairs: mean NLL per scored token, in nats."""
     return -sum(ll for ll, _ in items) / sum(n for _, n in items)
+
+
+# ------------------------------------------------------------------ similarity tasks (hidden states)
+# No lm-eval request returns hidden states. These tasks send each pair as a generate_until request that only
+# the registered ``harness`` model answers (``harness_request: cosine``, see harness/interop/lm_eval_model.py):
+# run them with ``--model harness --model_args spec=SPEC``. Docs are the harness task's own pairs (its data
+# file, its parser; the default split), so ``--limit N`` keeps the pairs ``harness eval --limit N`` keeps.
+
+
+def similarity_docs(**kwargs: Any):
+    from harness.data import resolve
+    from harness.plugins import load_plugins
+    from harness.task import TASKS
+
+    load_plugins()
+    task = TASKS.get(str(kwargs["harness_task"]))
+    pairs = resolve(task.data[task.default_split], kwargs.get("data_dir")).read()
+    return _dataset([{"a": p.a, "b": p.b, "score": p.score} for p in pairs])
+
+
+def pair_request(doc: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps([doc["a"], doc["b"]])
+
+
+def similarity_results(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:
+    """(human score, cosine) of one pair; the cosine arrives as the text the harness model answered."""
+    try:
+        cosine = float(results[0])
+    except ValueError:
+        raise ValueError("harness similarity tasks need --model harness (the only model that answers "
+                         f"their hidden-state requests); got the text {results[0][:40]!r}") from None
+    return {"spearman": (doc["score"], cosine)}
+
+
+def spearman(items: list[tuple[float, float]]) -> float:
+    """Spearman's ρ of human scores and cosines (harness.aggregate.spearman, as harness eval reports it)."""
+    from harness.aggregate import spearman as rho
+
+    human, cosine = zip(*items)
+    return rho(list(human), list(cosine))
