@@ -87,7 +87,9 @@ def read_result(results: Path, name: str) -> dict:
 
 
 def check_parity(result_mc: dict, result_ppl: dict, reference: dict) -> None:
-    """Per document: acc and the rolling log-likelihood equal HFLM's (|Δ| ≤ 1e-4); metrics equal lm-eval's."""
+    """Per document: acc equals HFLM's, the rolling log-likelihood too up to float32 rounding of a sum of
+    log-probabilities (HFLM sums float32 log-softmax values; |Δ| ≤ 1e-4 + 1e-5·|ll|, 1.3e-4 seen at ll ≈ −49 on
+    SmolLM2); the task metrics equal lm-eval's (relative 1e-4)."""
     mc = {int(s["doc_id"]): s for s in reference["samples"]["local_mc"]}
     cols = result_mc["items"]["columns"]
     for i, doc in enumerate(result_mc["items"]["ids"]):
@@ -99,7 +101,7 @@ def check_parity(result_mc: dict, result_ppl: dict, reference: dict) -> None:
     cols = result_ppl["items"]["columns"]
     for i, doc in enumerate(result_ppl["items"]["ids"]):
         ll, words = ppl[int(doc)]["word_perplexity"]
-        assert abs(-cols["word_perplexity.nll"][i] - ll) <= 1e-4
+        assert abs(-cols["word_perplexity.nll"][i] - ll) <= 1e-4 + 1e-5 * abs(ll)
         assert cols["word_perplexity.weight"][i] == words
     for name, res in (("local_mc", result_mc), ("local_ppl", result_ppl)):
         for metric, value in res["metrics"].items():
@@ -157,7 +159,7 @@ def test_an_adapters_lm_eval_results_are_bootstrapped_against_its_base_and_on_th
     reference = hflm_samples(tiny_folder, tasks, ["local_mc", "local_ppl"], peft=adapter)
     ppl = {int(s["doc_id"]): s["word_perplexity"][0] for s in reference["samples"]["local_ppl"]}
     for i, doc in enumerate(adapted["items"]["ids"]):
-        assert abs(-adapted["items"]["columns"]["word_perplexity.nll"][i] - ppl[int(doc)]) <= 1e-4
+        assert abs(-adapted["items"]["columns"]["word_perplexity.nll"][i] - ppl[int(doc)]) <= 1e-4 + 1e-5 * abs(ppl[int(doc)])
 
     base_dir = [p.parent for p in files if json.loads(p.read_text())["model"]["kind"] != "adapter"][0]
     adapter_dir = [p.parent for p in files if json.loads(p.read_text())["model"]["kind"] == "adapter"][0]

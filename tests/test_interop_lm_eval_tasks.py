@@ -91,7 +91,10 @@ def test_our_lm_tasks_in_lm_eval_equal_harness_eval_on_the_embedded_default(smol
     check(mine, through_lm_eval("hf", f"pretrained={smollm2_folder},dtype=float32", "smollm2-135m", 3))
 
 
-@pytest.mark.parametrize("spec_name,task,limit", [("minilm", "stsb", 120), ("tiny", "wordsim353", 60)])
+@pytest.mark.parametrize("spec_name,task,limit", [
+    ("minilm", "stsb", 120), ("tiny", "wordsim353", 60),
+    pytest.param("smollm2-135m", "men", 40, marks=pytest.mark.slow),
+    pytest.param("smollm2-135m", "simlex999", 40, marks=pytest.mark.slow)])
 def test_similarity_tasks_in_lm_eval_through_the_harness_model_equal_harness_eval(spec_name, task, limit, tiny_folder,
                                                                                    tmp_path):
     """The hidden-state bridge: lm-eval's evaluator, our registered model answering the pairs' cosine requests."""
@@ -103,7 +106,7 @@ def test_similarity_tasks_in_lm_eval_through_the_harness_model_equal_harness_eva
     from harness.runner import evaluate
     from harness.task import EvalOptions
 
-    spec = "all-minilm-l6-v2" if spec_name == "minilm" else str(tiny_folder)
+    spec = {"minilm": "all-minilm-l6-v2", "tiny": str(tiny_folder)}.get(spec_name, spec_name)
     (record,) = evaluate(spec, task, EvalOptions(results_dir=tmp_path / "r", limit=limit), device="cpu",
                          dtype="float32").records
     out = lm_eval.simple_evaluate(model="harness", model_args=f"spec={spec},dtype=float32", device="cpu",
