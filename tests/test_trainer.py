@@ -307,9 +307,9 @@ def test_training_and_loading_the_adapter_warn_nothing(tiny_folder, concepts4, t
     assert shown == []
 
 
-def test_saving_the_adapter_of_an_aliased_base_warns_nothing(tmp_path, smollm2_tokenizer):
-    """The final adapter names its base by alias (``smollm2-135m``, no folder of that name): saving it must not
-    make peft look the alias up as a folder or hub id (a warning offline, a network call online)."""
+def test_saving_the_adapter_of_the_embedded_default_names_its_hub_id_and_warns_nothing(tmp_path, smollm2_tokenizer):
+    """The final adapter of the embedded default names its base by hub id (what peft and lm-eval resolve), not
+    the harness alias; saving it offline warns nothing, and harness reads it back as the embedded default."""
     import warnings
 
     from tiny_models import tiny_llama_model
@@ -322,7 +322,12 @@ def test_saving_the_adapter_of_an_aliased_base_warns_nothing(tmp_path, smollm2_t
         warnings.simplefilter("always")
         save_adapter(model, tmp_path, {"base": "smollm2-135m"})
     assert [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)] == []
-    assert json.loads((tmp_path / "adapter_config.json").read_text())["base_model_name_or_path"] == "smollm2-135m"
+    assert json.loads((tmp_path / "adapter_config.json").read_text())["base_model_name_or_path"] == \
+        "HuggingFaceTB/SmolLM2-135M-Instruct"
+    from harness.models import describe_spec
+
+    info = describe_spec(str(tmp_path))
+    assert (info.base, info.base_id) == ("smollm2-135m", describe_spec("smollm2-135m").id)
 
 
 def test_training_a_loaded_base_in_place_gives_the_same_adapter_and_the_base_back(tiny_folder, concepts4,
@@ -350,3 +355,42 @@ def test_training_a_loaded_base_in_place_gives_the_same_adapter_and_the_base_bac
     with torch.no_grad():
         torch.testing.assert_close(module(input_ids=ids).logits, load_with_adapter(tiny_folder, None)(input_ids=ids).logits,
                                    rtol=0, atol=0)
+
+
+def test_the_embedded_defaults_hub_id_names_the_embedded_copy_offline(monkeypatch, tmp_path):
+    """Offline, with no copy of the hub id in the hub cache, ``HuggingFaceTB/SmolLM2-135M-Instruct`` is the
+    embedded default (same results id); online it is the hub model itself."""
+    from harness.models import describe_spec
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert describe_spec("HuggingFaceTB/SmolLM2-135M-Instruct").id == describe_spec("smollm2-135m").id
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    online = describe_spec("HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert (online.base, online.id) != ("smollm2-135m", describe_spec("smollm2-135m").id)
+
+
+def test_a_trained_adapter_loads_in_the_mteb_encoder_and_in_lm_eval_by_the_hub_id(tiny_folder, concepts4, tmp_path):
+    """An adapter from ``harness train`` embeds through the MTEB encoder with the adapter on; its config naming
+    the embedded default's hub id (as the trainer writes for it) still loads in lm-eval's hf model offline."""
+    pytest.importorskip("mteb")
+    import numpy as np
+
+    from harness.interop.mteb_encoder import HarnessEncoder
+
+    out = tmp_path / "run"
+    train(config(tiny_folder, concepts4, out, lam=0.5, overrides={"max_steps": 1}))
+    batches = [{"text": ["A man is playing a harp.", "A girl is styling her hair."]}]
+    adapted = HarnessEncoder.load(str(out), device="cpu", dtype="float32").encode(batches)
+    base = HarnessEncoder.load(str(tiny_folder), device="cpu", dtype="float32").encode(batches)
+    assert adapted.shape == base.shape and not np.allclose(adapted, base)
+
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    cfg["base_model_name_or_path"] = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    (out / "adapter_config.json").write_text(json.dumps(cfg))
+    from lm_eval.models.huggingface import HFLM
+
+    ids = torch.tensor([json.loads(concepts4.read_text().splitlines()[1])["input_ids"]])
+    lm = HFLM(pretrained=str(tiny_folder), peft=str(out), device="cpu", dtype="float32", batch_size=1)
+    with torch.no_grad():
+        torch.testing.assert_close(lm.model(input_ids=ids).logits, load_with_adapter(tiny_folder, out)(input_ids=ids).logits)

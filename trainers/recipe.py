@@ -34,7 +34,7 @@ from harness.config import SEED, nested, option, overrides, recorded
 from harness.data import sha256_of
 from harness.errors import UserError
 from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo, describe_spec,
-                            load_tokenizer, model_folder, parse_device)
+                            load_tokenizer, model_folder, parse_device, portable_base)
 from harness.atomic import atomic_write_json
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
@@ -273,12 +273,13 @@ def finite_or_none(value: float | None) -> float | None:
 
 def save_adapter(model, out: Path, record: dict[str, Any]) -> None:
     """Stage the adapter, then move its files into ``out``; ``harness_train.json`` goes last. The adapter
-    config names the base by its spec (an alias like ``smollm2-135m`` travels between machines, a cache
-    path would not); the vocabulary is never resized, so no embedding layer is saved."""
+    config names the base so that transformers, peft and lm-eval resolve it (:func:`harness.models.portable_base`:
+    the hub id for the embedded default, which harness maps back to the embedded copy; the spec given
+    otherwise; never a cache path or alias); the vocabulary is never resized, so no embedding layer is saved."""
     staging = out / f".staging-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
-    model.peft_config["default"].base_model_name_or_path = record["base"]
+    model.peft_config["default"].base_model_name_or_path = portable_base(record["base"])
     model.save_pretrained(str(staging), save_embedding_layers=False)
     from trainers.trainer import HEADS_ATTRIBUTE, HEADS_FILE, save_heads
 
