@@ -153,10 +153,7 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
     trainer = build_trainer(config, hyper, model, tokenizer, train_set, val_set, objective, settings, out, callbacks)
     start = time.perf_counter()
     model.train()
-    from harness.allocator import mmap_large_blocks
-
-    with mmap_large_blocks():  # a step's activations go back to the system when freed (its docstring says why)
-        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     wall = time.perf_counter() - start
 
     record = train_record(config, info, hyper, settings, concept_file.header, concepts_path, digest,
