@@ -3,8 +3,9 @@
 The training step's memory peak is the head, not the transformer: a logits tensor of a micro-batch of
 8 × 128 tokens over SmolLM2's 49,152-token vocabulary is 201 MB in float32, and autograd's generic path
 (slice, ``logsumexp``, ``gather``, advanced indexing, their sum) holds about six tensors of that size during
-the backward pass (``python bench/train_step.py --memory``: 964 MB above the logits, 228 MB here). These functions compute the same values with
-the same formulas, so the loss is unchanged; their backward passes allocate one buffer each:
+the backward pass (``python bench/train_step.py --memory``: 964 MB above the logits, 228 MB here). These
+functions compute the same values with the same formulas, so the loss is unchanged; their backward passes
+allocate one buffer each:
 
 - :func:`lse_and_pick`: ``lse[b, t] = log Σ_v exp(logits[b, t, v])`` and ``picked[b, t] = logits[b, t, ids[b, t]]``
   for the first ``T'`` positions (the predicting ones); gradient
