@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 
 from harness.task import EvalOptions
+from test_concept_builder import PARAGRAPHS
 from trainer_fixtures import write_concept_file, write_tiny_model
 from trainers.objectives import ObjectiveSettings
+from trainers.profiles import resolve_profile
 from trainers.recipe import TrainConfig
 from workflows.train_and_eval import TrainAndEval, train_and_eval
 
@@ -63,3 +65,30 @@ def test_train_and_eval_on_a_tiny_model(tmp_path, smollm2_tokenizer, capsys, mon
     (fresh_base,) = evaluate(str(model), "wordsim353", EvalOptions(results_dir=tmp_path / "fresh", limit=12),
                              device="cpu", dtype="float32").records
     assert fresh_base.metrics == base_rec["metrics"] and fresh_base.items.columns == base_rec["items"]["columns"]
+
+
+def test_the_concept_file_is_built_in_a_child_process(tmp_path, smollm2_tokenizer, capsys, monkeypatch):
+    """Without ``--concepts``, the concept file is built by a spawned child process with its own model (the
+    parent loads the base once, after the build, so training does not carry the build's state); the file
+    equals the one an in-process build of the same settings writes, byte for byte."""
+    from harness.concepts.builder import build_concepts
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    model = write_tiny_model(tmp_path / "model", smollm2_tokenizer)
+    corpus = tmp_path / "mini.txt"
+    corpus.write_text("\n\n".join(PARAGRAPHS) + "\n", encoding="utf-8")
+    train = TrainConfig(model=str(model), out=tmp_path / "adapter", settings=ObjectiveSettings(lam=0.25),
+                        device="cpu", dtype="float32", progress=False,
+                        overrides={"max_steps": 1, "batch_size": 2, "save_steps": 1, "heldout_limit": 2})
+    cfg = TrainAndEval(train=train, train_corpus=str(corpus), selector="wordnet", concept_sequences=4,
+                       tasks="wordsim353", leaderboard=False,
+                       options=EvalOptions(results_dir=tmp_path / "results", n_resamples=20, limit=8,
+                                           task_options={"heldout_size": 2}))
+    loads = count_model_loads(monkeypatch)
+    result = train_and_eval(cfg)
+    assert loads == [str(model)]  # the parent's one load, after the build
+    settings = dict(limit=4, max_synonyms=resolve_profile("cpu").max_synonyms, heldout_size=2)
+    assert result.concepts.parent == tmp_path / "cache" / "concepts"
+    in_process = tmp_path / "in_process.jsonl"
+    build_concepts(str(model), str(corpus), "wordnet", in_process, device="cpu", dtype="float32", **settings)
+    assert result.concepts.read_bytes() == in_process.read_bytes()

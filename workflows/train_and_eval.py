@@ -1,9 +1,10 @@
 """``train_and_eval(TrainAndEval(...))``: what ``harness train-and-eval --lambda 0.25`` does, as a Python API.
 
-1. the base model, loaded once for everything (:func:`harness.models.load_model`);
-2. the concept file: the one given, or :func:`harness.concepts.concept_cache.cached_concept_file` for
-   (base model, training corpus, ``train`` split, selector, settings): built once with the loaded
-   model, then reused;
+1. the concept file: the one given, or :func:`harness.concepts.concept_cache.cached_concept_file` for
+   (base model, training corpus, ``train`` split, selector, settings): built once, then reused. The
+   build runs in a child process with its own copy of the model, which exits before training, so
+   the training step does not carry the build's spaCy, WordNet and heap (0.55 GB of peak memory);
+2. the base model, loaded once for the rest (:func:`harness.models.load_model`);
 3. :func:`trainers.recipe.train` into ``out`` (default ``runs/<model>-<method>-lam<λ>-...``) of that same
    loaded base, trained in place and given back unchanged (LoRA layers removed, never merged), so the
    weights are loaded once and held once: the memory peak is the training step, not two copies of the
@@ -87,17 +88,19 @@ def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     return RUNS_DIR / slug(f"{t.model}-{method}-{tag}-{corpus}-{selector}-{t.profile}-seed{t.seed}")
 
 
-def concept_file_for(cfg: TrainAndEval, lm, selector: str, corpus: str, sequences: int, max_synonyms: int,
+def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: int, max_synonyms: int,
                      options: EvalOptions) -> Path:
-    """The given concept file, or the cached build (by the loaded base ``lm``) from the train part of the
-    evaluation's split (``options``' held-out size and split seed); with ``randomize``, its cached noise
-    control beside it."""
-    if cfg.train.concepts is not None:
-        path = Path(cfg.train.concepts)
+    """The given concept file, or the cached build (by the base model, in a child process) from the train
+    part of the evaluation's split (``options``' held-out size and split seed); with ``randomize``, its
+    cached noise control beside it."""
+    t = cfg.train
+    if t.concepts is not None:
+        path = Path(t.concepts)
     else:
         from harness.concepts.concept_cache import cached_concept_file
 
-        path = cached_concept_file(lm, corpus, "train", selector, limit=sequences or None, max_synonyms=max_synonyms,
+        path = cached_concept_file(t.model, corpus, "train", selector, separate_process=True, device=t.device,
+                                   dtype=t.dtype, limit=sequences or None, max_synonyms=max_synonyms,
                                    heldout_size=options.heldout_size(), split_seed=options.split_seed())
     if not cfg.randomize:
         return path
@@ -197,15 +200,15 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
     built = f"({corpus}, selector {selector}, {sequences or 'all'} sequences)"
     print(f"[1/4] concept file {built if t.concepts is None else f'{t.concepts} (given)'}", file=file)
-    concepts = concept_file_for(cfg, lm, selector, corpus, sequences, hyper.max_synonyms, options)
+    concepts = concept_file_for(cfg, selector, corpus, sequences, hyper.max_synonyms, options)
     seconds["concepts"] = time.perf_counter() - t0
 
     out = t.out or default_out(cfg, selector, corpus)
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
+    lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
     from trainers.recipe import resolved_dtype
     from trainers.run_folder import CHECKPOINTS, last_checkpoint
 
