@@ -110,7 +110,7 @@ def test_cli_score_reads_the_contexts_from_the_header(lexsub, tmp_path, smollm2_
     assert main(["concepts", "score", str(path), "--gold", str(gold), "--out", str(out)]) == 0
     md = out.read_text(encoding="utf-8")
     assert md in capsys.readouterr().out
-    assert "| precision Σ|S∩G| / Σ|S|" in md and "0.600" in md and "0.133" in md and "0.044" in md
+    assert "| precision: hits / set words, over M" in md and "0.600" in md and "0.133" in md and "0.044" in md
     assert "--heldout-size 5" in md  # instance 5's context is missing: how to build a file holding every context
 
     before = out.read_bytes()

@@ -7,7 +7,7 @@ Definitions (one target = one content word with its set T*, :mod:`harness.concep
   noise control never holds it); the set is *non-empty* when ``|syn(t)| ≥ 1``;
 - *set size* ``|T*|`` as stored (original included in a built file), its histogram and mean;
 - per POS: targets, non-empty share and mean ``|T*|``;
-- most frequent sets: the non-empty ``(word, synonym words)`` pairs (word lowercased), by count;
+- most frequent sets: the non-empty ``(word, sorted synonym words)`` pairs (word lowercased), by count;
 - *mass* ``m(t) = Σ_{u∈T*} p(u | input_ids[:position])`` under a model (the file's base model by default), and
   the share of targets with ``m(t) ≥ θ`` (θ = the objectives' mass threshold,
   :data:`~harness.concepts.concept_sets.DEFAULT_MASS_THRESHOLD`): the concept loss of those targets is 0 from
@@ -119,7 +119,7 @@ def summarize_file(cf: ConceptFile, name: str, top: int = TOP_SETS) -> FileStats
         total.add(t)
         by_pos.setdefault(t.pos, PosStats(0, 0, 0, pos=t.pos)).add(t)
         hist[len(t.set_ids)] += 1
-        syn = synonym_words(t)
+        syn = tuple(sorted(synonym_words(t)))
         if syn:
             sets[(t.word.lower(), syn)] += 1
     ranked = sorted(sets.items(), key=lambda kv: (-kv[1], kv[0]))[:top]

@@ -154,20 +154,20 @@ def score_markdown(s: LexsubScore, name: str) -> str:
     def pct(x: float) -> str:
         return "–" if x != x else f"{x:.3f}"
 
-    counts = [["gold instances with substitutes |T|", s.gold_instances],
-              ["matched to a target |M|", s.matched],
+    counts = [["gold instances with substitutes (T)", s.gold_instances],
+              ["matched to a target (M)", s.matched],
               *[[f"unmatched: {reason}", n] for reason, n in sorted(s.unmatched.items())],
-              ["attempted (non-empty set) |A|", s.attempted],
+              ["attempted: matched, non-empty set (A)", s.attempted],
               ["gold substitutes (types, all instances)", s.gold_types],
               ["gold substitutes no set can hold (multiword, hyphenated)", s.gold_not_single]]
     if s.gold_without_substitutes:
         counts.append(["gold lines without substitutes (left out)", s.gold_without_substitutes])
-    measures = [["coverage |A| / |M|", pct(s.coverage)],
-                ["precision Σ|S∩G| / Σ|S|", pct(s.precision)],
-                ["recall Σ|S∩G| / Σ|G|", pct(s.recall)],
-                ["recall, single-word gold only", pct(s.recall_single)],
-                ["best P (SemEval-2007)", pct(s.best_precision)],
-                ["best R (SemEval-2007)", pct(s.best_recall)]]
+    measures = [["coverage: A / M", pct(s.coverage)],
+                ["precision: hits / set words, over M", pct(s.precision)],
+                ["recall: hits / gold substitutes, over M", pct(s.recall)],
+                ["recall, single-word gold substitutes only", pct(s.recall_single)],
+                ["best P (SemEval-2007), over A", pct(s.best_precision)],
+                ["best R (SemEval-2007), over T", pct(s.best_recall)]]
     return "\n".join([f"## {name} against human substitutes", "",
                       tabulate([[a, str(b)] for a, b in counts], headers=["count", "value"], tablefmt="github",
                                disable_numparse=True), "",

@@ -1,7 +1,8 @@
 """Markdown and PNG of ``harness concepts stats`` (the figures: :mod:`harness.concepts.file_stats`).
 
-The markdown begins with :data:`MARKER`, so a report this command wrote may be replaced by the next one without
-``--overwrite`` (:func:`harness.outputs.check_output_file`); the PNG is written under a temporary name and renamed.
+Markdown tables are GitHub's (tabulate ``github``); no cell holds a ``|``. The PNG (a bare matplotlib ``Figure``,
+rendered by Agg) is written under a temporary name and renamed; an existing file is replaced only with
+``--overwrite`` (the command checks both outputs before any work).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.concepts.file_stats import FileStats, PairStats
-
-MARKER = "<!-- harness concepts stats -->"
+from harness.errors import UserError
 
 
 def _pct(x: float) -> str:
@@ -35,17 +35,17 @@ def file_section(s: FileStats) -> str:
              f"selector {s.selector or '?'}, model {s.model or '?'}" + (" (noise control)" if s.noise else ""), ""]
     summary = [["sequences", str(s.sequences)], ["content words (targets)", str(s.targets)],
                ["non-empty sets (≥ 1 synonym)", f"{s.non_empty} ({_pct(s.non_empty_share)})"],
-               ["mean set size |T*|", _num(s.mean_size)]]
+               ["mean set size (T* with the original)", _num(s.mean_size)]]
     if s.mass is not None:
         m = s.mass
         summary += [[f"set mass p(T*) ≥ {m.threshold:g} under {m.model}", f"{m.at_threshold} ({_pct(m.share)})"],
                     [f"original token alone ≥ {m.threshold:g}", f"{m.original_at_threshold} ({_pct(m.original_share)})"],
                     ["mean p(T*) / mean p(original)", f"{m.mean_mass:.3f} / {m.mean_original:.3f}"]]
     lines += [_table(["figure", "value"], summary), ""]
-    lines += ["set size |T*| (original included in a built file):", "",
-              _table(["|T*|", "targets", "share"],
+    lines += ["set size (T* with the original token in a built file):", "",
+              _table(["set size", "targets", "share"],
                      [[str(k), str(v), _pct(v / s.targets)] for k, v in s.size_hist.items()]), ""]
-    lines += [_table(["POS", "targets", "non-empty", "mean |T*|"],
+    lines += [_table(["POS", "targets", "non-empty", "mean set size"],
                      [[p.pos, str(p.targets), _pct(p.non_empty_share), _num(p.mean_size)] for p in s.pos]), ""]
     if s.top_sets:
         lines += ["most frequent non-empty sets:", "",
@@ -73,7 +73,7 @@ def pair_section(p: PairStats, a: FileStats, b: FileStats) -> str:
 
 
 def markdown(stats: Sequence[FileStats], pair: PairStats | None = None) -> str:
-    parts = [MARKER, "# Concept file statistics", ""] + [file_section(s) for s in stats]
+    parts = ["# Concept file statistics", ""] + [file_section(s) for s in stats]
     if pair is not None:
         parts.append(pair_section(pair, stats[0], stats[1]))
     return "\n".join(parts).rstrip() + "\n"
@@ -82,6 +82,7 @@ def markdown(stats: Sequence[FileStats], pair: PairStats | None = None) -> str:
 def plot(stats: Sequence[FileStats], path: Path) -> None:
     """One row per file: its set-size histogram and its POS breakdown (targets, non-empty share)."""
     from matplotlib.figure import Figure  # a bare Figure renders with Agg; no pyplot state
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(10, 3.2 * len(stats)), dpi=100)
     axes = fig.subplots(len(stats), 2, squeeze=False)
@@ -96,16 +97,20 @@ def plot(stats: Sequence[FileStats], path: Path) -> None:
         row[1].bar(names, [p.targets for p in s.pos], color="#ff7f0e", label="targets")
         row[1].bar(names, [p.non_empty for p in s.pos], color="#2ca02c", label="non-empty")
         for k, p in enumerate(s.pos):
-            row[1].annotate(f"{p.non_empty_share:.0%}, |T*| {p.mean_size:.1f}", (k, p.targets), ha="center",
+            row[1].annotate(f"{p.non_empty_share:.0%} non-empty, mean |T*| {p.mean_size:.1f}", (k, p.targets), ha="center",
                             va="bottom", fontsize=8)
         row[1].set_ylabel("targets")
         row[1].set_title(f"{s.name}: by POS", fontsize=9)
         row[1].legend(fontsize=8, frameon=False)
         row[1].margins(y=0.15)
+        for ax in row:
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         fig.savefig(tmp, format="png", metadata={"Software": None})
         tmp.replace(path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path} ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
