@@ -4,7 +4,9 @@ Matching: a gold instance i (:mod:`harness.concepts.lexsub`) is *matched* when t
 whose text is the instance's context and a target whose character span is the head's (the target's span comes
 from re-tokenising the text with the file's tokenizer: ``offsets[position]`` less the word's leading space).
 A head that is not a whole-word single-token content word of the model's tokenizer (:mod:`harness.concepts.
-content_words`) has no target, and such instances are counted, not scored.
+content_words`) has no target, and such instances are counted, not scored: a text-initial head, a head the
+tokenizer splits, an adverb item (``.r``: content words are nouns, verbs and adjectives), a head spaCy tags
+otherwise, or one the build's ``--proportion`` left out.
 
 Sets: ``S_i`` = the target's synonyms (``T*`` less the original token), each lowercased and lemmatised with
 WordNet's ``morphy`` under the item's POS (the word itself when WordNet has no lemma), less the item's lemma and
