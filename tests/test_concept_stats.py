@@ -55,7 +55,8 @@ def test_two_files_jaccard_by_hand(tmp_path):
     assert p.jaccard_all == pytest.approx((1 / 3 + 1 + 0 + 0 + 1) / 5)
     assert p.jaccard_non_empty == pytest.approx((1 / 3 + 0 + 0 + 1) / 4)
     assert (p.both_empty, p.either_non_empty, p.identical, p.non_empty_a, p.non_empty_b) == (1, 4, 2, 3, 3)
-    assert p.per_pos["NOUN"] == (3, pytest.approx(1 / 3 + 0 + 1)) and p.per_pos["VERB"] == (1, 1.0)
+    assert p.per_pos["NOUN"] == (3, pytest.approx(1 / 3 + 0 + 1), 3, pytest.approx(1 / 3 + 0 + 1))
+    assert p.per_pos["VERB"] == (1, 1.0, 0, 0.0) and p.per_pos["ADJ"] == (1, 0.0, 1, 0.0)
 
 
 def test_set_log_probs_against_a_full_forward(tiny_llama, monkeypatch):

@@ -163,7 +163,8 @@ class PairStats:
     jaccard_sum: float  # Σ J over matched targets where either set is non-empty
     non_empty_a: int  # of the matched targets
     non_empty_b: int
-    per_pos: dict[str, tuple[int, float]] = field(default_factory=dict)  # POS -> (matched, Σ J with J(∅,∅)=1)
+    # POS -> (matched, Σ J with J(∅,∅) = 1, matched with either set non-empty, Σ J over those)
+    per_pos: dict[str, tuple[int, float, int, float]] = field(default_factory=dict)
 
     @property
     def jaccard_all(self) -> float:
@@ -193,7 +194,7 @@ def compare_files(a: ConceptFile, b: ConceptFile, name_a: str, name_b: str) -> P
     out = PairStats(a=name_a, b=name_b, matched=len(common), only_a=len(ka) - len(common),
                     only_b=len(kb) - len(common), both_empty=0, either_non_empty=0, identical=0, jaccard_sum=0.0,
                     non_empty_a=0, non_empty_b=0)
-    per_pos: dict[str, list[float]] = {}
+    per_pos: dict[str, list[float]] = {}  # POS -> [matched, Σ J, either non-empty, Σ J over those]
     for k in common:
         ta, tb = ka[k][1], kb[k][1]
         sa, sb = synonym_ids(ta), synonym_ids(tb)
@@ -206,8 +207,11 @@ def compare_files(a: ConceptFile, b: ConceptFile, name_a: str, name_b: str) -> P
             out.jaccard_sum += j
         else:
             out.both_empty += 1
-        acc = per_pos.setdefault(ta.pos, [0, 0.0])
+        acc = per_pos.setdefault(ta.pos, [0, 0.0, 0, 0.0])
         acc[0] += 1
         acc[1] += j
-    out.per_pos = {p: (int(n), s) for p, (n, s) in sorted(per_pos.items())}
+        if sa or sb:
+            acc[2] += 1
+            acc[3] += j
+    out.per_pos = {p: (int(n), s, int(ne), se) for p, (n, s, ne, se) in sorted(per_pos.items())}
     return out

@@ -66,10 +66,12 @@ def pair_section(p: PairStats, a: FileStats, b: FileStats) -> str:
               _num(p.jaccard_non_empty)],
              ["both sets empty", str(p.both_empty)],
              ["identical synonym sets (empty ones included)", str(p.identical)]]
-    per_pos = [[pos, str(n), _num(s / n)] for pos, (n, s) in p.per_pos.items()]
+    per_pos = [[pos, str(n), _num(s / n), str(ne), _num(se / ne if ne else math.nan)]
+               for pos, (n, s, ne, se) in p.per_pos.items()]
     return "\n".join([f"## {a.name} vs {b.name}", "", "Synonym sets exclude the original token.", "",
                       _table(["", a.name, b.name], rows), "", _table(["agreement", "value"], agree), "",
-                      _table(["POS", "matched", "mean Jaccard (J(∅,∅) = 1)"], per_pos), ""])
+                      _table(["POS", "matched", "mean Jaccard (J(∅,∅) = 1)", "either non-empty",
+                              "mean Jaccard there"], per_pos), ""])
 
 
 def markdown(stats: Sequence[FileStats], pair: PairStats | None = None) -> str:
