@@ -99,12 +99,12 @@ def plot(stats: Sequence[FileStats], path: Path) -> None:
         row[1].bar(names, [p.targets for p in s.pos], color="#ff7f0e", label="targets")
         row[1].bar(names, [p.non_empty for p in s.pos], color="#2ca02c", label="non-empty")
         for k, p in enumerate(s.pos):
-            row[1].annotate(f"{p.non_empty_share:.0%} non-empty, mean |T*| {p.mean_size:.1f}", (k, p.targets), ha="center",
-                            va="bottom", fontsize=8)
+            row[1].annotate(f"{p.non_empty_share:.0%} non-empty\nmean |T*| {p.mean_size:.1f}", (k, p.targets), ha="center",
+                            va="bottom", fontsize=7)
         row[1].set_ylabel("targets")
         row[1].set_title(f"{s.name}: by POS", fontsize=9)
-        row[1].legend(fontsize=8, frameon=False)
-        row[1].margins(y=0.15)
+        row[1].legend(fontsize=7, frameon=False, loc="upper right")
+        row[1].margins(x=0.1, y=0.3)
         for ax in row:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
