@@ -23,6 +23,10 @@ Names, and what a document is in each:
   object with a string ``text`` field). Files must be UTF-8. Texts whose paragraphs belong
   together (articles, stories) should come as ``.jsonl``, one text per line, so that the split
   keeps them together.
+- a SemEval-2007 lexical-substitution ``.xml`` (:mod:`harness.concepts.lexsub`): one sequence per distinct
+  instance context (head tags removed), kept whole: no character range, no splitting, so every instance's
+  text stays as the gold refers to it. A document is a context. It is an *evaluation-only* corpus: build its
+  concept sets with ``--split heldout`` and a ``--heldout-size`` of at least its number of contexts.
 
 Documents longer than the range are split, not dropped, so long news articles still count:
 at blank lines, then line breaks, then sentence ends (``.!?`` followed by white space), packing
@@ -261,24 +265,36 @@ def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), ma
         texts, documents, source = *streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
     else:  # user files are read every time: they may change between calls
         path = Path(name).expanduser()
+        if path.suffix.lower() == ".xml":
+            return _corpus(path.stem, *_lexsub_texts(path), str(path.resolve()), limit_chars, eval_only=True)
         return _corpus(path.stem, *_file_texts(path, lo, hi), str(path.resolve()), limit_chars)
     _MEMO[key] = (texts, documents, source)
     return _corpus(name, texts, documents, source, limit_chars)
 
 
-def _corpus(name: str, texts: list[str], documents: list[int], source: str, limit_chars: tuple[int, int]) -> Corpus:
+def _corpus(name: str, texts: list[str], documents: list[int], source: str, limit_chars: tuple[int, int],
+            eval_only: bool = False) -> Corpus:
     return Corpus(name=name, texts=list(texts), source=source, sha256=texts_sha256(texts),
-                  eval_only=name in EVAL_ONLY, limit_chars=tuple(limit_chars), documents=list(documents))
+                  eval_only=eval_only or name in EVAL_ONLY, limit_chars=tuple(limit_chars), documents=list(documents))
+
+
+def _lexsub_texts(path: Path) -> tuple[list[str], list[int]]:
+    """The distinct contexts of a lexical-substitution XML, in file order, each its own document."""
+    from harness.concepts.lexsub import read_contexts
+
+    texts = list(dict.fromkeys(c.text for c in read_contexts(path)))
+    return texts, list(range(len(texts)))
 
 
 def _file_texts(path: Path, lo: int, hi: int) -> tuple[list[str], list[int]]:
     if not path.exists():
-        raise UserError(f"corpus {path} does not exist (choose {', '.join(BUILTIN)}, or a .txt/.jsonl file)")
+        raise UserError(f"corpus {path} does not exist (choose {', '.join(BUILTIN)}, or a .txt/.jsonl/.xml file)")
     if not path.is_file():
         raise UserError(f"corpus {path} is not a file")
     suffix = path.suffix.lower()
     if suffix not in (".txt", ".jsonl"):
-        raise UserError(f"corpus {path}: unknown format {suffix or '(no extension)'} (use .txt or .jsonl)")
+        raise UserError(f"corpus {path}: unknown format {suffix or '(no extension)'} (use .txt, .jsonl or a "
+                        f"lexical-substitution .xml)")
     text = _read_utf8(path)
     if not text.strip():
         raise UserError(f"corpus {path} is empty")

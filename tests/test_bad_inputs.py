@@ -185,6 +185,19 @@ OWN_CASES = [
                                       str(w.root / "b.jsonl"), "--k", "0"], "must be at least 1"),
     ("leaderboard add results-dir is a file", lambda w: ["leaderboard", "add", "--results", w.hostile,
                                                          "--results-dir", w.afile], "is a file, not a folder"),
+    ("concepts stats of a missing file", lambda w: ["concepts", "stats", str(w.root / "none.jsonl"), "--no-mass"],
+     "does not exist"),
+    ("concepts stats of a non-concept file", lambda w: ["concepts", "stats", w.afile, "--no-mass"],
+     "malformed concept file line"),
+    ("concepts stats onto a user's report", lambda w: ["concepts", "stats", w.concepts, "--no-mass", "--out",
+                                                       str(w.root / "report")], "pass --overwrite"),
+    ("concepts stats threshold 0", lambda w: ["concepts", "stats", w.concepts, "--threshold", "0"],
+     "must be greater than 0"),
+    ("concepts score of a file not built from lexsub XML", lambda w: ["concepts", "score", w.concepts, "--gold",
+                                                                     w.afile], "pass --contexts"),
+    ("concepts score with a malformed gold file", lambda w: ["concepts", "score", w.concepts, "--gold", w.afile,
+                                                             "--contexts", str(w.root / "none.xml")],
+     "not a lexical-substitution gold line"),
 ]
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
+from harness.concepts.concept_sets import DEFAULT_MASS_THRESHOLD
 from harness.config import SHARE, Check, check_fields, option, provided
 from harness.errors import UserError
 from harness.registry import Registry
@@ -42,7 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 LAMBDA_SCOPES = ("all", "content")
-DEFAULT_MASS_THRESHOLD = 0.6
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""``harness concepts build`` (corpus -> concept-set file) and ``harness concepts randomize`` (noise control)."""
+"""``harness concepts build`` (corpus -> concept-set file), ``randomize`` (noise control), ``show``; ``stats`` and
+``score`` (reports on a file) live in :mod:`harness.commands.concept_reports`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import argparse
 
 from harness.concepts.builder import BuildConfig
 from harness.commands.common import add_device_args
+from harness.commands.concept_reports import add_score_parser, add_stats_parser
 from harness.config import SEED, add_arguments, add_flag
 from harness.models import EMBEDDED_DEFAULT
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("concepts", help="build concept-set files and their random noise controls")
+    p = sub.add_parser("concepts", help="build concept-set files and their random noise controls; report on them")
     csub = p.add_subparsers(dest="concepts_command", metavar="ACTION")
 
     b = csub.add_parser("build", help="content words -> top-k candidates -> synonym selector -> concept sets",
@@ -36,6 +38,8 @@ def add_parser(sub) -> None:
     s.add_argument("file", help="concept file")
     s.add_argument("--model", help="model spec whose tokenizer the file must fit")
     s.set_defaults(func=run_show)
+    add_stats_parser(csub)
+    add_score_parser(csub)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 

@@ -25,6 +25,9 @@ from typing import Any, Sequence
 from harness.errors import UserError
 
 MAX_SYNONYMS = 10
+# The concept objectives' default mass threshold: a target's concept loss is 0 once p(T*) = Σ_{t∈T*} p(t | prefix)
+# reaches it (``trainers.objectives``); ``harness concepts stats`` reports the share of targets already there.
+DEFAULT_MASS_THRESHOLD = 0.6
 
 
 def build_concept_set(token_id: int, word: str, synonyms: Sequence[str], vocab: Any,

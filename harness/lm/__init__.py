@@ -1,7 +1,8 @@
 """The model interface (:mod:`harness.lm.interface`) and its Hugging Face implementation.
 
 - :mod:`harness.lm.interface`: :class:`LanguageModel`, the methods tasks, the concept builder and the
-  bridges call (embed, token_scores, hidden_at, top_k_next, generate, input_embeddings), and its records;
+  bridges call (embed, token_scores, hidden_at, top_k_next, set_log_probs, generate, input_embeddings), and its
+  records;
 - :mod:`harness.lm.batching`: batching by length and padding, written once;
 - :mod:`harness.lm.hf` / :mod:`harness.lm.hf_causal`: Hugging Face encoders and causal LMs (peft adapters
   included) behind the interface;

@@ -68,29 +68,66 @@ class HFCausalLM(HFModel):
                 bar.update(sum(len(rows[i]) for i in batch))
         return out
 
+    def _at_positions(self, sequences: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
+                      max_batch_tokens: int | None) -> Iterator[tuple[list[int], Iterator[tuple[int, Any]]]]:
+        """Per length-sorted batch (one forward pass): its sequence indices and the chunks (start row, float32
+        logits) of the logits at p − 1 of every requested p, in sequence then position order. Run it under
+        ``torch.inference_mode()``."""
+        import torch
+
+        if any(p < 1 for pos in positions for p in pos):
+            raise ValueError("a position must be >= 1 (it is predicted from its prefix)")
+        need = [s for s in range(len(sequences)) if positions[s]]
+        for batch in length_batches([len(sequences[s]) for s in need], self._budget(max_batch_tokens)):
+            idx = [need[b] for b in batch]
+            hidden = self._forward([sequences[s] for s in idx])[0].last_hidden_state
+            rows = torch.tensor([r for r, s in enumerate(idx) for _ in positions[s]], device=self.device)
+            cols = torch.tensor([p - 1 for s in idx for p in positions[s]], device=self.device)
+            yield idx, self._logits(hidden[rows, cols])
+
     def top_k_next(self, sequences: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], k: int,
                    max_batch_tokens: int | None = None) -> list[list[list[int]]]:
         """The ``k`` largest logits at position p − 1 of each requested p, in descending order."""
         import torch
 
         out: list[list[list[int]]] = [[[] for _ in pos] for pos in positions]
-        if any(p < 1 for pos in positions for p in pos):
-            raise ValueError("a position must be >= 1 (it is predicted from its prefix)")
-        need = [s for s in range(len(sequences)) if positions[s]]
         k = min(k, self.module.get_output_embeddings().weight.shape[0])
         with torch.inference_mode():
-            for batch in length_batches([len(sequences[s]) for s in need], self._budget(max_batch_tokens)):
-                idx = [need[b] for b in batch]
-                hidden = self._forward([sequences[s] for s in idx])[0].last_hidden_state
-                rows = torch.tensor([r for r, s in enumerate(idx) for _ in positions[s]], device=self.device)
-                cols = torch.tensor([p - 1 for s in idx for p in positions[s]], device=self.device)
-                top = torch.cat([torch.topk(logits, k, dim=-1).indices.cpu()
-                                 for _, logits in self._logits(hidden[rows, cols])]).tolist()
+            for idx, chunks in self._at_positions(sequences, positions, max_batch_tokens):
+                top = torch.cat([torch.topk(logits, k, dim=-1).indices.cpu() for _, logits in chunks]).tolist()
                 n = 0
                 for s in idx:
-                    for j in range(len(positions[s])):
-                        out[s][j] = top[n]
-                        n += 1
+                    out[s] = top[n:n + len(positions[s])]
+                    n += len(positions[s])
+        return out
+
+    def set_log_probs(self, sequences: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
+                      sets: Sequence[Sequence[Sequence[int]]], max_batch_tokens: int | None = None) -> list[np.ndarray]:
+        """``logsumexp(z_{p−1}[T]) − logsumexp(z_{p−1})`` for each requested position p and token set T, from one
+        forward pass per length-sorted batch; the sets of a chunk of rows are padded to one width and the padding
+        masked to −inf before the logsumexp."""
+        import torch
+
+        if len(positions) != len(sets) or any(len(pos) != len(st) for pos, st in zip(positions, sets)):
+            raise ValueError("one token set per position")
+        uniq = [[sorted(set(map(int, t))) for t in st] for st in sets]
+        if any(not t for st in uniq for t in st):
+            raise ValueError("every token set needs at least one token")
+        out = [np.zeros(len(pos), dtype=np.float64) for pos in positions]
+        with torch.inference_mode():
+            for idx, chunks in self._at_positions(sequences, positions, max_batch_tokens):
+                flat = [t for s in idx for t in uniq[s]]
+                values = []
+                for start, logits in chunks:
+                    ids, mask = pad_rows(flat[start:start + len(logits)], 0)
+                    picked = logits.gather(1, ids.to(logits.device))
+                    picked = picked.masked_fill(mask.to(logits.device) == 0, float("-inf"))
+                    values.append((picked.logsumexp(-1) - logits.logsumexp(-1)).double().cpu())
+                logp = torch.cat(values).numpy()
+                n = 0
+                for s in idx:
+                    out[s] = logp[n:n + len(positions[s])].copy()
+                    n += len(positions[s])
         return out
 
     def hidden_at(self, prefixes: Sequence[Sequence[int]], continuations: Sequence[Sequence[int]],

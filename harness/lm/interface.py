@@ -75,6 +75,12 @@ class LanguageModel(Protocol):
         """``out[s][j]``: the ``k`` most likely next-token ids (descending) given ``sequences[s][:positions[s][j]]``;
         every position is at least 1."""
 
+    def set_log_probs(self, sequences: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
+                      sets: Sequence[Sequence[Sequence[int]]], max_batch_tokens: int | None = None) -> list[np.ndarray]:
+        """``out[s][j] = log Σ_{t ∈ sets[s][j]} p(t | sequences[s][:positions[s][j]])`` (float64, nats): the log
+        probability mass of a token set at a position, e.g. a concept set T*; every position is at least 1 and
+        every set non-empty (a token listed twice counts once)."""
+
     def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = (),
                  repetition_penalty: float = 1.0, max_batch_tokens: int | None = None,
                  max_batch_size: int = 8) -> list[str]:
