@@ -37,6 +37,7 @@ class SelectorContext:
     model: Any  # harness.lm.interface.LanguageModel (the base model the candidates come from)
     nlp: Any = None
     judge: str | None = None
+    judge_backend: str = "hf"
     hypernyms: bool = False
     threshold: float = 0.75
     device: str = "auto"
