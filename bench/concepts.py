@@ -78,6 +78,9 @@ def main() -> int:
     ap.add_argument("--llm-limit", type=int, default=20)
     ap.add_argument("--llm-proportion", default="1.0")
     ap.add_argument("--no-before", action="store_true", help="llm: skip the HF-generate (BEFORE) build")
+    ap.add_argument("--judge-prompts", type=int, default=0,
+                    help="instead: time the judge alone on the first N prompts of the llm build, HF generate against "
+                         "the fast path's variants (prefix cache, decode group size)")
     args = ap.parse_args()
 
     from harness.concepts.builder import build_concepts
@@ -88,6 +91,8 @@ def main() -> int:
     lm = load_model(args.model, device="cpu", dtype="float32")
     corpus = load_corpus(args.corpus)
     nlp = load_spacy()
+    if args.judge_prompts:
+        return judge_variants(lm, corpus, nlp, args)
     rows = []
     judge: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +126,51 @@ def main() -> int:
               f"{st.seconds:8.1f} s  {st.words_per_second:8.2f} words/s  (selector {st.selector_seconds:.1f} s, "
               f"candidates {st.candidate_seconds:.1f} s, filters {st.filter_seconds:.1f} s, "
               f"spaCy {st.content_word_seconds:.1f} s)")
+    return 0
+
+
+def judge_variants(lm: Any, corpus: Any, nlp: Any, args: argparse.Namespace) -> int:
+    """The judge alone on the first ``--judge-prompts`` prompts of the build (collected with the judge answering
+    nothing), HF generate against variants of the fast path; answers compared with HF's."""
+    import harness.lm.greedy as greedy
+    from harness.concepts.builder import build_concepts
+    from harness.errors import UserError
+    from harness.lm.hf_causal import HFCausalLM
+
+    prompts: list[str] = []
+    real = HFCausalLM.generate
+    HFCausalLM.generate = lambda self, p, *a, **k: prompts.extend(p) or [""] * len(p)  # type: ignore[method-assign]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            build_concepts(lm, corpus, "llm", Path(tmp) / "p.jsonl", limit=args.llm_limit,
+                           proportion=args.llm_proportion, nlp=nlp, device="cpu", dtype="float32")
+    except UserError as exc:  # every set is a singleton when the judge answers nothing: the prompts are in
+        print(f"(collecting prompts: {type(exc).__name__})")
+    finally:
+        HFCausalLM.generate = real  # type: ignore[method-assign]
+    prompts = prompts[: args.judge_prompts]
+    lengths = [len(lm.tokenizer(p)["input_ids"]) for p in prompts]
+    print(f"{len(prompts)} prompts, {min(lengths)}-{max(lengths)} tokens (mean {sum(lengths) / len(lengths):.0f}); "
+          f"load average {os.getloadavg()[0]:.1f}")
+    kw = dict(max_new_tokens=64, stop=("]",), repetition_penalty=1.1, max_batch_tokens=8192)
+    t = time.perf_counter()
+    ref = lm._generate_hf(prompts, max_batch_size=8, **kw)
+    base = time.perf_counter() - t
+    print(f"  HF generate, batches of 8              {base:6.1f} s")
+    rambling = sum(len(lm.tokenizer(a)["input_ids"]) >= 64 for a in ref)
+    print(f"  ({rambling}/{len(ref)} answers run to 64 tokens)")
+    for prefix_min, size, tokens in [(0, 8, 8192), (8, 8, 8192), (0, 16, 16384), (0, 32, 32768)]:
+        greedy.PREFIX_MIN = prefix_min
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        encoded = [lm.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        ids = greedy.greedy_generate(lm, encoded, 64, ("]",), 1.1, tokens, size, timings=timings)
+        got = [lm.tokenizer.decode(r, skip_special_tokens=True) for r in ids]
+        sec = time.perf_counter() - t
+        print(f"  fast, prefix cache {'on ' if prefix_min else 'off'}, groups of {size:2d}     {sec:6.1f} s  "
+              f"{base / sec:.2f}x  prefill {timings['prefill']:.1f} s, decode {timings['decode']:.1f} s  "
+              f"identical: {'yes' if got == ref else 'NO'}")
+    greedy.PREFIX_MIN = 0
     return 0
 
 

@@ -42,7 +42,7 @@ class SelectorContext:
     threshold: float = 0.75
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int = 8
+    batch_size: int = 16  # the llm judge's decode group (rows decoded together)
 
 
 ANCHOR = "a"  # any short word: the context a token is decoded and encoded after

@@ -6,8 +6,8 @@ alphabetic candidates (most likely first) joined with ``", "``. It is sent as on
 through the judge's chat template (as is, when the tokenizer has none). Decoding is greedy
 (deterministic) with repetition penalty 1.1, as in the paper; generation stops at ``]`` or
 after ``max_new_tokens``. Prompts are batched by the model interface
-(:meth:`harness.lm.interface.LanguageModel.generate`: sorted by length, left padding, at most
-``max_batch_tokens`` padded prompt tokens and ``batch_size`` prompts per batch). The answer goes through
+(:meth:`harness.lm.interface.LanguageModel.generate`: each prompt prefilled alone, then decoded in
+groups of similar length of at most ``batch_size`` rows and ``max_batch_tokens`` cache slots). The answer goes through
 :func:`~harness.concepts.selectors.parse.parse_synonyms`, so only pool words survive.
 
 The judge is ``--judge SPEC`` (any instruct causal LM spec :func:`harness.models.load_model`
@@ -56,7 +56,7 @@ class LLMSelector:
     name = "llm"
 
     def __init__(self, ctx: SelectorContext, max_new_tokens: int = MAX_NEW_TOKENS,
-                 max_batch_tokens: int = 8192) -> None:
+                 max_batch_tokens: int = 16384) -> None:
         from harness.models import describe_spec
 
         self.judge_spec = ctx.judge or DEFAULT_JUDGE
