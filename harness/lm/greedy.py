@@ -33,7 +33,9 @@ from typing import Any, Sequence
 
 from harness.lm.batching import length_batches
 
-PREFIX_MIN = 0  # reuse a shared prompt prefix's KV cache when it has at least this many tokens (0: never)
+# Reuse a shared prompt prefix's KV cache when it has at least this many tokens (0: never). Off: on 24 judge prompts
+# (189-604 tokens) the chat header's cache changed prefill from 15.2 s to 15.1 s (bench/concepts.py --judge-prompts).
+PREFIX_MIN = 0
 DECODE_MAX_PADDING = 0.25  # a decode group's cache may be this share padding (prompts of similar length)
 
 
