@@ -39,6 +39,7 @@ from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, Con
                                            finalize_header)
 from harness.concepts.concept_header import tokenizer_info
 from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
+from harness.concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_1, SEED, SHARE, Check, check_fields, option
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
@@ -60,6 +61,8 @@ class BuildConfig:
     k: int = option(200, check=AT_LEAST_1, help="top-k next-token candidates per content word")
     proportion: str = option("1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
     judge: str | None = option(None, help=f"llm selector: instruct model spec (default: the embedded {EMBEDDED_DEFAULT})")
+    judge_backend: str = option("hf", choices=JUDGE_BACKENDS,
+                                help="llm selector: what runs the judge: hf (the model interface) or vllm")
     hypernyms: bool = option(False, help="wordnet selector: also accept direct hypernyms")
     threshold: float = option(0.75, check=SHARE, help="embedding selector: minimum cosine")
     limit: int | None = option(None, type=int, check=AT_LEAST_1, help="only the first N sequences of the split part")
@@ -79,6 +82,10 @@ class BuildConfig:
         SELECTORS.get(self.selector)
         self.proportion = parse_proportion(self.proportion)
         check_fields(self)  # the declared checks (flags were checked when parsed; this is for Python callers)
+        if self.judge_backend == "vllm" and self.selector == "llm":
+            from harness.concepts.selectors.judge_vllm import require_vllm
+
+            require_vllm()  # before any corpus or model is loaded
         if self.max_synonyms < 0:
             raise UserError(f"max_synonyms must be at least 0 (got {self.max_synonyms})")
 
@@ -162,7 +169,8 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     if "causal_lm" not in loaded.capabilities:
         raise UserError(f"model {loaded.info.spec} is not a causal LM: it proposes no next-token candidates")
     nlp = nlp or load_spacy()
-    ctx = SelectorContext(model=loaded, nlp=nlp, judge=cfg.judge, hypernyms=cfg.hypernyms, threshold=cfg.threshold,
+    ctx = SelectorContext(model=loaded, nlp=nlp, judge=cfg.judge, judge_backend=cfg.judge_backend,
+                          hypernyms=cfg.hypernyms, threshold=cfg.threshold,
                           device=device, dtype=dtype)
     sel = SELECTORS.get(cfg.selector)(ctx)
     header = make_header(loaded, corpus, texts, split_record, cfg, sel)

@@ -37,11 +37,12 @@ class SelectorContext:
     model: Any  # harness.lm.interface.LanguageModel (the base model the candidates come from)
     nlp: Any = None
     judge: str | None = None
+    judge_backend: str = "hf"
     hypernyms: bool = False
     threshold: float = 0.75
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int = 8
+    batch_size: int = 16  # the llm judge's decode group (rows decoded together)
 
 
 ANCHOR = "a"  # any short word: the context a token is decoded and encoded after

@@ -85,7 +85,9 @@ class LanguageModel(Protocol):
                  repetition_penalty: float = 1.0, max_batch_tokens: int | None = None,
                  max_batch_size: int = 8) -> list[str]:
         """Greedy continuations of ``prompts`` (text as given, no special tokens added), decoded without
-        special tokens; each stops after a stop string (kept) or ``max_new_tokens``."""
+        special tokens; each stops after a stop string (kept), an end-of-sequence token or ``max_new_tokens``. The
+        repetition penalty is HF's: a logit z of a token already in the prompt or answer becomes z·r if z < 0, else
+        z/r."""
 
     def input_embeddings(self) -> np.ndarray:
         """The input embedding matrix, float32, shape ``(vocabulary, d)``."""

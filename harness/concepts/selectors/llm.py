@@ -6,12 +6,15 @@ alphabetic candidates (most likely first) joined with ``", "``. It is sent as on
 through the judge's chat template (as is, when the tokenizer has none). Decoding is greedy
 (deterministic) with repetition penalty 1.1, as in the paper; generation stops at ``]`` or
 after ``max_new_tokens``. Prompts are batched by the model interface
-(:meth:`harness.lm.interface.LanguageModel.generate`: sorted by length, left padding, at most
-``max_batch_tokens`` padded prompt tokens and ``batch_size`` prompts per batch). The answer goes through
+(:meth:`harness.lm.interface.LanguageModel.generate`: each prompt prefilled alone, then decoded in
+groups of similar length of at most ``batch_size`` rows and ``max_batch_tokens`` cache slots). The answer goes through
 :func:`~harness.concepts.selectors.parse.parse_synonyms`, so only pool words survive.
 
 The judge is ``--judge SPEC`` (any instruct causal LM spec :func:`harness.models.load_model`
-accepts), the embedded SmolLM2-135M-Instruct by default.
+accepts), the embedded SmolLM2-135M-Instruct by default. ``--judge-backend`` says what runs it: ``hf``
+(the model interface's greedy path, :mod:`harness.lm.greedy`) or ``vllm``
+(:mod:`harness.concepts.selectors.judge_vllm`); both get the same chat-templated prompts and their answers go
+through the same parser.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from harness.concepts.selectors.parse import parse_synonyms
 DEFAULT_JUDGE = "smollm2-135m"
 REPETITION_PENALTY = 1.1
 MAX_NEW_TOKENS = 64
+STOP = ("]",)
+JUDGE_BACKENDS = ("hf", "vllm")
 
 PROMPT = """Find contextual synonyms for the word {target} in this text: {input_sequence}
 
@@ -51,30 +56,48 @@ class LLMSelector:
     name = "llm"
 
     def __init__(self, ctx: SelectorContext, max_new_tokens: int = MAX_NEW_TOKENS,
-                 max_batch_tokens: int = 8192) -> None:
-        from harness.models import describe_spec, load_model
+                 max_batch_tokens: int = 16384) -> None:
+        from harness.models import describe_spec
 
         self.judge_spec = ctx.judge or DEFAULT_JUDGE
-        if ctx.model is not None and describe_spec(self.judge_spec).id == ctx.model.info.id:
-            self.judge = ctx.model  # the base model judges its own candidates: no second copy
+        self.backend = ctx.judge_backend
+        self.max_new_tokens = max_new_tokens
+        self.max_batch_tokens = max_batch_tokens
+        self.batch_size = ctx.batch_size
+        self.raw_answers: list[str] = []  # the last select() call's answers, for inspection
+        info = describe_spec(self.judge_spec)
+        own = ctx.model is not None and info.id == ctx.model.info.id  # the base model judges its own candidates
+        if self.backend == "vllm":
+            self._vllm(info, ctx, own)
+            return
+        if own:
+            self.judge = ctx.model  # no second copy
         else:
+            from harness.models import load_model
+
             self.judge = load_model(self.judge_spec, device=ctx.device, dtype=ctx.dtype)
         if self.judge.info.kind == "encoder":
             from harness.errors import UserError
 
             raise UserError(f"--judge {self.judge_spec} is a sentence encoder, not an instruct causal LM")
-        self.max_new_tokens = max_new_tokens
-        self.max_batch_tokens = max_batch_tokens
-        self.batch_size = ctx.batch_size
-        self.raw_answers: list[str] = []  # the last select() call's answers, for inspection
+        self.judge_id, self.tokenizer = self.judge.info.id, self.judge.tokenizer
+
+    def _vllm(self, info: Any, ctx: SelectorContext, own: bool) -> None:
+        from harness.concepts.selectors.judge_vllm import VLLMJudge
+        from harness.models import load_tokenizer, model_folder
+
+        self.judge_id = info.id
+        self.tokenizer = ctx.model.tokenizer if own else load_tokenizer(model_folder(info))
+        self.judge = VLLMJudge(model_folder(info), self.tokenizer, ctx.dtype, self.max_new_tokens, STOP,
+                               REPETITION_PENALTY)
 
     def settings(self) -> dict[str, Any]:
-        return {"judge": self.judge_spec, "judge_id": self.judge.info.id, "decoding": "greedy",
-                "repetition_penalty": REPETITION_PENALTY, "max_new_tokens": self.max_new_tokens,
-                "prompt": "paper appendix A", "chat_template": bool(self.judge.tokenizer.chat_template)}
+        return {"judge": self.judge_spec, "judge_id": self.judge_id, "judge_backend": self.backend,
+                "decoding": "greedy", "repetition_penalty": REPETITION_PENALTY, "max_new_tokens": self.max_new_tokens,
+                "prompt": "paper appendix A", "chat_template": bool(self.tokenizer.chat_template)}
 
     def chat(self, prompt: str) -> str:
-        tok = self.judge.tokenizer
+        tok = self.tokenizer
         if not tok.chat_template:
             return prompt
         return tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
@@ -82,7 +105,9 @@ class LLMSelector:
 
     def generate(self, prompts: list[str]) -> list[str]:
         """Greedy answers to ``prompts`` (each already through the chat template), in order."""
-        return self.judge.generate(prompts, self.max_new_tokens, stop=("]",), repetition_penalty=REPETITION_PENALTY,
+        if self.backend == "vllm":
+            return self.judge.generate(prompts)
+        return self.judge.generate(prompts, self.max_new_tokens, stop=STOP, repetition_penalty=REPETITION_PENALTY,
                                    max_batch_tokens=self.max_batch_tokens, max_batch_size=self.batch_size)
 
     def select(self, queries: list[SelectionQuery]) -> list[list[str]]:
