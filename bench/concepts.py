@@ -2,11 +2,12 @@
 
     python bench/concepts.py [--model smollm2-135m] [--corpus wiki]
                              [--wordnet-limit 200] [--llm-limit 20] [--llm-proportion 1.0]
-                             [--selectors wordnet,llm]
+                             [--selectors wordnet,llm] [--embedding-limit 50]
+                             [--embedding-modes contextual,static]
 
 Each selector builds a concept file over the first N training sequences of the corpus into a
 temporary folder, with the builder's defaults (k = 200, all content words unless
-``--llm-proportion`` says otherwise). Printed per run: the builder's ending statistics and
+``--llm-proportion`` says otherwise); ``embedding`` runs once per ``--embedding-modes`` entry. Printed per run: the builder's ending statistics and
 where the time went (content words by spaCy, the top-k forward passes, the whole-word filter and
 candidate rules, the selector), then one
 summary line per selector. Throughput = content words written / loop wall time (model, spaCy
@@ -35,6 +36,7 @@ def main() -> int:
     ap.add_argument("--embedding-limit", type=int, default=50)
     ap.add_argument("--llm-limit", type=int, default=20)
     ap.add_argument("--llm-proportion", default="1.0")
+    ap.add_argument("--embedding-modes", default="contextual", help="comma-separated: contextual, static")
     args = ap.parse_args()
 
     from harness.concepts.builder import build_concepts
@@ -45,22 +47,28 @@ def main() -> int:
     lm = load_model(args.model, device="cpu", dtype="float32")
     corpus = load_corpus(args.corpus)
     nlp = load_spacy()
+    modes = [m.strip() for m in args.embedding_modes.split(",") if m.strip()]
+    runs = [(sel, {"embedding_mode": m} if sel == "embedding" else {})
+            for sel in [s.strip() for s in args.selectors.split(",") if s.strip()]
+            for m in (modes if sel == "embedding" else [None])]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for sel in [s.strip() for s in args.selectors.split(",") if s.strip()]:
+        for sel, extra in runs:
+            label = sel + "".join(f"/{v}" for v in extra.values())
             limit = {"llm": args.llm_limit, "embedding": args.embedding_limit}.get(sel, args.wordnet_limit)
             proportion = args.llm_proportion if sel == "llm" else "1.0"
             load_before = os.getloadavg()[0]
-            stats = build_concepts(lm, corpus, sel, Path(tmp) / f"{sel}.jsonl", limit=limit, proportion=proportion,
-                                   nlp=nlp, device="cpu", dtype="float32")
-            print(f"\n== selector {sel}: {limit} sequences, proportion {proportion}, load average "
+            stats = build_concepts(lm, corpus, sel, Path(tmp) / f"{label.replace('/', '-')}.jsonl", limit=limit,
+                                   proportion=proportion, nlp=nlp, device="cpu", dtype="float32", **extra)
+            print(f"\n== selector {label}: {limit} sequences, proportion {proportion}, load average "
                   f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}")
             print(stats.summary())
-            rows.append((sel, limit, proportion, stats))
+            rows.append((label, limit, proportion, stats))
     print("\nsummary (content words per second, loop wall time):")
-    for sel, limit, proportion, st in rows:
-        print(f"  {sel:10s} {limit:4d} sequences  proportion {proportion:4s}  {st.content_words:6d} content words  "
-              f"{st.seconds:8.1f} s  {st.words_per_second:8.2f} words/s  (selector {st.selector_seconds:.1f} s, "
+    for label, limit, proportion, st in rows:
+        print(f"  {label:21s} {limit:4d} sequences  proportion {proportion:4s}  {st.content_words:6d} content words  "
+              f"{st.seconds:8.1f} s  {st.words_per_second:8.2f} words/s  non-empty {st.share_with_synonyms:6.1%}  "
+              f"mean set size {st.mean_set_size:5.2f}  (selector {st.selector_seconds:.1f} s, "
               f"candidates {st.candidate_seconds:.1f} s, filters {st.filter_seconds:.1f} s, "
               f"spaCy {st.content_word_seconds:.1f} s)")
     return 0

@@ -141,3 +141,18 @@ def test_hidden_at_logs_no_transformers_deprecation(tiny_llama):
     finally:
         logger.removeHandler(handler)
     assert [m for m in seen if "deprecated" in m] == []
+
+
+def test_hidden_at_many_continuations_in_chunks(tiny_llama):
+    """Hundreds of continuations of one long prefix (the contextual embedding selector's request) go in
+    chunks of copied KV cache (max_batch_tokens 8: two rows a step); every state equals the one-step answer."""
+    prefixes = [list(range(30, 45)), [7, 8]]
+    continuations = [list(range(100, 160)), list(range(200, 230))]
+    chunked = tiny_llama.hidden_at(prefixes, continuations, max_batch_tokens=8, progress=False)
+    whole = tiny_llama.hidden_at(prefixes, continuations, max_batch_tokens=1 << 16, progress=False)
+    for a, b in zip(chunked, whole):
+        assert a.shape == b.shape == (1, len(b[0]), 32)
+        np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
+    with torch.no_grad():
+        out = tiny_llama.module(input_ids=torch.tensor([prefixes[0] + [159]]), output_hidden_states=True)
+    np.testing.assert_allclose(chunked[0][0, -1], out.hidden_states[-1][0, -1].numpy(), atol=2e-5, rtol=1e-4)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from harness.concepts.concept_sets import MAX_SYNONYMS
+
 
 @dataclass
 class SelectionQuery:
@@ -28,6 +30,10 @@ class SelectionQuery:
     token_id: int
     candidates: list[str]  # whole-word alphabetic candidates, most likely first, without leading space
     candidate_ids: list[int] = field(default_factory=list)
+    prefix_ids: list[int] = field(default_factory=list)  # the sequence's ids before the word (input_ids[:p])
+
+
+EMBEDDING_MODES = ("contextual", "static")  # the embedding selector's modes (harness.concepts.selectors.embedding)
 
 
 @dataclass
@@ -39,6 +45,9 @@ class SelectorContext:
     judge: str | None = None
     hypernyms: bool = False
     threshold: float = 0.75
+    embedding_mode: str = "contextual"
+    max_synonyms: int = MAX_SYNONYMS
+    max_batch_tokens: int | None = None
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int = 8

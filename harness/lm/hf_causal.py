@@ -11,6 +11,7 @@ Logits are ``head(h)``, with Gemma-2-style soft-capping ``c · tanh(z / c)`` whe
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from harness.lm.hf import HFModel
 from harness.lm.interface import TokenScores
 
 LOGIT_CHUNK_BYTES = 64 << 20  # float32 logits per head call (about 340 rows of a 49,152-token vocabulary)
+CACHE_ROW_TOKENS = 4  # hidden_at: copied KV-cache tokens per continuation step, in units of max_batch_tokens
 
 
 class HFCausalLM(HFModel):
@@ -97,36 +99,59 @@ class HFCausalLM(HFModel):
                   layers: tuple[int, ...] = (-1,), max_batch_tokens: int | None = None,
                   progress: bool = True) -> list[np.ndarray]:
         """Equal to running every ``prefix + [t]`` in full (causal attention), at a fraction of the cost:
-        prefixes are grouped by length into batches of ≤ ``max_batch_tokens / 4`` padded tokens (each
-        continuation holds a copy of its prefix's KV cache; ~4 per prefix in the geometry tasks); each batch
+        prefixes are grouped by length into batches of ≤ ``max_batch_tokens / 4`` padded tokens; each batch
         runs its right-padded prefixes once, then every continuation token as one step that attends to its own
-        prefix's cache entries only (attention mask) at position ``len(prefix)`` (explicit position ids)."""
+        prefix's cache entries only (attention mask) at position ``len(prefix)`` (explicit position ids).
+
+        Each continuation row holds a copy of its prefix's KV cache, so the steps go in chunks of at most
+        ``CACHE_ROW_TOKENS × max_batch_tokens`` copied cache tokens (rows × padded prefix width): a few
+        continuations per prefix (the geometry tasks: a concept set) take one step; hundreds (the contextual
+        embedding selector: every candidate) take several, each from a copy of the batch's prefix cache,
+        instead of one copy per candidate of a long prefix at once."""
         import torch
         from tqdm import tqdm
 
         if not all(prefixes):
             raise ValueError("every prefix needs at least one token")
         out: list[Any] = [None] * len(prefixes)
-        batches = length_batches([len(p) for p in prefixes], max(self._budget(max_batch_tokens) // 4, 1))
+        budget = self._budget(max_batch_tokens)
+        batches = length_batches([len(p) for p in prefixes], max(budget // 4, 1))
         with torch.inference_mode():
             for batch in tqdm(batches, desc=f"hidden states after {len(prefixes)} prefixes",
                               disable=None if progress else True, leave=False):
                 prefix, mask = self._forward([prefixes[i] for i in batch], use_cache=True)
-                rows = torch.tensor([r for r, i in enumerate(batch) for _ in continuations[i]], device=self.device)
                 cache = prefix["cache"] if "cache" in prefix else prefix["past_key_values"]  # renamed in 5.24
-                cache.batch_select_indices(rows)
-                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)[rows]  # + the continuation token
-                tokens = torch.tensor([[t] for i in batch for t in continuations[i]], dtype=torch.long)
-                where = torch.tensor([[len(prefixes[i])] for i in batch for _ in continuations[i]])
-                step = self.backbone(input_ids=tokens.to(self.device), attention_mask=mask,
-                                     position_ids=where.to(self.device), **{self.cache_kwarg: cache}, use_cache=True,
-                                     output_hidden_states=self.wants_all_layers(layers), return_dict=True)
-                hidden = torch.stack([h[:, -1] for h in self.layers_of(step, layers)]).float().cpu().numpy()
+                rows = [r for r, i in enumerate(batch) for _ in continuations[i]]
+                tokens = [t for i in batch for t in continuations[i]]
+                where = [len(prefixes[i]) for i in batch for _ in continuations[i]]
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # + the continuation token
+                step_rows = max(1, CACHE_ROW_TOKENS * budget // mask.shape[1])
+                parts = []
+                for s in range(0, len(rows), step_rows):
+                    last = s + step_rows >= len(rows)
+                    parts.append(self._continuation_step(cache if last else copy.deepcopy(cache), mask,
+                                                         rows[s:s + step_rows], tokens[s:s + step_rows],
+                                                         where[s:s + step_rows], layers))
+                hidden = np.concatenate(parts, axis=1) if parts else np.zeros((len(layers), 0, 0), np.float32)
                 start = 0
                 for i in batch:
                     out[i] = hidden[:, start:start + len(continuations[i])]
                     start += len(continuations[i])
         return out
+
+    def _continuation_step(self, cache: Any, mask: Any, rows: list[int], tokens: list[int], where: list[int],
+                           layers: tuple[int, ...]) -> np.ndarray:
+        """Hidden states ``(len(layers), len(rows), d)`` of ``tokens[j]`` after prefix row ``rows[j]`` of the
+        batch's ``cache`` (consumed: its rows are selected in place) at position ``where[j]``."""
+        import torch
+
+        index = torch.tensor(rows, device=self.device)
+        cache.batch_select_indices(index)
+        step = self.backbone(input_ids=torch.tensor(tokens, dtype=torch.long)[:, None].to(self.device),
+                             attention_mask=mask[index], position_ids=torch.tensor(where)[:, None].to(self.device),
+                             **{self.cache_kwarg: cache}, use_cache=True,
+                             output_hidden_states=self.wants_all_layers(layers), return_dict=True)
+        return torch.stack([h[:, -1] for h in self.layers_of(step, layers)]).float().cpu().numpy()
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = (),
                  repetition_penalty: float = 1.0, max_batch_tokens: int | None = None,
