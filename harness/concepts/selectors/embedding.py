@@ -38,7 +38,7 @@ from harness.errors import UserError
 
 WINDOW_BEFORE, WINDOW_AFTER = 300, 100
 CONTEXT_LAYER = -1  # hidden-state index for contextual mode: the final layer, after the final norm
-QUERY_GROUP = 64  # contextual mode: words per hidden_at request (bounds the states held at once)
+QUERY_GROUP = 256  # contextual mode: words per hidden_at request (bounds the states held at once)
 TAGGED_PIPES = ("tok2vec", "tagger", "attribute_ruler")
 
 
