@@ -2,11 +2,12 @@
 
     python bench/concepts.py [--model smollm2-135m] [--corpus wiki]
                              [--wordnet-limit 200] [--llm-limit 20] [--llm-proportion 1.0]
-                             [--selectors wordnet,llm]
+                             [--selectors wordnet,llm] [--embedding-limit 50]
+                             [--embedding-modes contextual,static]
 
 Each selector builds a concept file over the first N training sequences of the corpus into a
 temporary folder, with the builder's defaults (k = 200, all content words unless
-``--llm-proportion`` says otherwise). Printed per run: the builder's ending statistics and
+``--llm-proportion`` says otherwise); ``embedding`` runs once per ``--embedding-modes`` entry. Printed per run: the builder's ending statistics and
 where the time went (content words by spaCy, the top-k forward passes, the whole-word filter and
 candidate rules, the selector), then one
 summary line per selector. Throughput = content words written / loop wall time (model, spaCy
@@ -81,6 +82,7 @@ def main() -> int:
     ap.add_argument("--judge-prompts", type=int, default=0,
                     help="instead: time the judge alone on the first N prompts of the llm build, HF generate against "
                          "the fast path's variants (prefix cache, decode group size)")
+    ap.add_argument("--embedding-modes", default="contextual", help="comma-separated: contextual, static")
     args = ap.parse_args()
 
     from harness.concepts.builder import build_concepts
@@ -93,25 +95,31 @@ def main() -> int:
     nlp = load_spacy()
     if args.judge_prompts:
         return judge_variants(lm, corpus, nlp, args)
+    modes = [m.strip() for m in args.embedding_modes.split(",") if m.strip()]
     rows = []
     judge: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         runs = []
         for sel in [s.strip() for s in args.selectors.split(",") if s.strip()]:
             if sel == "llm" and not args.no_before:
-                runs.append(("llm", "before"))
-            runs.append((sel, "after" if sel == "llm" else ""))
-        for sel, phase in runs:
+                runs.append(("llm", "before", {}))
+            if sel == "embedding":
+                runs += [(sel, "", {"embedding_mode": m}) for m in modes]
+            else:
+                runs.append((sel, "after" if sel == "llm" else "", {}))
+        for sel, phase, extra in runs:
             limit = {"llm": args.llm_limit, "embedding": args.embedding_limit}.get(sel, args.wordnet_limit)
             proportion = args.llm_proportion if sel == "llm" else "1.0"
             load_before = os.getloadavg()[0]
-            out = Path(tmp) / f"{sel}{'-' + phase if phase else ''}.jsonl"
+            name = sel + "".join(f"-{v}" for v in extra.values())
+            out = Path(tmp) / f"{name}{'-' + phase if phase else ''}.jsonl"
             with judge_probe(before=phase == "before") as rec:
                 stats = build_concepts(lm, corpus, sel, out, limit=limit, proportion=proportion,
-                                       nlp=nlp, device="cpu", dtype="float32")
+                                       nlp=nlp, device="cpu", dtype="float32", **extra)
             if phase:
                 judge[phase] = {**rec, "stats": stats, "out": out}
-            label = f"{sel} ({phase}: {'HF generate' if phase == 'before' else 'fast greedy'})" if phase else sel
+            label = (f"{sel} ({phase}: {'HF generate' if phase == 'before' else 'fast greedy'})" if phase
+                     else sel + "".join(f"/{v}" for v in extra.values()))
             print(f"\n== selector {label}: {limit} sequences, proportion {proportion}, load average "
                   f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}")
             print(stats.summary())
@@ -121,9 +129,10 @@ def main() -> int:
         elif "after" in judge:
             print_breakdown(judge["after"])
     print("\nsummary (content words per second, loop wall time):")
-    for sel, limit, proportion, st in rows:
-        print(f"  {sel:10s} {limit:4d} sequences  proportion {proportion:4s}  {st.content_words:6d} content words  "
-              f"{st.seconds:8.1f} s  {st.words_per_second:8.2f} words/s  (selector {st.selector_seconds:.1f} s, "
+    for label, limit, proportion, st in rows:
+        print(f"  {label:21s} {limit:4d} sequences  proportion {proportion:4s}  {st.content_words:6d} content words  "
+              f"{st.seconds:8.1f} s  {st.words_per_second:8.2f} words/s  non-empty {st.share_with_synonyms:6.1%}  "
+              f"mean set size {st.mean_set_size:5.2f}  (selector {st.selector_seconds:.1f} s, "
               f"candidates {st.candidate_seconds:.1f} s, filters {st.filter_seconds:.1f} s, "
               f"spaCy {st.content_word_seconds:.1f} s)")
     return 0

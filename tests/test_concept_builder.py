@@ -288,3 +288,38 @@ def test_header_and_summary_report_the_candidate_counts(tiny_llama, corpus_file,
     summary = stats.summary()
     assert f"top-k {per_record['top_k']}" in summary and f"lemma {per_record['lemma']}" in summary
     assert json.loads(out.read_text().splitlines()[0])["build_stats"] == header
+
+
+def test_cli_embedding_mode_is_a_flag_and_recorded(tiny_folder, corpus_file, tmp_path, capsys):
+    """``--embedding-mode`` (default contextual) reaches the selector and the header's selector settings;
+    a contextual set holds at most 10 synonyms besides the word."""
+    with pytest.raises(SystemExit):
+        main(["concepts", "build", "--help"])
+    assert "--embedding-mode {contextual,static}" in capsys.readouterr().out
+    base = ["concepts", "build", "--model", str(tiny_folder), "--corpus", str(corpus_file), "--selector", "embedding",
+            "--heldout-size", "2", "--validation-fraction", "0", "--limit", "2", "--k", "100", "--threshold", "0.1",
+            "--device", "cpu", "--dtype", "float32"]
+    for mode in ("contextual", "static", None):
+        out = tmp_path / f"{mode}.jsonl"
+        assert main(base + ["--out", str(out)] + (["--embedding-mode", mode] if mode else [])) == 0
+        cf = load_concept_file(out)
+        settings = cf.header.block("selector")["settings"]
+        assert settings["mode"] == (mode or "contextual") and settings["threshold"] == 0.1
+        assert all(len(t.set_ids) <= 11 for _, t in cf.targets())
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(base + ["--out", str(tmp_path / "x.jsonl"), "--embedding-mode", "dynamic"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "--embedding-mode: invalid choice: 'dynamic'" in err and err.count("\n") == 1
+
+
+def test_cache_key_names_the_embedding_mode(tiny_llama, corpus_file):
+    """An embedding file cached before the contextual default (keyed without a mode) is never taken for a
+    contextual one: the key holds the mode, given or defaulted."""
+    from harness.concepts.concept_cache import concept_cache_path
+
+    path = lambda selector, **kw: concept_cache_path(tiny_llama.info, str(corpus_file), "train", selector,  # noqa: E731
+                                                     **SPLIT, **kw)
+    default, contextual, static = path("embedding"), path("embedding", embedding_mode="contextual"), \
+        path("embedding", embedding_mode="static")
+    assert default == contextual != static

@@ -138,9 +138,10 @@ def test_embedding_selector_cosine_and_pos(tiny_llama):
     text = "He parked the car outside the house yesterday."
     q = query(text, "car", "NOUN", ["automobile", "truck", "quickly", "vehicle"],
               ids=[auto, truck, quickly, vehicle], token_id=car)
-    sel = SELECTORS.get("embedding")(SelectorContext(model=tiny_llama, threshold=0.75))
+    sel = SELECTORS.get("embedding")(SelectorContext(model=tiny_llama, threshold=0.75, embedding_mode="static"))
     assert sel.select([q]) == [["automobile", "vehicle"]]
-    strict = SELECTORS.get("embedding")(SelectorContext(model=tiny_llama, threshold=0.9))
+    assert sel.settings()["mode"] == "static"
+    strict = SELECTORS.get("embedding")(SelectorContext(model=tiny_llama, threshold=0.9, embedding_mode="static"))
     assert strict.select([q]) == [["automobile"]]
 
 

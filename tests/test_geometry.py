@@ -275,7 +275,9 @@ def test_two_models_get_identical_inputs(two_runs, smollm2_tokenizer):
     assert calls_a == calls_b  # the very same tensors, call by call (hidden states shared by both tasks)
     expected = _expected_variants(smollm2_tokenizer)
     prefixes, steps = _inputs_from_calls(calls_a)
-    assert prefixes == sorted(tuple(pre) for pre, _ in expected)
+    wanted = {tuple(pre) for pre, _ in expected}
+    # a prefix that starts another is read from that one's cache (hidden_at): only the longest ones run
+    assert prefixes == sorted(p for p in wanted if not any(q != p and q[:len(p)] == p for q in wanted))
     assert steps == sorted((len(pre), t) for pre, members in expected for t in members)
     ra, rb = two_runs["records"]
     assert [r.items.ids for r in ra] == [r.items.ids for r in rb]

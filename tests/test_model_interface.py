@@ -141,3 +141,46 @@ def test_hidden_at_logs_no_transformers_deprecation(tiny_llama):
     finally:
         logger.removeHandler(handler)
     assert [m for m in seen if "deprecated" in m] == []
+
+
+def test_hidden_at_many_continuations_in_chunks(tiny_llama):
+    """Hundreds of continuations of one long prefix (the contextual embedding selector's request) go in
+    chunks of copied KV cache (max_batch_tokens 8: two rows a step); every state equals the one-step answer."""
+    prefixes = [list(range(30, 45)), [7, 8]]
+    continuations = [list(range(100, 160)), list(range(200, 230))]
+    chunked = tiny_llama.hidden_at(prefixes, continuations, max_batch_tokens=8, progress=False)
+    whole = tiny_llama.hidden_at(prefixes, continuations, max_batch_tokens=1 << 16, progress=False)
+    for a, b in zip(chunked, whole):
+        assert a.shape == b.shape == (1, len(b[0]), 32)
+        np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
+    with torch.no_grad():
+        out = tiny_llama.module(input_ids=torch.tensor([prefixes[0] + [159]]), output_hidden_states=True)
+    np.testing.assert_allclose(chunked[0][0, -1], out.hidden_states[-1][0, -1].numpy(), atol=2e-5, rtol=1e-4)
+
+
+def test_hidden_at_nested_prefixes_equal_full_forward(tiny_llama):
+    """The words of one sequence ask for nested prefixes (and may repeat one): only the longest runs, the
+    others read its first entries; every state equals a full forward of ``prefix + [t]``."""
+    seq = list(range(40, 60))
+    prefixes = [seq[:3], seq[:12], [7, 8, 9], seq[:20], seq[:12], [7, 8], seq[:1]]
+    continuations = [[100, 101], [102], [103, 104, 105], [106], [107, 108], [], [109]]
+    got = tiny_llama.hidden_at(prefixes, continuations, layers=(-1, 1), max_batch_tokens=24, progress=False)
+    for prefix, conts, states in zip(prefixes, continuations, got):
+        assert states.shape == (2, len(conts), 32)
+        for j, t in enumerate(conts):
+            with torch.no_grad():
+                out = tiny_llama.module(input_ids=torch.tensor([prefix + [t]]), output_hidden_states=True)
+            np.testing.assert_allclose(states[0, j], out.hidden_states[-1][0, -1].numpy(), atol=2e-5, rtol=1e-4)
+            np.testing.assert_allclose(states[1, j], out.hidden_states[1][0, -1].numpy(), atol=2e-5, rtol=1e-4)
+
+
+def test_covering_prefixes():
+    from harness.lm.hf_causal import covering_prefixes
+
+    prefixes = [[1, 2], [1, 2, 3, 4], [1, 3], [1], [2], [1, 2, 3], [1, 2, 3, 4], [2, 5]]
+    roots = covering_prefixes(prefixes)
+    for i, r in enumerate(roots):
+        assert prefixes[r][:len(prefixes[i])] == prefixes[i]  # the root starts with the prefix
+        assert not any(j != r and len(prefixes[j]) > len(prefixes[r]) and prefixes[j][:len(prefixes[r])] == prefixes[r]
+                       for j in range(len(prefixes)))  # and nothing longer starts with the root
+    assert len({roots[i] for i in (0, 1, 3, 5, 6)}) == 1 and roots[2] == 2 and roots[4] == roots[7] == 7

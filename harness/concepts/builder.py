@@ -35,6 +35,7 @@ from typing import Any
 
 from harness.concepts.build_stats import BuildStats, check_not_all_singletons, counts
 from harness.concepts.candidate_rules import DESCRIPTION as CANDIDATE_RULES
+from harness.concepts.candidates import EMBEDDING_MODES
 from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION,
                                            finalize_header)
 from harness.concepts.concept_header import tokenizer_info
@@ -65,6 +66,8 @@ class BuildConfig:
                                 help="llm selector: what runs the judge: hf (the model interface) or vllm")
     hypernyms: bool = option(False, help="wordnet selector: also accept direct hypernyms")
     threshold: float = option(0.75, check=SHARE, help="embedding selector: minimum cosine")
+    embedding_mode: str = option("contextual", choices=EMBEDDING_MODES, help="embedding selector: cosine of final "
+                                 "hidden states after the word's prefix (public code) or of input embeddings")
     limit: int | None = option(None, type=int, check=AT_LEAST_1, help="only the first N sequences of the split part")
     seed: int = option(0, check=SEED, help="seed of the proportion draws")
     heldout_size: int = option(HELDOUT_SIZE, check=AT_LEAST_1, help="corpus split: held-out sequences")
@@ -170,8 +173,9 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
         raise UserError(f"model {loaded.info.spec} is not a causal LM: it proposes no next-token candidates")
     nlp = nlp or load_spacy()
     ctx = SelectorContext(model=loaded, nlp=nlp, judge=cfg.judge, judge_backend=cfg.judge_backend,
-                          hypernyms=cfg.hypernyms, threshold=cfg.threshold,
-                          device=device, dtype=dtype)
+                          hypernyms=cfg.hypernyms, threshold=cfg.threshold, embedding_mode=cfg.embedding_mode,
+                          max_synonyms=cfg.max_synonyms, max_batch_tokens=cfg.max_batch_tokens, device=device,
+                          dtype=dtype)
     sel = SELECTORS.get(cfg.selector)(ctx)
     header = make_header(loaded, corpus, texts, split_record, cfg, sel)
     existed = out.exists()
@@ -299,6 +303,7 @@ def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: An
             c.update(top_k=len(tops[n][j]), whole_word=len(words), pool=len(kept), **removed)
             s, e = plan["spans"][j]
             queries.append(SelectionQuery(text=plan["text"], word=plan["words"][j], pos=plan["pos"][j], start=s, end=e,
-                                          token_id=plan["ids"][p], candidates=kept, candidate_ids=kept_ids))
+                                          token_id=plan["ids"][p], candidates=kept, candidate_ids=kept_ids,
+                                          prefix_ids=plan["ids"][:p]))
             where.append((n, j))
     return queries, where, plan_counts

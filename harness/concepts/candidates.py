@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from harness.concepts.concept_sets import MAX_SYNONYMS
+
 
 @dataclass
 class SelectionQuery:
@@ -28,6 +30,10 @@ class SelectionQuery:
     token_id: int
     candidates: list[str]  # whole-word alphabetic candidates, most likely first, without leading space
     candidate_ids: list[int] = field(default_factory=list)
+    prefix_ids: list[int] = field(default_factory=list)  # the sequence's ids before the word (input_ids[:p])
+
+
+EMBEDDING_MODES = ("contextual", "static")  # the embedding selector's modes (harness.concepts.selectors.embedding)
 
 
 @dataclass
@@ -40,6 +46,9 @@ class SelectorContext:
     judge_backend: str = "hf"
     hypernyms: bool = False
     threshold: float = 0.75
+    embedding_mode: str = "contextual"
+    max_synonyms: int = MAX_SYNONYMS
+    max_batch_tokens: int | None = None
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int = 16  # the llm judge's decode group (rows decoded together)

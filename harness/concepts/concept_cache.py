@@ -42,6 +42,8 @@ def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, **sett
     cfg = BuildConfig(selector=selector, split=split, **settings)
     cfg.check()
     _, texts, _ = corpus_part(corpus_obj, cfg)  # the key holds the part's texts: a new split method is a new file
+    if selector == "embedding":  # the key names its mode even when defaulted: the default went from static to contextual
+        settings = {**settings, "embedding_mode": cfg.embedding_mode}
     key = cache_key(info.id, corpus_obj.sha256, split, selector, {**settings, "part_sha256": texts_sha256(texts)})
     return cache_dir("concepts") / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
 

@@ -11,6 +11,7 @@ Logits are ``head(h)``, with Gemma-2-style soft-capping ``c · tanh(z / c)`` whe
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from harness.lm.hf import HFModel
 from harness.lm.interface import TokenScores
 
 LOGIT_CHUNK_BYTES = 64 << 20  # float32 logits per head call (about 340 rows of a 49,152-token vocabulary)
+CACHE_ROW_TOKENS = 4  # hidden_at: copied KV-cache tokens per continuation step, in units of max_batch_tokens
 
 
 class HFCausalLM(HFModel):
@@ -133,37 +135,65 @@ class HFCausalLM(HFModel):
     def hidden_at(self, prefixes: Sequence[Sequence[int]], continuations: Sequence[Sequence[int]],
                   layers: tuple[int, ...] = (-1,), max_batch_tokens: int | None = None,
                   progress: bool = True) -> list[np.ndarray]:
-        """Equal to running every ``prefix + [t]`` in full (causal attention), at a fraction of the cost:
-        prefixes are grouped by length into batches of ≤ ``max_batch_tokens / 4`` padded tokens (each
-        continuation holds a copy of its prefix's KV cache; ~4 per prefix in the geometry tasks); each batch
-        runs its right-padded prefixes once, then every continuation token as one step that attends to its own
-        prefix's cache entries only (attention mask) at position ``len(prefix)`` (explicit position ids)."""
+        """Equal to running every ``prefix + [t]`` in full (causal attention), at a fraction of the cost.
+
+        A prefix that starts another requested prefix (the words of one sequence: ``x[:p]`` for each
+        content word ``p``) is not run: causal attention makes the longer one's first ``len(prefix)``
+        cache entries the shorter one's own. The remaining prefixes are grouped by length into batches
+        of ≤ ``max_batch_tokens / 4`` padded tokens; each batch runs once (right-padded), then every
+        continuation token is one step that attends to the first ``len(prefix)`` cache entries of its row
+        only (attention mask) at position ``len(prefix)`` (explicit position ids). Each step row holds a
+        copy of its row's cache, so steps go in chunks of at most ``CACHE_ROW_TOKENS × max_batch_tokens``
+        copied cache tokens: a concept set (the geometry tasks) takes one step, the hundreds of candidates
+        of a sequence's words (the contextual embedding selector) several, each from the same cache."""
         import torch
         from tqdm import tqdm
 
         if not all(prefixes):
             raise ValueError("every prefix needs at least one token")
         out: list[Any] = [None] * len(prefixes)
-        batches = length_batches([len(p) for p in prefixes], max(self._budget(max_batch_tokens) // 4, 1))
+        budget = self._budget(max_batch_tokens)
+        served: dict[int, list[int]] = {}
+        for i, r in enumerate(covering_prefixes(prefixes)):
+            served.setdefault(r, []).append(i)
+        runs = list(served)
+        batches = length_batches([len(prefixes[r]) for r in runs], max(budget // 4, 1))
         with torch.inference_mode():
             for batch in tqdm(batches, desc=f"hidden states after {len(prefixes)} prefixes",
                               disable=None if progress else True, leave=False):
-                prefix, mask = self._forward([prefixes[i] for i in batch], use_cache=True)
-                rows = torch.tensor([r for r, i in enumerate(batch) for _ in continuations[i]], device=self.device)
+                rs = [runs[b] for b in batch]
+                prefix, mask = self._forward([prefixes[r] for r in rs], use_cache=True)
                 cache = prefix["cache"] if "cache" in prefix else prefix["past_key_values"]  # renamed in 5.24
-                cache.batch_select_indices(rows)
-                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)[rows]  # + the continuation token
-                tokens = torch.tensor([[t] for i in batch for t in continuations[i]], dtype=torch.long)
-                where = torch.tensor([[len(prefixes[i])] for i in batch for _ in continuations[i]])
-                step = self.backbone(input_ids=tokens.to(self.device), attention_mask=mask,
-                                     position_ids=where.to(self.device), **{self.cache_kwarg: cache}, use_cache=True,
-                                     output_hidden_states=self.wants_all_layers(layers), return_dict=True)
-                hidden = torch.stack([h[:, -1] for h in self.layers_of(step, layers)]).float().cpu().numpy()
+                members = [i for r in rs for i in served[r]]
+                jobs = [(row, len(prefixes[i]), t) for row, r in enumerate(rs) for i in served[r]
+                        for t in continuations[i]]
+                step_rows = max(1, CACHE_ROW_TOKENS * budget // (mask.shape[1] + 1))
+                parts = [self._continuation_step(cache if s + step_rows >= len(jobs) else branch(cache),
+                                                 mask.shape[1], jobs[s:s + step_rows], layers)
+                         for s in range(0, len(jobs), step_rows)]
+                hidden = (np.concatenate(parts, axis=1) if parts else
+                          np.zeros((len(layers), 0, self.backbone.config.hidden_size), np.float32))
                 start = 0
-                for i in batch:
+                for i in members:
                     out[i] = hidden[:, start:start + len(continuations[i])]
                     start += len(continuations[i])
         return out
+
+    def _continuation_step(self, cache: Any, width: int, jobs: list[tuple[int, int, int]],
+                           layers: tuple[int, ...]) -> np.ndarray:
+        """Hidden states ``(len(layers), len(jobs), d)``: for each job (cache row, prefix length n, token), the
+        token at position n after the first n entries of that row of the batch's ``cache`` (of ``width``
+        tokens; consumed: its rows are selected)."""
+        import torch
+
+        rows, lengths, tokens = (torch.tensor(c) for c in zip(*jobs))
+        cache.batch_select_indices(rows.to(self.device))
+        cols = torch.arange(width + 1)[None]
+        mask = ((cols < lengths[:, None]) | (cols == width)).long()
+        step = self.backbone(input_ids=tokens[:, None].to(self.device), attention_mask=mask.to(self.device),
+                             position_ids=lengths[:, None].to(self.device), **{self.cache_kwarg: cache},
+                             use_cache=True, output_hidden_states=self.wants_all_layers(layers), return_dict=True)
+        return torch.stack([h[:, -1] for h in self.layers_of(step, layers)]).float().cpu().numpy()
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = (),
                  repetition_penalty: float = 1.0, max_batch_tokens: int | None = None,
@@ -210,3 +240,31 @@ def _nll_and_top1(logits, targets):
     picked = logits.gather(1, targets[:, None])[:, 0]
     lse = logits.sub_(top[:, None]).exp_().sum(-1).log_().add_(top)
     return (lse - picked).cpu(), (best == targets).cpu()
+
+
+def covering_prefixes(prefixes: Sequence[Sequence[int]]) -> list[int]:
+    """``out[i]``: the index of a request prefix that starts with ``prefixes[i]`` (itself when none longer
+    does), one that no other starts with. In lexicographic order the prefixes that start with ``a`` follow
+    ``a`` at once, so ``a`` is covered when the next one starts with it, by whatever covers that one."""
+    keys = [tuple(p) for p in prefixes]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    out = list(range(len(keys)))
+    for k in range(len(order) - 2, -1, -1):
+        a, b = order[k], order[k + 1]
+        if keys[b][:len(keys[a])] == keys[a]:
+            out[a] = out[b]
+    return out
+
+
+def branch(cache: Any) -> Any:
+    """A copy of a KV cache to select rows from, the original kept. A ``DynamicCache`` of plain dynamic layers
+    never writes into its tensors (selecting rows and appending make new ones), so they are shared; any
+    other cache is copied whole."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    if layers is None or any(type(layer) is not DynamicLayer for layer in layers):
+        return copy.deepcopy(cache)
+    twin = copy.copy(cache)
+    twin.layers = [copy.copy(layer) for layer in layers]
+    return twin

@@ -8,10 +8,9 @@ padding, batching by length, devices, dtypes, KV caches and the library's output
 Each method keeps memory to one batch: no ``batch × length × vocabulary`` tensor and no stack of
 every layer's hidden states outlives the batch that made it.
 
-Planned additions (so that they extend, not rewrite, these signatures): lm-eval's
-``loglikelihood`` / ``loglikelihood_rolling`` from :meth:`LanguageModel.token_scores`; MTEB's
-``encode`` from :meth:`LanguageModel.embed`; contextual hidden states of substituted candidates
-from :meth:`LanguageModel.hidden_at`.
+Built on these signatures: lm-eval's ``loglikelihood`` / ``loglikelihood_rolling`` on
+:meth:`LanguageModel.token_scores`, MTEB's ``encode`` on :meth:`LanguageModel.embed`, the geometry
+tasks and the contextual embedding selector (substituted candidates) on :meth:`LanguageModel.hidden_at`.
 """
 
 from __future__ import annotations

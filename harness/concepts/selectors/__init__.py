@@ -8,8 +8,9 @@ returning an object with
   from ``query.candidates`` (best first).
 
 Built in: ``llm`` (an instruct model judges, paper appendix A), ``wordnet`` (shared WordNet
-synset) and ``embedding`` (input-embedding cosine and matching POS). Importing this package
-imports neither torch nor nltk: each selector loads what it needs when it is built.
+synset) and ``embedding`` (cosine of contextual hidden states, or of input embeddings, and matching
+POS). Importing this package imports neither torch nor nltk: each selector loads what it needs when
+it is built.
 """
 
 from __future__ import annotations
