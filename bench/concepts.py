@@ -42,7 +42,7 @@ def judge_probe(before: bool) -> Iterator[dict[str, Any]]:
     import harness.lm.greedy as greedy
     from harness.lm.hf_causal import HFCausalLM
 
-    rec: dict[str, Any] = {"answers": [], "seconds": 0.0, "timings": {}}
+    rec: dict[str, Any] = {"answers": [], "seconds": 0.0, "timings": {}, "prompt_tokens": 0, "lm": None}
     real_generate, real_greedy = HFCausalLM.generate, greedy.greedy_generate
 
     def generate(self, prompts, *args, **kwargs):
@@ -50,6 +50,8 @@ def judge_probe(before: bool) -> Iterator[dict[str, Any]]:
         out = (HFCausalLM._generate_hf if before else real_generate)(self, prompts, *args, **kwargs)
         rec["seconds"] += time.perf_counter() - t
         rec["answers"] += out
+        rec["lm"] = self
+        rec["prompt_tokens"] += sum(len(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts)
         return out
 
     def timed_greedy(*args, **kwargs):
@@ -209,6 +211,30 @@ def print_breakdown(after: dict[str, Any]) -> None:
     print(f"  AFTER's loop time ({a.seconds:.1f} s):")
     for name, sec in parts:
         print(f"    {name:40s} {sec:7.1f} s  {sec / a.seconds:6.1%}")
+    if prefill and after["lm"] is not None:
+        print_prefill_against_peak(after["lm"], after["prompt_tokens"], prefill)
+
+
+def print_prefill_against_peak(lm: Any, tokens: int, seconds: float) -> None:
+    """Prefill's arithmetic rate against this machine's: its linear layers do 2·P multiply-adds per prompt token
+    (P = backbone parameters outside the embedding), set against a float32 matmul of the MLP's shape
+    (600 × hidden · hidden × intermediate) timed here. Attention and elementwise work come on top, so a rate near
+    the matmul's means prefill is the hardware's arithmetic, not overhead."""
+    import torch
+
+    cfg = lm.backbone.config
+    params = sum(p.numel() for n, p in lm.backbone.named_parameters() if "embed" not in n)
+    a, b = torch.randn(600, cfg.hidden_size), torch.randn(cfg.hidden_size, cfg.intermediate_size)
+    for _ in range(3):
+        a @ b
+    t = time.perf_counter()
+    for _ in range(50):
+        a @ b
+    peak = 2 * 600 * cfg.hidden_size * cfg.intermediate_size * 50 / (time.perf_counter() - t) / 1e9
+    rate = 2 * params * tokens / seconds / 1e9
+    print(f"  prefill: {tokens} prompt tokens, {tokens / seconds:.0f} tokens/s; linear layers "
+          f"{rate:.0f} GFLOP/s against {peak:.0f} GFLOP/s of a float32 matmul here ({rate / peak:.0%}; "
+          f"{torch.get_num_threads()} threads)")
 
 
 if __name__ == "__main__":
