@@ -17,10 +17,18 @@ from pathlib import Path
 
 
 def unshared_seconds(lm, concepts) -> float:
-    """Every variant ``prefix + [t]`` with its own copy of the prefix (nothing shared: the baseline)."""
+    """Every variant ``prefix + [t]`` run in full, right-padded in length batches (nothing shared: the baseline).
+    Not through ``hidden_at``, which runs a prefix once for all its continuations and nested prefixes once."""
+    import torch
+
+    from harness.lm.batching import length_batches
+
     start = time.perf_counter()
     variants = [ids for c in concepts for ids in c.variant_ids()]
-    lm.hidden_at([v[:-1] for v in variants], [[v[-1]] for v in variants], progress=False)
+    with torch.inference_mode():
+        for batch in length_batches([len(v) for v in variants], lm.max_batch_tokens):
+            out, mask = lm._forward([variants[i] for i in batch])
+            out.last_hidden_state[torch.arange(len(batch)), mask.sum(1) - 1]
     return time.perf_counter() - start
 
 
