@@ -216,8 +216,8 @@ def print_breakdown(after: dict[str, Any]) -> None:
 
 
 def print_prefill_against_peak(lm: Any, tokens: int, seconds: float) -> None:
-    """Prefill's arithmetic rate against this machine's: its linear layers do P multiply-adds (2·P FLOPs) per prompt token
-    (P = backbone parameters outside the embedding), set against a float32 matmul of the MLP's shape
+    """Prefill's arithmetic rate against this machine's: its linear layers do P multiply-adds (2·P FLOPs) per
+    prompt token (P = backbone parameters outside the embedding), set against a float32 matmul of the MLP's shape
     (600 × hidden · hidden × intermediate) timed here. Attention and elementwise work come on top, so a rate near
     the matmul's means prefill is the hardware's arithmetic, not overhead."""
     import torch
