@@ -2,8 +2,9 @@
 
 A corpus is a list of *sequences*: texts of ``lo < len(text) < hi`` characters (the paper keeps
 50 < characters < 2,000). Every sequence remembers the *document* it came from
-(``Corpus.documents``): the split assigns whole documents, never single
-sequences, to held-out, validation and train (:func:`harness.splits.split_corpus`), so no
+(``Corpus.documents``) and whether it is that whole document, neither cut nor trimmed (``Corpus.whole``:
+the paper profile samples those, :mod:`harness.concepts.sample_rule`). The split assigns whole documents,
+never single sequences, to held-out, validation and train (:func:`harness.splits.split_corpus`), so no
 document is both trained on and evaluated.
 Names, and what a document is in each:
 
@@ -44,6 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -73,11 +75,15 @@ class Corpus:
     eval_only: bool = False  # too small to train on: the whole corpus may serve as held-out
     limit_chars: tuple[int, int] = (50, 2000)
     documents: list[int] = field(default_factory=list)  # documents[i]: the document sequence i came from
+    whole: list[bool] = field(default_factory=list)  # whole[i]: sequence i is its document, neither cut nor trimmed
 
     def __post_init__(self) -> None:
         if not self.documents:  # none given: every sequence is its own document
             self.documents = list(range(len(self.texts)))
-        assert len(self.documents) == len(self.texts), "one document id per sequence"
+        if not self.whole:  # none given (texts made in memory, not cut here): whole when alone in its document
+            n = Counter(self.documents)
+            self.whole = [n[d] == 1 for d in self.documents]
+        assert len(self.documents) == len(self.texts) == len(self.whole), "one document id and flag per sequence"
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "sha256": self.sha256, "sequences": len(self.texts),
@@ -126,20 +132,23 @@ def split_document(doc: str, lo: int, hi: int, level: int = 0) -> list[str]:
     return out
 
 
-def to_sequences(docs: Iterable[list[str]], lo: int, hi: int) -> tuple[list[str], list[int]]:
-    """(sequences, document of each): each piece (e.g. paragraph) of document d through
-    :func:`split_document`; a duplicate sequence is kept once, in the document where it came first."""
+def to_sequences(docs: Iterable[list[str]], lo: int, hi: int) -> tuple[list[str], list[int], list[bool]]:
+    """(sequences, document of each, whether it is its whole document): each piece (e.g. paragraph) of
+    document d through :func:`split_document`; a duplicate sequence is kept once, in the document where it
+    came first. A sequence is whole when its document is one piece that :func:`split_document` kept as it is."""
     seen: set[str] = set()
     texts: list[str] = []
     documents: list[int] = []
+    whole: list[bool] = []
     for d, pieces in enumerate(docs):
-        for piece in pieces:
-            for s in split_document(piece, lo, hi):
-                if s not in seen:
-                    seen.add(s)
-                    texts.append(s)
-                    documents.append(d)
-    return texts, documents
+        out = [s for piece in pieces for s in split_document(piece, lo, hi)]
+        for s in out:
+            if s not in seen:
+                seen.add(s)
+                texts.append(s)
+                documents.append(d)
+                whole.append(len(pieces) == 1 and out == [pieces[0].strip()])
+    return texts, documents, whole
 
 
 # ------------------------------------------------------------------ sources
@@ -192,7 +201,7 @@ def wiki_documents(path: Path) -> list[list[str]]:
     return articles
 
 
-def _wiki_texts(lo: int, hi: int) -> tuple[list[str], list[int], str]:
+def _wiki_texts(lo: int, hi: int) -> tuple[list[str], list[int], list[bool], str]:
     """Wiki sequences, cached under ``<cache>/corpora`` keyed by the source file's sha256."""
     from harness.paths import cache_dir
     from harness.atomic import atomic_write_json
@@ -236,7 +245,7 @@ def jsonl_documents(text: str, path: Path) -> list[str]:
     return docs
 
 
-_MEMO: dict[tuple, tuple[list[str], list[int], str]] = {}  # built-in corpora, once per process
+_MEMO: dict[tuple, tuple[list[str], list[int], list[bool], str]] = {}  # built-in corpora, once per process
 
 
 def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), max_sequences: int = 20000) -> Corpus:
@@ -254,39 +263,40 @@ def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), ma
     if key in _MEMO:
         return _corpus(name, *_MEMO[key], limit_chars)
     if name == "wiki":
-        texts, documents, source = _wiki_texts(lo, hi)
+        texts, documents, whole, source = _wiki_texts(lo, hi)
     elif name == "lee":
         path = _gensim_test_file(LEE_FILE)
         lines = [[line] for line in _read_utf8(path).splitlines()]
-        texts, documents, source = *to_sequences(lines, lo, hi), str(path)
+        texts, documents, whole, source = *to_sequences(lines, lo, hi), str(path)
     elif name in STREAMED:
         from harness.corpus_stream import streamed_texts
 
-        texts, documents, source = *streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
+        texts, documents, whole, source = *streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
     else:  # user files are read every time: they may change between calls
         path = Path(name).expanduser()
         if path.suffix.lower() == ".xml":
             return _corpus(path.stem, *_lexsub_texts(path), str(path.resolve()), limit_chars, eval_only=True)
         return _corpus(path.stem, *_file_texts(path, lo, hi), str(path.resolve()), limit_chars)
-    _MEMO[key] = (texts, documents, source)
-    return _corpus(name, texts, documents, source, limit_chars)
+    _MEMO[key] = (texts, documents, whole, source)
+    return _corpus(name, texts, documents, whole, source, limit_chars)
 
 
-def _corpus(name: str, texts: list[str], documents: list[int], source: str, limit_chars: tuple[int, int],
-            eval_only: bool = False) -> Corpus:
+def _corpus(name: str, texts: list[str], documents: list[int], whole: list[bool], source: str,
+            limit_chars: tuple[int, int], eval_only: bool = False) -> Corpus:
     return Corpus(name=name, texts=list(texts), source=source, sha256=texts_sha256(texts),
-                  eval_only=eval_only or name in EVAL_ONLY, limit_chars=tuple(limit_chars), documents=list(documents))
+                  eval_only=eval_only or name in EVAL_ONLY, limit_chars=tuple(limit_chars), documents=list(documents),
+                  whole=list(whole))
 
 
-def _lexsub_texts(path: Path) -> tuple[list[str], list[int]]:
-    """The distinct contexts of a lexical-substitution XML, in file order, each its own document."""
+def _lexsub_texts(path: Path) -> tuple[list[str], list[int], list[bool]]:
+    """The distinct contexts of a lexical-substitution XML, in file order, each its own (whole) document."""
     from harness.concepts.lexsub import read_contexts
 
     texts = list(dict.fromkeys(c.text for c in read_contexts(path)))
-    return texts, list(range(len(texts)))
+    return texts, list(range(len(texts))), [True] * len(texts)
 
 
-def _file_texts(path: Path, lo: int, hi: int) -> tuple[list[str], list[int]]:
+def _file_texts(path: Path, lo: int, hi: int) -> tuple[list[str], list[int], list[bool]]:
     if not path.exists():
         raise UserError(f"corpus {path} does not exist (choose {', '.join(BUILTIN)}, or a .txt/.jsonl/.xml file)")
     if not path.is_file():
@@ -299,7 +309,7 @@ def _file_texts(path: Path, lo: int, hi: int) -> tuple[list[str], list[int]]:
     if not text.strip():
         raise UserError(f"corpus {path} is empty")
     docs = txt_documents(text) if suffix == ".txt" else jsonl_documents(text, path)
-    texts, documents = to_sequences([[d] for d in docs], lo, hi)
+    texts, documents, whole = to_sequences([[d] for d in docs], lo, hi)
     if not texts:
         raise UserError(f"corpus {path} has no usable sequence ({lo} < characters < {hi})")
-    return texts, documents
+    return texts, documents, whole

@@ -32,8 +32,9 @@ def stream_documents(name: str) -> Iterator[str]:
         raise UserError(f"cannot stream corpus {name} ({repo}): {first}") from None
 
 
-def streamed_texts(name: str, lo: int, hi: int, max_sequences: int) -> tuple[list[str], list[int]]:
-    """Distinct sequences of the first rows of corpus ``name`` until ``max_sequences``, with their row index."""
+def streamed_texts(name: str, lo: int, hi: int, max_sequences: int) -> tuple[list[str], list[int], list[bool]]:
+    """Distinct sequences of the first rows of corpus ``name`` until ``max_sequences``, with their row index
+    and whether each is its whole row (one piece of ``lo < len < hi`` characters, not cut)."""
     from tqdm import tqdm
 
     from harness.corpora import split_document
@@ -41,14 +42,17 @@ def streamed_texts(name: str, lo: int, hi: int, max_sequences: int) -> tuple[lis
     seen: set[str] = set()
     texts: list[str] = []
     documents: list[int] = []
+    whole: list[bool] = []
     with tqdm(total=max_sequences, desc=f"stream {name}", disable=None, leave=False) as bar:
         for d, doc in enumerate(stream_documents(name)):
-            for s in split_document(doc, lo, hi):
+            pieces = split_document(doc, lo, hi)
+            for s in pieces:
                 if s not in seen:
                     seen.add(s)
                     texts.append(s)
                     documents.append(d)
+                    whole.append(pieces == [doc.strip()])
                     bar.update(1)
             if len(texts) >= max_sequences:
                 break
-    return texts[:max_sequences], documents[:max_sequences]
+    return texts[:max_sequences], documents[:max_sequences], whole[:max_sequences]
