@@ -114,3 +114,20 @@ def check_not_all_singletons(stats: BuildStats, tokenizer_name: str, selector: s
             f"selector {selector} chose no synonym for any of {stats.content_words} content words "
             f"({candidate_line(stats.candidates)}): every concept set would hold only the original token, "
             f"i.e. plain next-token training")
+
+
+def file_stats(path: Any) -> dict[str, Any]:
+    """The header's ``build_stats``: set statistics and candidate counts summed over every record of the
+    file (so a resumed build reports the same as an uninterrupted one)."""
+    from harness.concepts.concept_file import iter_records
+
+    words = with_synonyms = size_sum = 0
+    total: Counter = Counter()
+    for rec in iter_records(path):
+        total.update(rec.candidates)
+        words += len(rec.targets)
+        with_synonyms += sum(len(t.set_ids) > 1 for t in rec.targets)
+        size_sum += sum(len(t.set_ids) for t in rec.targets)
+    return {"content_words": words, "with_synonyms": with_synonyms,
+            "share_with_synonyms": with_synonyms / words if words else None,
+            "mean_set_size": size_sum / words if words else None, "candidates": counts(total)}

@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.concepts.build_stats import BuildStats, check_not_all_singletons, counts
+from harness.concepts.build_stats import BuildStats, check_not_all_singletons, counts, file_stats
 from harness.concepts.candidate_rules import DESCRIPTION as CANDIDATE_RULES
 from harness.concepts.candidates import EMBEDDING_MODES
 from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION,
                                            finalize_header)
 from harness.concepts.concept_header import tokenizer_info
 from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
+from harness.concepts.sample_rule import SAMPLE_RULES, apply_rule
 from harness.concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_1, SEED, SHARE, Check, check_fields, option
 from harness.errors import UserError
@@ -68,7 +69,9 @@ class BuildConfig:
     threshold: float = option(0.75, check=SHARE, help="embedding selector: minimum cosine")
     embedding_mode: str = option("contextual", choices=EMBEDDING_MODES, help="embedding selector: cosine of final "
                                  "hidden states after the word's prefix (public code) or of input embeddings")
-    limit: int | None = option(None, type=int, check=AT_LEAST_1, help="only the first N sequences of the split part")
+    limit: int | None = option(None, type=int, check=AT_LEAST_1, help="only N sequences of the split part (--sample)")
+    sample: str = option("first", choices=SAMPLE_RULES, help="which N: first (of the shuffled part) or paper (train "
+                         "part: N whole documents of 50 < characters < 2,000 drawn with the split seed)")
     seed: int = option(0, check=SEED, help="seed of the proportion draws")
     heldout_size: int = option(HELDOUT_SIZE, check=AT_LEAST_1, help="corpus split: held-out sequences")
     validation_fraction: float = option(0.1, check=Check(ge=0, lt=1), help="corpus split: validation share of the rest")
@@ -93,8 +96,9 @@ class BuildConfig:
             raise UserError(f"max_synonyms must be at least 0 (got {self.max_synonyms})")
 
 
-def corpus_part(corpus: Any, cfg: BuildConfig) -> tuple[Any, list[str], dict[str, Any]]:
-    """(corpus, texts of the chosen split part (first ``limit``), split record)."""
+def corpus_part(corpus: Any, cfg: BuildConfig, quiet: bool = False) -> tuple[Any, list[str], dict[str, Any]]:
+    """(corpus, texts of the chosen split part (``limit`` of them by the ``sample`` rule, :mod:`.sample_rule`),
+    split record, with the rule's record as ``sample`` unless it is ``first``)."""
     from harness.corpora import load_corpus
     from harness.splits import split_corpus
 
@@ -107,9 +111,8 @@ def corpus_part(corpus: Any, cfg: BuildConfig) -> tuple[Any, list[str], dict[str
         hint = (" (an evaluation-only corpus: train on another corpus; concepts build can still use --split "
                 "heldout for evaluation sets)") if corpus.eval_only else ""
         raise UserError(f"corpus {corpus.name} has no {cfg.split} sequences{hint}")
-    if cfg.limit is not None:
-        texts = texts[: cfg.limit]
-    return corpus, texts, split.record
+    texts, sample = apply_rule(cfg.sample, corpus, cfg.split, texts, cfg.limit, cfg.split_seed, quiet)
+    return corpus, texts, split.record if sample is None else {**split.record, "sample": sample}
 
 
 def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[str, Any], cfg: BuildConfig,
@@ -126,7 +129,8 @@ def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[s
         "split": {"part": cfg.split, "limit": cfg.limit, "sequences": len(texts), "sha256": texts_sha256(texts),
                   "heldout_size": cfg.heldout_size, "validation_fraction": cfg.validation_fraction,
                   "split_seed": cfg.split_seed, "method": split_record.get("method"), "sizes": split_record.get("sizes"),
-                  "documents": split_record.get("documents_per_part")},
+                  "documents": split_record.get("documents_per_part"),
+                  **({"sample": split_record["sample"]} if "sample" in split_record else {})},
         "content_words": "harness.concepts.content_words: whole-word single-token NOUN/VERB/ADJ (spaCy-aligned)",
         "selector": {"name": cfg.selector, "settings": selector.settings()},
         "k": cfg.k, "candidate_filter": CANDIDATE_FILTER,
@@ -159,6 +163,10 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
 
     cfg = BuildConfig(selector=selector, **settings)
     cfg.check()
+    if cfg.selector == "llm":  # a judge this machine cannot get fails before the corpus and the model load
+        from harness.concepts.judge_check import require_judge
+
+        require_judge(cfg.judge, "--judge")
     out = Path(out)
     _check_out(out, resume, overwrite)
     t0 = time.perf_counter()
@@ -193,23 +201,6 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
         raise
     finalize_header(out, {"build_stats": file_stats(out)})
     return stats
-
-
-def file_stats(path: Path) -> dict[str, Any]:
-    """The header's ``build_stats``: set statistics and candidate counts summed over every record of the
-    file (so a resumed build reports the same as an uninterrupted one)."""
-    from harness.concepts.concept_file import iter_records
-
-    words = with_synonyms = size_sum = 0
-    total: Counter = Counter()
-    for rec in iter_records(path):
-        total.update(rec.candidates)
-        words += len(rec.targets)
-        with_synonyms += sum(len(t.set_ids) > 1 for t in rec.targets)
-        size_sum += sum(len(t.set_ids) for t in rec.targets)
-    return {"content_words": words, "with_synonyms": with_synonyms,
-            "share_with_synonyms": with_synonyms / words if words else None,
-            "mean_set_size": size_sum / words if words else None, "candidates": counts(total)}
 
 
 def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, writer: ConceptFileWriter,

@@ -2,8 +2,10 @@
 
 Files live under ``<cache>/concepts``, named by model, corpus, split part, selector and a key over
 everything that decides their content (the model id, the corpus sha256, the split part's own texts,
-the settings, the file format and the candidate filter). A build happens beside the final name and is
-renamed in under a file lock, so concurrent runs build a file once and never read half of one.
+the settings, among them the llm selector's judge and backend when given and the sample rule other than
+``first`` (:mod:`harness.concepts.sample_rule`), the file format and the candidate filter). A build happens
+beside the final name and is renamed in under a file lock, so concurrent runs build a file once and never
+read half of one.
 
 ``separate_process=True`` builds from a model spec in a spawned child process, which loads its own
 copy of the model, spaCy, WordNet and lemminflect and exits when the file is written: a caller that
@@ -41,9 +43,14 @@ def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, **sett
     corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
     cfg = BuildConfig(selector=selector, split=split, **settings)
     cfg.check()
-    _, texts, _ = corpus_part(corpus_obj, cfg)  # the key holds the part's texts: a new split method is a new file
-    if selector == "embedding":  # the key names its mode even when defaulted: the default went from static to contextual
+    _, texts, record = corpus_part(corpus_obj, cfg, quiet=True)  # the key holds the part's texts: a new split method
+    # is a new file; it names the embedding mode even when defaulted (the default went from static to contextual)
+    if selector == "embedding":
         settings = {**settings, "embedding_mode": cfg.embedding_mode}
+    # the sample rule: first adds nothing (the keys it always had), another adds its record (limits, count, seed)
+    settings = {k: v for k, v in settings.items() if not (k == "sample" and v == "first")}
+    if "sample" in record:
+        settings["sample_rule"] = {k: v for k, v in record["sample"].items() if k != "available"}
     key = cache_key(info.id, corpus_obj.sha256, split, selector, {**settings, "part_sha256": texts_sha256(texts)})
     return cache_dir("concepts") / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
 
