@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.concepts.concept_header import ConceptHeader
+from harness.concepts.selectors.llm import JUDGE_BACKENDS
 from harness.errors import UserError
 from harness.config import AT_LEAST_1
 from harness.task import TaskOption
@@ -37,6 +38,10 @@ OPTIONS = (
     TaskOption("geometry_samples", "held-out sequences for clustering/centroid_similarity", type=int,
                default=DEFAULT_SAMPLES, check=AT_LEAST_1),
     TaskOption("geometry_concepts", "a concept file to use instead of the cached held-out build (geometry tasks)"),
+    TaskOption("geometry_judge", "judge of the geometry tasks' llm-selector sets (default: the embedded default; "
+                                 "train-and-eval and sweep: the training judge)"),
+    TaskOption("geometry_judge_backend", "what runs --geometry-judge: hf (default) or vllm (train-and-eval and sweep: "
+                                         "the training backend)", choices=JUDGE_BACKENDS),
     *HELDOUT_OPTIONS,
 )
 
@@ -122,14 +127,18 @@ def settings_of(ctx: "EvalContext") -> dict[str, Any]:
     return {"corpus": ctx.option("geometry_corpus") or DEFAULT_CORPUS,
             "selector": ctx.option("geometry_selector") or DEFAULT_SELECTOR,
             "concepts": ctx.option("geometry_concepts"), "samples": samples,
-            "heldout_size": ctx.options.heldout_size(), "split_seed": ctx.options.split_seed()}
+            "heldout_size": ctx.options.heldout_size(), "split_seed": ctx.options.split_seed(),
+            "judge": ctx.option("geometry_judge"), "judge_backend": ctx.option("geometry_judge_backend")}
 
 
 def _build_settings(ctx: "EvalContext", settings: dict[str, Any]) -> dict[str, Any]:
     """The builder settings of the held-out concept sets (``--limit`` builds only the first sequences of the
-    held-out part, as its own cache entry)."""
+    held-out part, as its own cache entry); the llm selector's judge and backend when given (not the
+    defaults: the cache keys of the builds made before these options existed stay the same)."""
+    llm = settings["selector"] == "llm"
+    judge = {"judge": settings["judge"], "judge_backend": settings["judge_backend"]} if llm else {}
     return {"limit": ctx.options.heldout_limit(), "heldout_size": settings["heldout_size"],
-            "split_seed": settings["split_seed"]}
+            "split_seed": settings["split_seed"], **{k: v for k, v in judge.items() if v not in (None, "hf")}}
 
 
 def prepare(ctx: "EvalContext") -> GeometryPlan:
@@ -158,6 +167,10 @@ def prepare(ctx: "EvalContext") -> GeometryPlan:
     plan = GeometryPlan(settings, path)
     if path.is_file():
         plan.inputs = _read(path, settings, ctx)
+    elif settings["selector"] == "llm":  # a judge this machine cannot get fails before any model loads
+        from harness.concepts.judge_check import require_judge
+
+        require_judge(settings["judge"], "--geometry-judge", "download it or pass --geometry-judge <folder or hub id>")
     ctx.shared[key] = plan
     return plan
 
