@@ -1,7 +1,12 @@
 """Hyperparameter profiles: ``cpu`` (the default, sized for a 2-core CPU) and ``paper``.
 
-``paper`` follows the paper's appendix B: LoRA, lr 7e-5, batch 2, 5 epochs with early stopping
-on a 10% validation split, concept sets of at most 10 synonyms, the LLM synonym judge.
+``paper`` is the paper's setup where the paper gives one (section 3.1 and appendix B: lr 7e-5, batch 2,
+5 epochs with early stopping on a 10% validation split, at most 10 synonyms, the LLM judge
+Llama-3.1-8B-Instruct, 2,000 sequences of 50 < characters < 2,000 per corpus), the public code's where
+the paper is silent (LoRA r 4, α 4, dropout 0.2 on q, k, v, o; cosine schedule, warm-up ratio 0.08,
+weight decay 0.05; 256 tokens), and ours, said so, for what neither fixes (the early-stopping patience,
+per-epoch evaluation and checkpoints). Each value's source is data, :data:`trainers.profile_sources.SOURCES`,
+which ``harness train-and-eval --dry-run`` prints and ``docs/training-settings.md`` tabulates.
 
 ``cpu`` is sized so that ``harness train-and-eval --lambda 0.25`` on the embedded default
 (SmolLM2-135M) finishes, concept building and evaluation of adapter and base included, in well
@@ -10,7 +15,11 @@ steps at a higher learning rate, WordNet synonyms (the LLM judge is slow on a CP
 held-out evaluation sizes (200 sequences per corpus for the LM and geometry tasks; the
 similarity benchmarks always run whole). The fields declared with :func:`harness.config.option` can be
 overridden from the command line (``--lr``, ``--epochs``, ...: default None, the profile's); the selector,
-the concept sequences and the held-out cap have flags of ``train-and-eval`` of their own.
+the concept sequences, the judge and the sample rule have flags of ``train-and-eval`` of their own.
+
+The judge and the sample rule are a :class:`ConceptRecipe`, not :class:`Hyper` fields: ``Hyper`` is part of
+a run's identity (``run.json``), so a new field there would make every finished cpu run "another run";
+the concept file they decide is in that identity already, by its sha256.
 """
 
 from __future__ import annotations
@@ -47,7 +56,7 @@ class Hyper:
     weight_decay: float = option(help="AdamW weight decay", check=AT_LEAST_0)
     scheduler: str
     selector: str  # synonym selector used by train-and-eval to build the concept file
-    concept_sequences: int  # sequences in the concept file train-and-eval builds (0 = the whole corpus split)
+    concept_sequences: int  # sequences in the concept file train-and-eval builds (0 = the whole train part)
     heldout_limit: int | None  # train-and-eval: held-out sequences per corpus for LM and geometry tasks (None = all)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -58,18 +67,34 @@ class Hyper:
 
 
 LORA_QKVO = ("q_proj", "k_proj", "v_proj", "o_proj")
+PAPER_JUDGE = "meta-llama/Llama-3.1-8B-Instruct"  # section 3.1: the instruct judge of the candidates
 
 PROFILES: dict[str, Hyper] = {
     "cpu": Hyper(lr=3e-4, batch_size=8, grad_accum=1, epochs=1, max_steps=0, max_length=128, max_synonyms=10,
                  val_fraction=0.0, early_stopping_patience=0, eval_strategy="no", save_steps=20, lora_r=8,
                  lora_alpha=16, lora_dropout=0.05, target_modules=LORA_QKVO, warmup_ratio=0.05, weight_decay=0.0,
                  scheduler="linear", selector="wordnet", concept_sequences=400, heldout_limit=200),
-    "paper": Hyper(lr=7e-5, batch_size=2, grad_accum=1, epochs=5, max_steps=0, max_length=512, max_synonyms=10,
-                   val_fraction=0.1, early_stopping_patience=1, eval_strategy="epoch", save_steps=0, lora_r=8,
-                   lora_alpha=16, lora_dropout=0.05, target_modules=LORA_QKVO, warmup_ratio=0.0, weight_decay=0.0,
-                   scheduler="linear", selector="llm", concept_sequences=0, heldout_limit=None),
+    "paper": Hyper(lr=7e-5, batch_size=2, grad_accum=1, epochs=5, max_steps=0, max_length=256, max_synonyms=10,
+                   val_fraction=0.1, early_stopping_patience=1, eval_strategy="epoch", save_steps=0, lora_r=4,
+                   lora_alpha=4, lora_dropout=0.2, target_modules=LORA_QKVO, warmup_ratio=0.08, weight_decay=0.05,
+                   scheduler="cosine", selector="llm", concept_sequences=2000, heldout_limit=None),
 }
 DEFAULT_PROFILE = "cpu"
+
+
+@dataclass(frozen=True)
+class ConceptRecipe:
+    """How ``train-and-eval`` builds a profile's concept file besides :class:`Hyper`'s selector and sequence
+    count (module docstring: why these are not ``Hyper`` fields)."""
+
+    judge: str | None  # the llm selector's judge (None: the embedded default); used only when llm builds
+    sample: str  # the sample rule of the train part (harness.concepts.sample_rule): first | paper
+
+
+CONCEPT_RECIPES: dict[str, ConceptRecipe] = {
+    "cpu": ConceptRecipe(judge=None, sample="first"),
+    "paper": ConceptRecipe(judge=PAPER_JUDGE, sample="paper"),
+}
 
 
 def resolve_profile(name: str, overrides: dict[str, Any] | None = None) -> Hyper:

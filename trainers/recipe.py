@@ -57,7 +57,8 @@ class TrainConfig:
     objective: str = option("concept", help="training objective (see harness list): ntp, concept, ...")
     settings: ObjectiveSettings = nested(ObjectiveSettings)
     profile: str = option(DEFAULT_PROFILE, choices=tuple(PROFILES),
-                          help="hyperparameter profile: cpu (default, minutes on a laptop CPU) or paper (appendix B)")
+                          help="hyperparameter profile: cpu (default, minutes on a laptop CPU) or paper (the "
+                               "paper's setup, docs/training-settings.md)")
     overrides: dict[str, Any] = overrides(Hyper)
     seed: int = option(0, check=SEED, help="seed of the run")
     resume: bool = option(False, help="continue from the last checkpoint in the output folder")
