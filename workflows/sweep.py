@@ -49,7 +49,8 @@ class Sweep:
     leaderboard: Path = option(Path("leaderboard.md"), type=Path,
                                help="leaderboard markdown to rebuild (default: leaderboard.md)")
     no_plots: bool = option(False, help="rebuild the leaderboard without plots")
-    dry_run: bool = option(False, help="print the grid and what would be skipped; train nothing")
+    dry_run: bool = option(False, help="print the grid, what would be skipped, the judge, the sample rule and every "
+                                       "training setting with its source; train nothing")
     launch: LaunchSettings = nested(LaunchSettings)
     point: TrainAndEval = field(default_factory=TrainAndEval)  # what every point starts from
 
@@ -155,11 +156,19 @@ def run(args: argparse.Namespace) -> int:
     for i, (point, cfg, finished) in enumerate(zip(points, configs, done), 1):
         print(f"  {i}/{len(points)} {point.label:<14} {'done' if finished else 'to run'}  {cfg.train.out}")
     if sweep.dry_run:
+        import sys
+
+        from workflows.plan import print_plan
+
+        print_plan(sweep.point, sys.stdout, sweep=True)
         return 0
     from harness.outputs import check_output_folder
     from leaderboard.build import output_paths
 
     check_output_folder(sweep.point.options.results_dir, "--results-dir")  # before hours of training, not after
+    from workflows.train_and_eval import check_judge
+
+    check_judge(sweep.point, hyper_of(sweep.point))  # every point trains on the same concept file
     output_paths(sweep.leaderboard)
     jobs = [Job(p.label, c) for p, c, finished in zip(points, configs, done) if not finished]
     if sweep.launch.launcher == "submitit":

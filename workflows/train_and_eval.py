@@ -1,7 +1,10 @@
 """``train_and_eval(TrainAndEval(...))``: what ``harness train-and-eval --lambda 0.25`` does, as a Python API.
 
+0. before any work: the user errors a run can meet later (the settings, the output places, every selected
+   task's ``prepare``, and a judge the llm selector would need but cannot get offline: :func:`check_judge`);
 1. the concept file: the one given, or :func:`harness.concepts.concept_cache.cached_concept_file` for
-   (base model, training corpus, ``train`` split, selector, settings): built once, then reused. The
+   (base model, training corpus, ``train`` split, selector, settings: :func:`build_settings`, with the
+   profile's judge and sample rule, :func:`concept_recipe`): built once, then reused. The
    build runs in a child process with its own copy of the model, which exits before training, so
    the training step does not carry the build's spaCy, WordNet and heap (0.55 GB of peak memory);
 2. the base model, loaded once for the rest (:func:`harness.models.load_model`);
@@ -32,12 +35,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from harness.concepts.sample_rule import SAMPLE_RULES
+from harness.concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_0, NAMES, nested, option, recorded
 from harness.errors import UserError
+from harness.models import EMBEDDED_DEFAULT
 from harness.paths import slug
 from harness.task import EvalOptions, Task
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
-from trainers.profiles import Hyper, resolve_profile
+from trainers.profiles import CONCEPT_RECIPES, PAPER_JUDGE, Hyper, resolve_profile
 from trainers.recipe import TrainConfig, TrainResult
 
 DEFAULT_TRAIN_CORPUS = "wiki"
@@ -56,7 +62,16 @@ class TrainAndEval:
     selector: str | None = option(None, help="synonym selector (default: the profile's: wordnet on cpu, llm for paper)")
     concept_sequences: int | None = option(None, type=int, check=AT_LEAST_0,
                                            help="sequences in the concept file to build (default: the profile's; "
-                                                "0 = the whole split)")
+                                                "0 = the whole train part)")
+    concept_sample: str | None = option(None, choices=SAMPLE_RULES,
+                                        help="which train sequences: first (of the shuffled part; cpu) or paper "
+                                             "(whole documents of 50 < characters < 2,000 drawn with the split seed; "
+                                             "paper) (default: the profile's)")
+    judge: str | None = option(None, help="llm selector: the instruct judge, a folder or hub id (default: the "
+                                          f"profile's: the embedded {EMBEDDED_DEFAULT} on cpu, {PAPER_JUDGE} for "
+                                          "paper); also judges the geometry tasks' held-out sets when they use llm")
+    judge_backend: str = option("hf", choices=JUDGE_BACKENDS, help="llm selector: what runs the judge: hf (the model "
+                                                                   "interface) or vllm")
     randomize: bool = option(False, flag="--noise", help="train on the randomised concept file instead (the noise "
                                                          "control; method noise)")
     tasks: str = option("all", check=NAMES, help="comma-separated task names, or all (see harness list)")
@@ -88,11 +103,47 @@ def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     return RUNS_DIR / slug(f"{t.model}-{method}-{tag}-{corpus}-{selector}-{t.profile}-seed{t.seed}")
 
 
-def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: int, max_synonyms: int,
-                     options: EvalOptions) -> Path:
-    """The given concept file, or the cached build (by the base model, in a child process) from the train
-    part of the evaluation's split (``options``' held-out size and split seed); with ``randomize``, its
-    cached noise control beside it."""
+def concept_recipe(cfg: TrainAndEval, hyper: Hyper) -> tuple[str | None, str, int]:
+    """(judge, sample rule, sequences) of the concept file to build: the flags, else the profile's
+    (:data:`trainers.profiles.CONCEPT_RECIPES`, ``Hyper.concept_sequences``)."""
+    recipe = CONCEPT_RECIPES[cfg.train.profile]
+    sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
+    return cfg.judge or recipe.judge, cfg.concept_sample or recipe.sample, sequences
+
+
+def build_settings(cfg: TrainAndEval, hyper: Hyper, selector: str, options: EvalOptions) -> dict[str, Any]:
+    """The :class:`~harness.concepts.builder.BuildConfig` settings of the training concept file, from the train part
+    of the evaluation's split (``options``' held-out size and split seed); the sample rule, judge (llm only) and
+    backend only when not the defaults (first, embedded, hf): the keys of files built before they existed stay."""
+    judge, sample, sequences = concept_recipe(cfg, hyper)
+    settings: dict[str, Any] = dict(limit=sequences or None, max_synonyms=hyper.max_synonyms,
+                                    heldout_size=options.heldout_size(), split_seed=options.split_seed())
+    given = {"sample": sample, **({"judge": judge, "judge_backend": cfg.judge_backend} if selector == "llm" else {})}
+    return {**settings, **{k: v for k, v in given.items() if v not in (None, "first", "hf")}}
+
+
+def check_judge(cfg: TrainAndEval, hyper: Hyper) -> None:
+    """Before any work (of ``train-and-eval``, or of a whole sweep): when the llm selector is to build the
+    training concept file (none given, none cached) and its judge is a hub id this offline machine lacks, one
+    line naming it (:func:`harness.concepts.judge_check.require_judge`)."""
+    from harness.concepts.judge_check import offline_missing, require_judge
+
+    corpus, selector = training_setup(cfg, hyper)
+    settings = build_settings(cfg, hyper, selector, eval_options_for(cfg, hyper))
+    judge = settings.get("judge")
+    if cfg.train.concepts is not None or selector != "llm" or not offline_missing(judge):
+        return
+    from harness.concepts.concept_cache import concept_cache_path
+    from harness.models import describe_spec
+
+    if concept_cache_path(describe_spec(cfg.train.model), corpus, "train", selector, **settings).is_file():
+        return  # built before: no judge needed
+    require_judge(judge, "--judge" if cfg.judge else f"the {cfg.train.profile} profile's judge")
+
+
+def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, settings: dict[str, Any]) -> Path:
+    """The given concept file, or the cached build (by the base model, in a child process) of
+    :func:`build_settings`; with ``randomize``, its cached noise control beside it."""
     t = cfg.train
     if t.concepts is not None:
         path = Path(t.concepts)
@@ -100,8 +151,7 @@ def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, sequences: i
         from harness.concepts.concept_cache import cached_concept_file
 
         path = cached_concept_file(t.model, corpus, "train", selector, separate_process=True, device=t.device,
-                                   dtype=t.dtype, limit=sequences or None, max_synonyms=max_synonyms,
-                                   heldout_size=options.heldout_size(), split_seed=options.split_seed())
+                                   dtype=t.dtype, **settings)
     if not cfg.randomize:
         return path
     from harness.concepts.randomize import randomize_file
@@ -130,16 +180,19 @@ def eval_options_for(cfg: TrainAndEval, hyper: Hyper) -> EvalOptions:
 
     Unless given: the profile's held-out cap (``--heldout-limit``); the LM corpora follow the
     training corpus (in-domain first, then :func:`harness.splits.evaluation_corpora`'s
-    out-of-domain partner); the geometry concept sets follow the training corpus and selector.
-    The evaluation seed is the training run's."""
+    out-of-domain partner); the geometry concept sets follow the training corpus and selector, and
+    when that selector is llm, the training judge and backend. The evaluation seed is the training run's."""
     from harness.splits import evaluation_corpora
 
     options = replace(cfg.options)
     train_corpus, selector = training_setup(cfg, hyper)
     follow = {"heldout_limit": hyper.heldout_limit, "corpus": ",".join(evaluation_corpora(train_corpus)),
               "geometry_corpus": train_corpus, "geometry_selector": selector}
-    options.task_options = {**options.task_options,
-                            **{k: v for k, v in follow.items() if options.task_options.get(k) is None}}
+    given = options.task_options
+    if (given.get("geometry_selector") or selector) == "llm":  # None and hf (the defaults) leave the record as it was
+        follow.update(geometry_judge=concept_recipe(cfg, hyper)[0],
+                      geometry_judge_backend=None if cfg.judge_backend == "hf" else cfg.judge_backend)
+    options.task_options = {**given, **{k: v for k, v in follow.items() if given.get(k) is None}}
     options.seed = cfg.train.seed
     return options
 
@@ -196,13 +249,21 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
 
         output_paths(Path(options.results_dir).parent / "leaderboard.md")
     corpus, selector = training_setup(cfg, hyper)
-    sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
+    settings = build_settings(cfg, hyper, selector, options)
+    check_judge(cfg, hyper)
+    from harness.task import EvalContext
+
+    context = EvalContext(options, base_info)  # one context: the LM tasks share their corpora
+    for task in tasks:  # the evaluation's user errors (a data file, a geometry judge it cannot get) before any work
+        task.prepare(context)
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    built = f"({corpus}, selector {selector}, {sequences or 'all'} sequences)"
+    judge = f", judge {settings.get('judge', EMBEDDED_DEFAULT)}" if selector == "llm" else ""
+    built = (f"({corpus}, selector {selector}{judge}, {settings['limit'] or 'all'} sequences, "
+             f"sample {settings.get('sample', 'first')})")
     print(f"[1/4] concept file {built if t.concepts is None else f'{t.concepts} (given)'}", file=file)
-    concepts = concept_file_for(cfg, selector, corpus, sequences, hyper.max_synonyms, options)
+    concepts = concept_file_for(cfg, selector, corpus, settings)
     seconds["concepts"] = time.perf_counter() - t0
 
     out = t.out or default_out(cfg, selector, corpus)

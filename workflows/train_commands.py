@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from harness.commands.common import add_eval_args
-from harness.config import add_arguments
+from harness.config import add_arguments, add_flag
 
 
 def add_parser(sub) -> None:
@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
     q = sub.add_parser("train-and-eval", help="build concepts, train, evaluate adapter and base, compare (defaults)")
     add_arguments(q, TrainAndEval, exclude=("resume",))  # train-and-eval always resumes its own run
     add_eval_args(q)
+    add_flag(q, "--dry-run", "dry_run", False, "print the judge, the sample rule and every training setting with "
+                                               "its source (paper, public code, ours); load and build nothing")
     q.set_defaults(func=run_train_and_eval)
 
 
@@ -49,5 +51,13 @@ def run_train_and_eval(args: argparse.Namespace) -> int:
     from harness.config import from_args
     from workflows.train_and_eval import TrainAndEval, train_and_eval
 
-    train_and_eval(from_args(TrainAndEval, args, exclude=("resume",), options=eval_options(args)))
+    cfg = from_args(TrainAndEval, args, exclude=("resume",), options=eval_options(args))
+    if args.dry_run:
+        import sys
+
+        from workflows.plan import print_plan
+
+        print_plan(cfg, sys.stdout)
+        return 0
+    train_and_eval(cfg)
     return 0
