@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.build import output_paths
 
     check_output_folder(sweep.point.options.results_dir, "--results-dir")  # before hours of training, not after
+    check_output_folder(sweep.runs_dir, "--runs-dir")
     output_paths(sweep.leaderboard)
     jobs = [Job(p.label, c) for p, c, finished in zip(points, configs, done) if not finished]
     if sweep.launch.launcher == "submitit":

@@ -196,6 +196,8 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
 
         output_paths(Path(options.results_dir).parent / "leaderboard.md")
     corpus, selector = training_setup(cfg, hyper)
+    out = t.out or default_out(cfg, selector, corpus)
+    check_output_folder(out, "--out")  # a place the adapter can go, before the concept build
     sequences = hyper.concept_sequences if cfg.concept_sequences is None else cfg.concept_sequences
     seconds: dict[str, float] = {}
 
@@ -205,7 +207,6 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     concepts = concept_file_for(cfg, selector, corpus, sequences, hyper.max_synonyms, options)
     seconds["concepts"] = time.perf_counter() - t0
 
-    out = t.out or default_out(cfg, selector, corpus)
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
     lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
