@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from harness import __version__
@@ -33,11 +34,20 @@ COMMAND_MODULES = (
     "harness.commands.lm_eval_path",
     "workflows.leaderboard_commands",
 )
+NUMBER_LIST = re.compile(r"^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")  # -1, -.5, -2,-1, -0.5,0.5
 
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse, with a bad flag or value reported in one line (exit status 2) instead of the usage text;
-    the subcommands' parsers are of this class too (``add_subparsers`` makes them so)."""
+    the subcommands' parsers are of this class too (``add_subparsers`` makes them so).
+
+    A comma-separated list of numbers that starts with a minus sign (``--layers -2,-1``) is a value, as a
+    single negative number is: argparse would take it for an unknown flag and say the option "expected one
+    argument". No flag of the harness looks like a number, so nothing else can be meant."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NUMBER_LIST  # argparse keeps this pattern on the parser, unexported
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -174,6 +174,7 @@ def _describe(spec: str, base: str | None) -> ModelInfo:
             return ModelInfo(id=f"{slug(path.name)}-{_short_hash('encoder', str(path))}", name=path.name, spec=spec,
                              kind="encoder", base=str(path), path=str(path))
         if (path / "config.json").is_file():
+            read_json_object(path / "config.json")  # what transformers makes of it: hf_load.model_config
             return ModelInfo(id=f"{slug(path.name)}-{_short_hash('causal_lm', str(path))}", name=path.name, spec=spec,
                              kind="causal_lm", base=str(path), path=str(path))
         raise UserError(f"{spec} is no model folder (no config.json, adapter_config.json or modules.json)")
@@ -186,19 +187,34 @@ def _describe(spec: str, base: str | None) -> ModelInfo:
                      kind="causal_lm", base=spec, path="")
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path`` (a model's or adapter's config); anything else is a one-line user error."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} cannot be read: {exc}") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{path} holds a JSON {type(value).__name__}, not the object of settings it should: copy "
+                        f"the model folder again")
+    return value
+
+
 def _describe_adapter(path: Path, base: str | None) -> ModelInfo:
     config = path / "adapter_config.json"
-    try:
-        cfg = json.loads(config.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{config} cannot be read: {exc}") from None
-    named = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
+    cfg = read_json_object(config)
+    named = cfg.get("base_model_name_or_path")
     training = _training_record(path)
     if named == EMBEDDED_HUB_ID and training and training.get("base") == EMBEDDED_DEFAULT:
         named = EMBEDDED_DEFAULT  # trained on the embedded copy: evaluate on those very weights, online too
     base_spec = base or named
     if not base_spec or not isinstance(base_spec, str):
         raise UserError(f"adapter {path} names no base model (base_model_name_or_path in {config}): pass --base")
+    base_path = Path(base_spec).expanduser()
+    if (base_path / "adapter_config.json").is_file():  # an adapter on an adapter (or itself): refused, not followed
+        which = "itself" if base_path.resolve() == path else f"adapter {base_spec}"
+        where = "--base" if base else f"base_model_name_or_path in {config}"
+        raise UserError(f"adapter {path}: its base model ({where}) is {which}, not a causal LM: pass --base with "
+                        f"the model it was trained on")
     try:
         base_info = describe_spec(base_spec)
     except UserError as exc:

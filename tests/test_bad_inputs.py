@@ -4,8 +4,9 @@ progress, no traceback, and every file under the test's folder unchanged (nothin
 created, no folder left behind).
 
 A case is (id, argv built from the prepared folder ``w``). The first group is the issue's list, the
-second our own. Faults (signals, concurrency, a full disk) are in ``test_faults.py``; the inputs that
-are accepted, with a note, are at the end of this file.
+second our own; a third (issue 25) is in ``test_bad_inputs_more.py``, and the helpers both use in
+``bad_input_helpers.py``. Faults (signals, concurrency, a full disk) are in ``test_faults.py``; the inputs
+that are accepted, with a note, are at the end of this file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bad_input_helpers import assert_refused, build, evaluate, run_case, train
 from leaderboard.render import MARKDOWN_MARKER
 from test_leaderboard_helpers import model_block, write_file
 from trainer_fixtures import write_concept_file, write_tiny_model
@@ -86,21 +88,6 @@ def w(tmp_path_factory, smollm2_tokenizer) -> SimpleNamespace:
                            cut_adapter=str(cut_adapter), orphan=str(orphan), broken_cfg=str(broken_cfg),
                            data=str(data), results=str(results), empty_results=str(empty_results),
                            afile=str(root / "afile"), hostile=str(hostile), long="x" * 300)
-
-
-def evaluate(w, *more: str) -> list[str]:
-    return ["eval", "--model", w.model, "--tasks", "men", "--limit", "5", "--device", "cpu",
-            "--results-dir", str(w.root / "new-results"), *more]
-
-
-def train(w, *more: str, concepts: str | None = None) -> list[str]:
-    return ["train", "--model", w.model, "--concepts", concepts or w.concepts, "--lambda", "0.5",
-            "--out", str(w.root / "run"), "--max-steps", "1", "--batch-size", "2", "--no-progress", "--device",
-            "cpu", *more]
-
-
-def build(w, *more: str) -> list[str]:
-    return ["leaderboard", "build", w.results, "--no-plots", *more]
 
 
 # (id, argv, words the one line must hold)
@@ -201,34 +188,11 @@ OWN_CASES = [
 ]
 
 
-def snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every file (its bytes) and folder (None) below ``root``, but lock files."""
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))
-            if not p.name.endswith(".lock")}  # lock files are kept by design
-
-
-def run_case(argv: list[str], capsys) -> tuple[int, str]:
-    from harness.cli import main
-
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse refused a flag or value
-        code = exc.code
-    return code, capsys.readouterr().err
-
-
 @pytest.mark.parametrize("case", ISSUE_CASES + OWN_CASES, ids=[c[0] for c in ISSUE_CASES + OWN_CASES])
 def test_bad_input_ends_in_one_line_and_changes_nothing(case, w, capsys, monkeypatch):
     _, argv, words = case
     monkeypatch.chdir(w.root)
-    before = snapshot(w.root)
-    code, err = run_case(argv(w), capsys)
-    assert code == 2, err
-    assert "Traceback" not in err
-    errors = [line for line in err.splitlines() if "error" in line]
-    assert len(errors) == 1 and err.rstrip("\n").endswith(errors[0]), err  # one line, last (after any progress)
-    assert words in errors[0], err
-    assert snapshot(w.root) == before
+    assert_refused(argv(w), words, w.root, capsys)
 
 
 def test_the_catalogue_holds_the_issue_list_and_ten_more():

@@ -38,6 +38,7 @@ from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, T
 from harness.atomic import atomic_write_json
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
+from trainers.reporting import report_targets
 from trainers.run_folder import (CHECKPOINTS, LOG_FILE, check_disk_space, check_output_folder, claimed,
                                  clear_unstarted, count_lora_parameters, estimate_disk_bytes, is_main_process,
                                  last_checkpoint, prepare_output_folder)
@@ -64,7 +65,7 @@ class TrainConfig:
     resume: bool = option(False, help="continue from the last checkpoint in the output folder")
     device: str = option("auto", type=parse_device, help=DEVICE_HELP)
     dtype: str = option("auto", choices=DTYPES, help=DTYPE_HELP)
-    report_to: str = option("none", help="transformers logging integrations: none, tensorboard, wandb, ...")
+    report_to: str = option("none", type=report_targets, help="transformers logging integrations: none, all, wandb,...")
     progress: bool = option(True, flag="--no-progress", help="no progress bar")
     activation_checkpointing: bool = option(
         True, flag="--no-activation-checkpointing",

@@ -230,7 +230,7 @@ def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: st
         greater_is_better=False,
         seed=seed,
         data_seed=seed,
-        report_to=report_to,
+        report_to=report_to.split(","),  # the flag's canonical text: trainers.reporting
         remove_unused_columns=False,
         prediction_loss_only=True,
         use_cpu=device == "cpu",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from harness.config import option
+from harness.config import AT_LEAST_0, AT_LEAST_1, option
 from harness.errors import UserError
 
 LAUNCHERS = ("local", "submitit")
@@ -27,8 +27,9 @@ class LaunchSettings:
 
     launcher: str = option("local", help="local: the points one after another here; submitit: each point a job "
                                          "(SLURM when present, else submitit's local executor)")
-    job_timeout_min: int = option(24 * 60, help="submitit: time limit of a job in minutes (default 1440)")
-    job_gpus: int = option(0, help="submitit: GPUs per job (default 0: a job sees no GPU)")
+    job_timeout_min: int = option(24 * 60, check=AT_LEAST_1,
+                                  help="submitit: time limit of a job in minutes (default 1440)")
+    job_gpus: int = option(0, check=AT_LEAST_0, help="submitit: GPUs per job (default 0: a job sees no GPU)")
     slurm_partition: str | None = option(None, help="submitit on SLURM: the partition to submit to")
 
     def __post_init__(self) -> None:

@@ -166,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.build import output_paths
 
     check_output_folder(sweep.point.options.results_dir, "--results-dir")  # before hours of training, not after
+    check_output_folder(sweep.runs_dir, "--runs-dir")
     from workflows.train_and_eval import check_judge
 
     check_judge(sweep.point, hyper_of(sweep.point))  # every point trains on the same concept file

@@ -256,6 +256,8 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     context = EvalContext(options, base_info)  # one context: the LM tasks share their corpora
     for task in tasks:  # the evaluation's user errors (a data file, a geometry judge it cannot get) before any work
         task.prepare(context)
+    out = t.out or default_out(cfg, selector, corpus)
+    check_output_folder(out, "--out")  # a place the adapter can go, before the concept build
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -266,7 +268,6 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     concepts = concept_file_for(cfg, selector, corpus, settings)
     seconds["concepts"] = time.perf_counter() - t0
 
-    out = t.out or default_out(cfg, selector, corpus)
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
     lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)

@@ -31,6 +31,8 @@ def pair_results(a: str, b: str):
     for p in (pa, pb):
         if not p.exists():
             raise UserError(f"{p} does not exist")
+    if pa.resolve() == pb.resolve():
+        raise UserError(f"A and B are both {pa}: compare two runs (e.g. the base model's results and an adapter's)")
     try:
         if pa.is_file() and pb.is_file():
             ra, rb = load_result(pa), load_result(pb)

@@ -99,10 +99,14 @@ def _dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
-def _parse_line(line: str, path: Path, lineno: int) -> dict[str, Any]:
+def _parse_line(line: str, path: Path, lineno: int, last: bool = False) -> dict[str, Any]:
+    """One JSON object; ``last``: the file's last line, without its newline (a stopped build leaves one cut off)."""
     try:
         d = json.loads(line)
     except json.JSONDecodeError as exc:
+        if last:
+            raise UserError(f"{path}:{lineno}: the file ends in a cut-off line (a build that was stopped?): finish "
+                            f"it with harness concepts build --resume, or build it again") from None
         raise UserError(f"{path}:{lineno}: malformed concept file line ({exc.msg})") from None
     if not isinstance(d, dict):
         raise UserError(f"{path}:{lineno}: malformed concept file line (not a JSON object)")
@@ -110,9 +114,10 @@ def _parse_line(line: str, path: Path, lineno: int) -> dict[str, Any]:
 
 
 def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool, vocab_size: int | None = None) -> ConceptRecord:
-    """A checked record: every target sits at its token, its set is non-empty and parallel to its words,
-    and holds the original token first (built file) or not at all (``noise``: a noise control); every
-    token id is one of the tokenizer's (``0 <= id < vocab_size``, when given; never negative)."""
+    """A checked record: every target sits at its token (one target per position), its set is non-empty,
+    parallel to its words and holds each token once, and holds the original token first (built file) or not at
+    all (``noise``: a noise control); every token id is one of the tokenizer's (``0 <= id < vocab_size``, when
+    given; never negative)."""
     if d.get("type") != "sequence":
         raise UserError(f"{path}:{lineno}: expected a sequence record, got type {d.get('type')!r}")
     try:
@@ -126,7 +131,16 @@ def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool, vocab_size:
         size = f" of {vocab_size}" if vocab_size is not None else ""
         raise UserError(f"{path}:{lineno}: token id {bad} lies outside the tokenizer's vocabulary{size} (the file was "
                         f"edited or built for another tokenizer)")
+    seen: set[int] = set()
     for t in rec.targets:
+        if t.position in seen:
+            raise UserError(f"{path}:{lineno}: position {t.position} is a target twice (its concept loss would count "
+                            f"twice): keep one target per position")
+        seen.add(t.position)
+        if len(set(t.set_ids)) < len(t.set_ids):
+            twice = next(i for i in t.set_ids if t.set_ids.count(i) > 1)
+            raise UserError(f"{path}:{lineno}: the set at position {t.position} holds token {twice} more than once "
+                            f"(its probability would count twice): de-duplicate set_ids and set_words")
         if noise and t.token_id in t.set_ids:
             raise UserError(f"{path}:{lineno}: this noise control keeps the original token in its set at position "
                             f"{t.position} (an older harness wrote it so): randomize the concept file again")
@@ -159,7 +173,8 @@ def iter_records(path: Path | str, vocab_size: int | None = None) -> Iterator[Co
         f.readline()
         for lineno, line in enumerate(f, start=2):
             if line.strip():
-                yield _record(_parse_line(line, path, lineno), path, lineno, noise, vocab_size)
+                d = _parse_line(line, path, lineno, last=not line.endswith("\n"))
+                yield _record(d, path, lineno, noise, vocab_size)
 
 
 def load_concept_file(path: Path | str, tokenizer=None) -> ConceptFile:

@@ -1,5 +1,7 @@
 """Loading Hugging Face weights: the only module that names transformers' model classes.
 
+- :func:`model_config`: a folder's config.json as transformers reads it (a model type it does not know, or one
+  that asks to run the folder's own code, a user error);
 - :func:`pick_device` / :func:`pick_dtype`: ``--device`` / ``--dtype`` as torch objects, one this machine
   lacks (CUDA on a CPU-only torch, bfloat16 on a GPU without it) a user error before any weights are read;
   :func:`check_weight_files`: safetensors files complete (a truncated copy is one line, not a traceback);
@@ -38,6 +40,8 @@ def load_hf(info: "ModelInfo", source: str, device: Any, dtype: Any) -> "HFModel
     from harness.lm.hf_causal import HFCausalLM
     from harness.models import load_tokenizer
 
+    if Path(source).is_dir():
+        model_config(source)
     check_weight_files(source)
     check_weight_files(info.adapter_path)
     try:
@@ -111,6 +115,38 @@ def pick_dtype(name: str, device) -> Any:
     return table[name]
 
 
+def model_config(source: str) -> Any:
+    """transformers' config of the model at ``source`` (folder or hub id); a ``config.json`` it cannot read (no
+    or an unknown ``model_type``, code of the folder's own to run) is a one-line user error, read before weights."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(source, trust_remote_code=False)  # refused, never asked on the terminal
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"cannot load model {source}: {_config_problem(source, exc)}") from None
+
+
+def _config_problem(source: str, exc: Exception) -> str:
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    from harness.models import read_json_object
+
+    path = Path(source) / "config.json"
+    if not path.is_file():  # a hub id: what the hub client said
+        return _first_line(exc)
+    cfg = read_json_object(path)
+    kind = cfg.get("model_type")
+    if cfg.get("auto_map"):
+        return f"{path} asks to run code from the model folder (auto_map), which the harness never does"
+    if not kind:
+        return f"{path} names no model_type"
+    if kind not in CONFIG_MAPPING_NAMES:
+        return (f"{path} names model type {kind!r}, which transformers {transformers.__version__} does not know "
+                f"(a newer architecture? upgrade transformers)")
+    return _first_line(exc)
+
+
 def check_weight_files(folder: str | Path | None) -> None:
     """Every ``*.safetensors`` file of ``folder`` is whole: its header (an 8-byte little-endian length, then
     JSON giving each tensor's byte range) says how long the file must be, so a file cut short (an
@@ -146,8 +182,11 @@ def attach_adapter(module: Any, adapter_path: str | None, base_spec: str) -> Any
         with _peft_wrapping():
             return PeftModel.from_pretrained(module, adapter_path, is_trainable=False)
     except (RuntimeError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"adapter {adapter_path} does not fit base model {base_spec}: {first}") from None
+        raise UserError(f"adapter {adapter_path} does not fit base model {base_spec}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def wrap_lora(module: Any, config: Any) -> Any:
@@ -173,10 +212,10 @@ def linear_layer_sizes(source: str) -> list[tuple[str, int, int]]:
     """(module name, in features, out features) of every ``torch.nn.Linear`` of the causal LM at ``source``,
     read from a model built on the meta device (no weights read, no memory used)."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source))
+        model = AutoModelForCausalLM.from_config(model_config(source))
     return [(name, m.in_features, m.out_features) for name, m in model.named_modules()
             if isinstance(m, torch.nn.Linear)]
 
