@@ -11,9 +11,12 @@
 - :func:`convert_gguf`: a GGUF checkpoint -> an ordinary safetensors folder (the embedded default);
 - :func:`loading_bars`: transformers' progress bars only for checkpoints large enough to need them.
 
-peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` alias when it wraps a
-model (``PeftModel.__init__``), which warns once per process; :func:`_peft_wrapping` silences exactly that
-warning around our two wrapping calls, since no argument of ours reaches that read.
+peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` alias whenever it wraps a model
+(``PeftModel.__init__``: ``getattr(model, "is_gradient_checkpointing", True)``), and the alias warns on every
+read. Nothing of ours reads it and no argument steers peft's read, so :func:`_peft_wrapping` defines the alias
+as transformers does (``is_activation_checkpointing``), without the warning, before peft first wraps a model;
+every later read in the process (peft's, lm-eval's ``HFLM(peft=...)``) is then silent. Once transformers drops
+the alias, nothing is defined and peft's default applies.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -171,9 +173,18 @@ def check_weight_files(folder: str | Path | None) -> None:
 
 @contextlib.contextmanager
 def _peft_wrapping() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-        yield
+    """Around peft's wrapping calls: transformers' deprecated alias, which peft reads, defined without its
+    warning (module docstring)."""
+    from transformers import PreTrainedModel
+
+    alias = PreTrainedModel.__dict__.get("is_gradient_checkpointing")
+    if isinstance(alias, property) and alias.fget is not _is_activation_checkpointing:
+        PreTrainedModel.is_gradient_checkpointing = property(_is_activation_checkpointing, doc=alias.__doc__)
+    yield
+
+
+def _is_activation_checkpointing(model: Any) -> bool:
+    return model.is_activation_checkpointing
 
 
 def attach_adapter(module: Any, adapter_path: str | None, base_spec: str) -> Any:
