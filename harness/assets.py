@@ -152,15 +152,19 @@ def wordnet() -> AssetCheck:
 
 
 def free_disk() -> AssetCheck:
-    from harness.paths import cache_root
+    """The cache root is usable (a folder, or one that can be made, that this user may write in) and has room."""
+    from harness.paths import cache_problem, cache_root
 
+    asset = f"cache folder (writable, >= {MIN_FREE_BYTES >> 30} GiB free)"
+    problem = cache_problem()
+    if problem:
+        return AssetCheck(asset, True, problem, MISSING, "set HARNESS_CACHE to a folder you may write in")
     root = cache_root()
     existing = next(p for p in (root, *root.parents) if p.exists())
     free = shutil.disk_usage(existing).free
     status = OK if free >= MIN_FREE_BYTES else MISSING
     fix = "" if status == OK else f"free space there or set HARNESS_CACHE to a folder with {MIN_FREE_BYTES >> 30} GiB free"
-    return AssetCheck(f"free disk in the cache (>= {MIN_FREE_BYTES >> 30} GiB)", True,
-                      f"{root}: {free / (1 << 30):.1f} GiB free", status, fix)
+    return AssetCheck(asset, True, f"{root}: {free / (1 << 30):.1f} GiB free", status, fix)
 
 
 def check_all() -> list[AssetCheck]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import UserError
-from harness.paths import cache_root, package_dir, slug
+from harness.paths import cache_dir, cache_root, package_dir, slug
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.lm.interface import LanguageModel
@@ -115,7 +115,7 @@ def embedded_default_folder() -> Path:
         return target
     from filelock import FileLock
 
-    target.parent.mkdir(parents=True, exist_ok=True)
+    cache_dir("models")
     with FileLock(str(target) + ".lock"):
         if (target / "config.json").is_file():
             return target

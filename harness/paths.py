@@ -16,9 +16,35 @@ def cache_root() -> Path:
     return Path(os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "concept-harness")
 
 
+def cache_problem() -> str:
+    """Why the cache root cannot hold the cache ('' when it can): it is a file, lies under one, or is (or
+    would be made in) a folder this user may not write in. Said in the terms the user chose, so a wrong
+    ``HARNESS_CACHE`` is named as such; ``harness doctor`` reports it, :func:`cache_dir` refuses it."""
+    from harness.errors import UserError
+    from harness.outputs import check_output_folder
+
+    chosen = bool(os.environ.get("HARNESS_CACHE"))
+    try:
+        check_output_folder(cache_root(), "HARNESS_CACHE" if chosen else "cache folder")
+    except UserError as exc:
+        return str(exc) + ("" if chosen else " (set HARNESS_CACHE to a folder you may write in)")
+    return ""
+
+
 def cache_dir(*parts: str) -> Path:
+    """``<cache>/<parts>``, created. Every command that writes to the cache comes here first, so an unusable
+    cache root ends in one line naming it (:func:`cache_problem`) rather than an ``OSError`` at the first
+    write, which could come after a model was loaded."""
+    from harness.errors import UserError
+
+    problem = cache_problem()
+    if problem:
+        raise UserError(problem)
     path = cache_root().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a file where a cache subfolder goes
+        raise UserError(f"cannot create the cache folder {path}: {exc.strerror}") from None
     return path
 
 

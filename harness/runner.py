@@ -177,8 +177,9 @@ def print_summary(summary: RunSummary, file=None) -> None:
         first = next(iter(compared[0].comparison.metrics.values()), None)
         print(f"\npaired bootstrap against the base model ({compared[0].comparison.against}; "
               f"{first.n_resamples if first else None} resamples of {first.unit if first else 'item'}s):", file=file)
+        labels = (f"A: {compared[0].comparison.against} (base)", f"B: {summary.info.id}")
         print(format_comparisons([(r.key, [c for m, c in r.comparison.metrics.items() if split_layer(m)[1] is None])
-                                  for r in compared]), file=file)
+                                  for r in compared], labels), file=file)
     print(f"\nwrote {len(summary.paths)} result file(s) under {summary.paths[0].parent if summary.paths else '-'}", file=file)
 
 
@@ -186,8 +187,18 @@ def _shown(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
 
-def format_comparisons(groups: list[tuple[str, list[MetricComparison]]]) -> str:
-    """A table of B − A with 95% CI; ``*`` marks intervals that contain 0 (not significant)."""
+def side_labels(a: ResultModel, b: ResultModel) -> tuple[str, str]:
+    """The column heads of A and B: each side's model id, and ``(base)`` on the side that is the base
+    model of the other (the other's ``base_id`` names it): which side is the base depends on the order
+    the user gave, not on the position."""
+    return (f"A: {a.id}" + (" (base)" if b.base_id and b.base_id == a.id else ""),
+            f"B: {b.id}" + (" (base)" if a.base_id and a.base_id == b.id else ""))
+
+
+def format_comparisons(groups: list[tuple[str, list[MetricComparison]]], labels: tuple[str, str] = ("A", "B"),
+                       confidence: float = 0.95) -> str:
+    """A table of B − A with its ``confidence`` CI; ``*`` marks intervals that contain 0 (not significant).
+    ``labels`` head the A and B columns (:func:`side_labels`)."""
     from tabulate import tabulate
 
     rows = []
@@ -197,4 +208,4 @@ def format_comparisons(groups: list[tuple[str, list[MetricComparison]]]) -> str:
             mark = "" if c.significant else "*"
             rows.append([label, f"{c.metric}{arrow}", f"{c.a:.4f}", f"{c.b:.4f}", f"{c.diff:+.4f}",
                          f"[{c.lower:+.4f}, {c.upper:+.4f}]{mark}"])
-    return tabulate(rows, headers=["task", "metric", "A (base)", "B", "B − A", "95% CI"])
+    return tabulate(rows, headers=["task", "metric", *labels, "B − A", f"{confidence:.0%} CI"])

@@ -307,6 +307,29 @@ def test_training_and_loading_the_adapter_warn_nothing(tiny_folder, concepts4, t
     assert shown == []
 
 
+def test_peft_reads_the_checkpointing_alias_without_a_warning_once_the_harness_wrapped_a_model(tmp_path):
+    """peft reads transformers' deprecated is_gradient_checkpointing whenever it wraps a model; after the harness
+    has wrapped one, no such read warns (ours, or another library's loading our adapter with peft directly,
+    as lm-eval's HFLM(peft=...) does), and the alias still says whether checkpointing is on."""
+    import warnings
+
+    from peft import LoraConfig, PeftModel
+
+    from harness.lm.hf_load import wrap_lora
+    from tiny_models import tiny_llama_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wrap_lora(tiny_llama_model(64), LoraConfig(r=2, target_modules=["q_proj"])).save_pretrained(tmp_path / "a")
+        base = tiny_llama_model(64)
+        PeftModel.from_pretrained(base, str(tmp_path / "a"))
+        off = base.is_gradient_checkpointing
+        base.activation_checkpointing_enable()
+        on = base.is_gradient_checkpointing
+    assert [str(w.message) for w in caught if issubclass(w.category, FutureWarning)] == []
+    assert (off, on) == (False, True)
+
+
 def test_saving_the_adapter_of_the_embedded_default_names_its_hub_id_and_warns_nothing(tmp_path, smollm2_tokenizer):
     """The final adapter of the embedded default names its base by hub id (what peft and lm-eval resolve), not
     the harness alias; saving it offline warns nothing, and harness reads it back as the embedded default."""

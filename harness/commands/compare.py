@@ -52,11 +52,12 @@ def pair_results(a: str, b: str):
 
 
 def run(args) -> int:
-    from harness.runner import format_comparisons
+    from harness.runner import format_comparisons, side_labels
     from harness.stats import paired_bootstrap
 
     groups = []
-    for ra, rb in pair_results(args.a, args.b):
+    pairs = pair_results(args.a, args.b)
+    for ra, rb in pairs:
         comps = paired_bootstrap(ra.record, rb.record, n_resamples=args.resamples, seed=args.seed,
                                  confidence=args.confidence, unit=args.bootstrap_unit)
         groups.append((ra.key, comps))
@@ -64,7 +65,9 @@ def run(args) -> int:
     units = sorted({c.unit for _, comps in groups for c in comps})
     print(f"B − A with {args.confidence:.0%} paired bootstrap CIs ({args.resamples} resamples of "
           f"{' / '.join(u + 's' for u in units)}, seed {args.seed}); * = interval contains 0 (not significant)")
-    print(format_comparisons(groups))
+    models = {(ra.record.model.id, rb.record.model.id) for ra, rb in pairs}
+    labels = side_labels(pairs[0][0].record.model, pairs[0][1].record.model) if len(models) == 1 else ("A", "B")
+    print(format_comparisons(groups, labels, args.confidence))
     return 0
 
 

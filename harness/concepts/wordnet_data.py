@@ -181,8 +181,10 @@ def load_wordnet(system_dirs: Sequence[Path] | None = None, search_nltk: bool = 
     if location.source not in ("nltk", "cache"):
         from filelock import FileLock
 
+        from harness.paths import cache_dir
+
+        cache_dir("nltk_data")  # an unusable cache root is named as such
         try:
-            nltk_root.mkdir(parents=True, exist_ok=True)
             with FileLock(str(nltk_root / "wordnet.lock")):
                 install_from(Path(location.folder), nltk_root)
         except OSError as exc:

@@ -10,11 +10,15 @@
 - :func:`attach_adapter` / :func:`adapter_on_loaded` / :func:`wrap_lora`: peft wrappers, for evaluation
   (on fresh weights or on a base already loaded) and for training;
 - :func:`linear_layer_sizes`: the model's linear layers built on the meta device (no weights read);
-- :func:`convert_gguf`: a GGUF checkpoint -> an ordinary safetensors folder (the embedded default).
+- :func:`convert_gguf`: a GGUF checkpoint -> an ordinary safetensors folder (the embedded default);
+- :func:`loading_bars`: transformers' progress bars only for checkpoints large enough to need them.
 
-peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` alias when it wraps a
-model (``PeftModel.__init__``), which warns once per process; :func:`_peft_wrapping` silences exactly that
-warning around our two wrapping calls, since no argument of ours reaches that read.
+peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` alias whenever it wraps a model
+(``PeftModel.__init__``: ``getattr(model, "is_gradient_checkpointing", True)``), and the alias warns on every
+read. Nothing of ours reads it and no argument steers peft's read, so :func:`_peft_wrapping` defines the alias
+as transformers does (``is_activation_checkpointing``), without the warning, before peft first wraps a model;
+every later read in the process (peft's, lm-eval's ``HFLM(peft=...)``) is then silent. Once transformers drops
+the alias, nothing is defined and peft's default applies.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -31,6 +34,42 @@ from harness.errors import UserError
 if TYPE_CHECKING:  # pragma: no cover
     from harness.lm.hf import HFModel
     from harness.models import ModelInfo
+
+
+LOADING_BAR_BYTES = 1 << 30
+"""Weight files larger than this (in all) show transformers' loading bars ("Loading weights", and the GGUF
+conversion's). A smaller checkpoint loads in about a second on a CPU (the embedded default's 0.54 GB of
+float32 safetensors: "Loading weights" 0.01 s, its one-time conversion 1.4 s of dequantising and 0.7 s of
+writing), so its bars, printed at every load (twice in ``train-and-eval``: the concept-building child loads
+too), tell nothing; a 7B checkpoint (14 GB in bfloat16) takes a minute or more, which a bar should show."""
+
+
+def weight_bytes(source: str | Path) -> int | None:
+    """The size of the weight files transformers reads from folder ``source`` (its ``*.safetensors``, else
+    its ``*.bin``/``*.gguf``); None for a hub id, whose size is not known before the download."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return None
+    files = list(folder.glob("*.safetensors")) or [*folder.glob("*.bin"), *folder.glob("*.gguf")]
+    return sum(p.stat().st_size for p in files)
+
+
+@contextlib.contextmanager
+def loading_bars(nbytes: int | None) -> Iterator[bool]:
+    """transformers' progress bars for a load of ``nbytes`` of weights: kept when the size is unknown or above
+    :data:`LOADING_BAR_BYTES`, turned off for the load otherwise and turned back on after it (only when they
+    were on: ``HF_HUB_DISABLE_PROGRESS_BARS`` or a caller's ``disable_progress_bar()`` stays in force).
+    Yields whether the bars are shown."""
+    from transformers.utils import logging as hf_logging
+
+    if nbytes is None or nbytes > LOADING_BAR_BYTES or not hf_logging.is_progress_bar_enabled():
+        yield hf_logging.is_progress_bar_enabled()
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        yield False
+    finally:
+        hf_logging.enable_progress_bar()
 
 
 def load_hf(info: "ModelInfo", source: str, device: Any, dtype: Any) -> "HFModel":
@@ -45,14 +84,15 @@ def load_hf(info: "ModelInfo", source: str, device: Any, dtype: Any) -> "HFModel
     check_weight_files(source)
     check_weight_files(info.adapter_path)
     try:
-        if info.kind == "encoder":
-            from transformers import AutoModel
+        with loading_bars(weight_bytes(source)):
+            if info.kind == "encoder":
+                from transformers import AutoModel
 
-            module, cls = AutoModel.from_pretrained(source, dtype=dtype), HFModel
-        else:
-            from transformers import AutoModelForCausalLM
+                module, cls = AutoModel.from_pretrained(source, dtype=dtype), HFModel
+            else:
+                from transformers import AutoModelForCausalLM
 
-            module, cls = AutoModelForCausalLM.from_pretrained(source, dtype=dtype), HFCausalLM
+                module, cls = AutoModelForCausalLM.from_pretrained(source, dtype=dtype), HFCausalLM
         tokenizer = load_tokenizer(source)
     except OSError as exc:
         raise UserError(f"cannot load model {info.spec}: {str(exc).splitlines()[0]}") from None
@@ -169,9 +209,18 @@ def check_weight_files(folder: str | Path | None) -> None:
 
 @contextlib.contextmanager
 def _peft_wrapping() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-        yield
+    """Around peft's wrapping calls: transformers' deprecated alias, which peft reads, defined without its
+    warning (module docstring)."""
+    from transformers import PreTrainedModel
+
+    alias = PreTrainedModel.__dict__.get("is_gradient_checkpointing")
+    if isinstance(alias, property) and alias.fget is not _is_activation_checkpointing:
+        PreTrainedModel.is_gradient_checkpointing = property(_is_activation_checkpointing, doc=alias.__doc__)
+    yield
+
+
+def _is_activation_checkpointing(model: Any) -> bool:
+    return model.is_activation_checkpointing
 
 
 def attach_adapter(module: Any, adapter_path: str | None, base_spec: str) -> Any:
@@ -221,7 +270,33 @@ def linear_layer_sizes(source: str) -> list[tuple[str, int, int]]:
 
 
 def convert_gguf(src: Path, gguf_file: str, target: Path) -> None:
-    """Dequantise a GGUF checkpoint and save it as an ordinary safetensors folder (atomically)."""
+    """Dequantise a GGUF checkpoint and save it as an ordinary safetensors folder (atomically); its bars
+    follow :func:`loading_bars` by the GGUF file's size."""
+    with loading_bars((src / gguf_file).stat().st_size) as shown, _gguf_tensor_bar(shown):
+        _convert_gguf(src, gguf_file, target)
+
+
+@contextlib.contextmanager
+def _gguf_tensor_bar(shown: bool) -> Iterator[None]:
+    """transformers' GGUF reader makes its "Converting and de-quantizing GGUF tensors" bar with tqdm itself,
+    outside its progress-bar setting; when the bars are off, the reader gets a tqdm that starts disabled for
+    the conversion, and its own back after it."""
+    import functools
+
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = getattr(gguf_utils, "tqdm", None)
+    if shown or bar is None:
+        yield
+        return
+    gguf_utils.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = bar
+
+
+def _convert_gguf(src: Path, gguf_file: str, target: Path) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
