@@ -60,15 +60,20 @@ def isolated(tmp_path, monkeypatch) -> Path:
 
 
 def no_model_loads(monkeypatch) -> None:
+    """Every way to load a model or build concepts fails the test (the modules that bind those names at import
+    are imported first, so the stand-ins never outlive the test)."""
     import harness.concepts.builder
     import harness.concepts.concept_cache
     import harness.models
+    import harness.runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("nothing may be loaded or built here")
 
-    monkeypatch.setattr(harness.models, "load_model", refuse)
-    monkeypatch.setattr(harness.concepts.builder, "build_concepts", refuse)
+    for module in (harness.models, harness.runner):
+        monkeypatch.setattr(module, "load_model", refuse)
+    for module in (harness.concepts.builder, harness.concepts.concept_cache):
+        monkeypatch.setattr(module, "build_concepts", refuse)
     monkeypatch.setattr(harness.concepts.concept_cache, "_build_in_child", refuse)
 
 
@@ -258,6 +263,7 @@ def test_judge_and_sample_flags_reach_the_concept_build(tiny_folder, corpus, iso
     import shutil
 
     import harness.models
+    import harness.runner  # noqa: F401  (imported before the patch, so it keeps the real load_model)
     from harness.models import describe_spec
 
     judge = tmp_path / "judge-model"
