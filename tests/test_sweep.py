@@ -130,10 +130,12 @@ def test_evaluation_follows_training_and_every_grid_point_gets_the_same_inputs(t
     assert (chosen["geometry_corpus"], chosen["geometry_selector"]) == (corpus, "wordnet")
     inputs = [([h.texts for h in prepare(EvalContext(o))], settings_of(EvalContext(o))) for o in options]
     assert all(i == inputs[0] for i in inputs[1:]) and len(inputs[0][0]) == 2
-    # defaults: wiki -> wiki, lee; the paper profile's selector; explicit flags are kept
+    # defaults: the paper profile trains on c4 (the paper's) -> c4, openwebtext, with its selector; cpu on wiki
     paper = TrainAndEval(train=TrainConfig(profile="paper"), options=cli)
-    wiki = eval_options_for(paper, resolve_profile("paper")).task_options
-    assert (wiki["corpus"], wiki["geometry_corpus"], wiki["geometry_selector"]) == ("wiki,lee", "wiki", "llm")
+    c4 = eval_options_for(paper, resolve_profile("paper")).task_options
+    assert (c4["corpus"], c4["geometry_corpus"], c4["geometry_selector"]) == ("c4,openwebtext", "c4", "llm")
+    wiki = eval_options_for(TrainAndEval(options=cli), resolve_profile("cpu")).task_options
+    assert (wiki["corpus"], wiki["geometry_corpus"], wiki["geometry_selector"]) == ("wiki,lee", "wiki", "wordnet")
     given = EvalOptions(task_options={**cli_task_options(), "corpus": "lee", "geometry_selector": "embedding"})
     kept = eval_options_for(TrainAndEval(options=given), resolve_profile("cpu")).task_options
     assert (kept["corpus"], kept["geometry_corpus"], kept["geometry_selector"]) == ("lee", "wiki", "embedding")

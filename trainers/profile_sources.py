@@ -17,7 +17,7 @@ from harness.config import flag_of, option_fields
 PAPER, CODE, OURS = "paper", "public code", "ours"
 KINDS = (PAPER, CODE, OURS)
 RECIPE_FLAGS = {"selector": "--selector", "concept_sequences": "--concept-sequences",  # train-and-eval's own flags
-                "heldout_limit": "--heldout-limit", "judge": "--judge", "sample": "--concept-sample"}  # (and a task's)
+                "heldout_limit": "--heldout-limit", "corpus": "--train-corpus", "judge": "--judge", "sample": "--concept-sample"}  # (and a task's)
 
 SOURCES: dict[str, dict[str, tuple[str, str]]] = {
     "paper": {
@@ -44,6 +44,9 @@ SOURCES: dict[str, dict[str, tuple[str, str]]] = {
         "concept_sequences": (PAPER, "section 3.1: 2,000 sequences per corpus (about 1,800 train after the 10% cut)"),
         "heldout_limit": (PAPER, "every held-out sequence: 1,000 per corpus (appendix C)"),
         "judge": (PAPER, "section 3.1: Llama 3.1 8B Instruct, from the hub or a local folder"),
+        "corpus": (PAPER, "section 3.1: C4 (its out-of-domain partner OpenWebText; --train-corpus openwebtext for the "
+                           "other direction); both stream from the hub. wiki's train part holds 2 whole articles "
+                           "of 50 < chars < 2,000, too few for the sample rule"),
         "sample": (PAPER, "section 3.1: 50 < characters < 2,000; whole documents of the train part (others dropped, "
                           "not chunked), drawn with the split seed"),
     },
@@ -69,6 +72,7 @@ SOURCES: dict[str, dict[str, tuple[str, str]]] = {
         "selector": (OURS, "WordNet: the LLM judge is slow on a CPU"),
         "concept_sequences": (OURS, "concept building and training in minutes"),
         "heldout_limit": (OURS, "evaluation in minutes; the similarity benchmarks run whole"),
+        "corpus": (OURS, "gensim's Wikipedia sample: a package ships it, so the main job runs offline"),
         "judge": (OURS, "the embedded SmolLM2-135M-Instruct, for --selector llm (wordnet needs none)"),
         "sample": (OURS, "the first N of the shuffled train part: a uniform sample of its sequences"),
     },
@@ -81,7 +85,7 @@ def settings(profile: str) -> dict[str, Any]:
 
     hyper, recipe = PROFILES[profile], CONCEPT_RECIPES[profile]
     values = {f.name: getattr(hyper, f.name) for f in fields(hyper) if f.name != "extra"}
-    return {**values, "judge": recipe.judge, "sample": recipe.sample}
+    return {**values, "corpus": recipe.corpus, "judge": recipe.judge, "sample": recipe.sample}
 
 
 def flags() -> dict[str, str]:

@@ -87,13 +87,14 @@ class ConceptRecipe:
     """How ``train-and-eval`` builds a profile's concept file besides :class:`Hyper`'s selector and sequence
     count (module docstring: why these are not ``Hyper`` fields)."""
 
+    corpus: str  # the training corpus when --train-corpus is not given (its partner is the out-of-domain one)
     judge: str | None  # the llm selector's judge (None: the embedded default); used only when llm builds
     sample: str  # the sample rule of the train part (harness.concepts.sample_rule): first | paper
 
 
 CONCEPT_RECIPES: dict[str, ConceptRecipe] = {
-    "cpu": ConceptRecipe(judge=None, sample="first"),
-    "paper": ConceptRecipe(judge=PAPER_JUDGE, sample="paper"),
+    "cpu": ConceptRecipe(corpus="wiki", judge=None, sample="first"),
+    "paper": ConceptRecipe(corpus="c4", judge=PAPER_JUDGE, sample="paper"),
 }
 
 

@@ -114,12 +114,12 @@ def parse_objectives(text: str) -> list[str]:
 def point_config(base: TrainAndEval, point: GridPoint, runs_dir: Path) -> TrainAndEval:
     """The :class:`~workflows.train_and_eval.TrainAndEval` of one grid point, with its adapter folder under
     ``runs_dir``."""
-    from workflows.train_and_eval import DEFAULT_TRAIN_CORPUS, default_out
+    from workflows.train_and_eval import default_out, training_setup
 
     train = replace(base.train, objective=point.objective, settings=replace(base.train.settings, lam=point.lam))
     cfg = replace(base, train=train, randomize=point.randomize, leaderboard=False)
-    selector = cfg.selector or hyper_of(cfg).selector
-    out = Path(runs_dir) / default_out(cfg, selector, cfg.train_corpus or DEFAULT_TRAIN_CORPUS).name
+    corpus, selector = training_setup(cfg, hyper_of(cfg))
+    out = Path(runs_dir) / default_out(cfg, selector, corpus).name
     return replace(cfg, train=replace(train, out=out))
 
 

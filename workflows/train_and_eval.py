@@ -46,7 +46,6 @@ from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import CONCEPT_RECIPES, PAPER_JUDGE, Hyper, resolve_profile
 from trainers.recipe import TrainConfig, TrainResult
 
-DEFAULT_TRAIN_CORPUS = "wiki"
 RUNS_DIR = Path("runs")
 
 
@@ -58,7 +57,7 @@ class TrainAndEval:
 
     train: TrainConfig = nested(TrainConfig, settings=ObjectiveSettings(lam=0.25))
     train_corpus: str | None = option(None, help="corpus whose train split becomes the concept file (default: "
-                                                 f"{DEFAULT_TRAIN_CORPUS}); --corpus names the evaluation corpora")
+                                                 "the profile's: wiki on cpu, c4 for paper); --corpus names the evaluation corpora")
     selector: str | None = option(None, help="synonym selector (default: the profile's: wordnet on cpu, llm for paper)")
     concept_sequences: int | None = option(None, type=int, check=AT_LEAST_0,
                                            help="sequences in the concept file to build (default: the profile's; "
@@ -164,7 +163,7 @@ def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, settings: di
 
 def training_setup(cfg: TrainAndEval, hyper: Hyper) -> tuple[str, str]:
     """(training corpus, selector): the flags, else what the given concept file's header records
-    (a built-in corpus by name, a file by its path), else wiki and the profile's selector."""
+    (a built-in corpus by name, a file by its path), else the profile's corpus and selector."""
     corpus, selector = cfg.train_corpus, cfg.selector
     if cfg.train.concepts is not None and not (corpus and selector):
         from harness.concepts.concept_file import read_header
@@ -172,7 +171,7 @@ def training_setup(cfg: TrainAndEval, hyper: Hyper) -> tuple[str, str]:
         header = read_header(cfg.train.concepts)
         corpus = corpus or header.corpus_spec
         selector = selector or header.block("selector").get("name")
-    return corpus or DEFAULT_TRAIN_CORPUS, selector or hyper.selector
+    return corpus or CONCEPT_RECIPES[cfg.train.profile].corpus, selector or hyper.selector
 
 
 def eval_options_for(cfg: TrainAndEval, hyper: Hyper) -> EvalOptions:
