@@ -3,10 +3,10 @@
 any notes or progress, no traceback, every file under the test's folder unchanged).
 
 The cases are inputs a user can give by mistake that earlier rounds did not try: a negative number list
-read as a flag, concept files that count a position or a token twice or end cut off, model folders whose
+read as a flag, concept files that name a position twice or end cut off, model folders whose
 config is no object, names an unknown architecture or an adapter as its base, a logging integration that is
 misspelt or not installed, output places that are files (checked before the concept build and training), a
-comparison of a file with itself.
+comparison of a file with itself. A set that lists a token twice is accepted, counted once, with a note.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def w(tmp_path_factory, smollm2_tokenizer) -> SimpleNamespace:
 
     def repeat_member(record: dict) -> None:
         target = record["targets"][0]
-        target["set_ids"], target["set_words"] = target["set_ids"] + target["set_ids"][:1], target["set_words"] * 2
+        target["set_ids"].append(target["set_ids"][0])  # the original token, listed again
+        target["set_words"].append(target["set_words"][0])
 
     twice = edited_concepts(concepts, root / "position-twice.jsonl", repeat_target)
     member = edited_concepts(concepts, root / "member-twice.jsonl", repeat_member)
@@ -92,7 +93,6 @@ MORE_CASES = [
     ("lambdas: a list starting with a negative number", lambda w: ["sweep", "--lambdas", "-0.5,0.5", "--dry-run"],
      "must be at least 0"),
     ("concept file: one position a target twice", lambda w: train(w, concepts=w.twice), "is a target twice"),
-    ("concept file: a set holding a token twice", lambda w: train(w, concepts=w.member), "more than once"),
     ("concept file: cut off mid-line", lambda w: train(w, concepts=w.cut), "ends in a cut-off line"),
     ("concept file for another tokenizer: train", lambda w: train(w, concepts=w.other), "was built for tokenizer gpt2"),
     ("adapter whose base is itself", lambda w: evaluate(w, "--model", w.itself), "is itself, not a causal LM"),
@@ -142,3 +142,16 @@ def test_a_list_of_negative_layers_is_a_value_not_a_flag(w, capsys, tmp_path):
     record = json.loads(path.read_text())
     assert record["protocol"]["layers"] == [1, 2]
     assert {"spearman.L1", "spearman.L2"} <= set(record["metrics"])
+
+
+def test_a_set_that_lists_a_token_twice_counts_it_once_with_a_note(w, capsys):
+    """T* is a set (the builder de-duplicates; ``set_log_probs`` counts a token once): the reader drops the repeat,
+    so the trainer's loss cannot count its probability twice."""
+    from harness.concepts.concept_file import load_concept_file
+
+    cf = load_concept_file(w.member)
+    assert "1 concept set(s) list a token more than once; each counts once" in capsys.readouterr().err
+    ids, words = cf.records[0].targets[0].set_ids, cf.records[0].targets[0].set_words
+    assert len(set(ids)) == len(ids) == len(words)
+    code, err = run_case(["concepts", "show", w.member], capsys)
+    assert code == 0 and "each counts once" in err, err

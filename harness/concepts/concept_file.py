@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -115,9 +116,8 @@ def _parse_line(line: str, path: Path, lineno: int, last: bool = False) -> dict[
 
 def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool, vocab_size: int | None = None) -> ConceptRecord:
     """A checked record: every target sits at its token (one target per position), its set is non-empty,
-    parallel to its words and holds each token once, and holds the original token first (built file) or not at
-    all (``noise``: a noise control); every token id is one of the tokenizer's (``0 <= id < vocab_size``, when
-    given; never negative)."""
+    parallel to its words, and holds the original token first (built file) or not at all (``noise``: a noise
+    control); every token id is one of the tokenizer's (``0 <= id < vocab_size``, when given; never negative)."""
     if d.get("type") != "sequence":
         raise UserError(f"{path}:{lineno}: expected a sequence record, got type {d.get('type')!r}")
     try:
@@ -137,10 +137,6 @@ def _record(d: dict[str, Any], path: Path, lineno: int, noise: bool, vocab_size:
             raise UserError(f"{path}:{lineno}: position {t.position} is a target twice (its concept loss would count "
                             f"twice): keep one target per position")
         seen.add(t.position)
-        if len(set(t.set_ids)) < len(t.set_ids):
-            twice = next(i for i in t.set_ids if t.set_ids.count(i) > 1)
-            raise UserError(f"{path}:{lineno}: the set at position {t.position} holds token {twice} more than once "
-                            f"(its probability would count twice): de-duplicate set_ids and set_words")
         if noise and t.token_id in t.set_ids:
             raise UserError(f"{path}:{lineno}: this noise control keeps the original token in its set at position "
                             f"{t.position} (an older harness wrote it so): randomize the concept file again")
@@ -169,12 +165,30 @@ def iter_records(path: Path | str, vocab_size: int | None = None) -> Iterator[Co
     """Stream the sequence records (the header is checked, not yielded; token ids against ``vocab_size``)."""
     path = Path(path)
     noise = read_header(path).is_noise_control
+    repeated = 0
     with open(path, encoding="utf-8") as f:
         f.readline()
         for lineno, line in enumerate(f, start=2):
             if line.strip():
-                d = _parse_line(line, path, lineno, last=not line.endswith("\n"))
-                yield _record(d, path, lineno, noise, vocab_size)
+                rec = _record(_parse_line(line, path, lineno, last=not line.endswith("\n")), path, lineno, noise,
+                              vocab_size)
+                repeated += _count_once(rec)
+                yield rec
+    if repeated:
+        print(f"harness: note: {path}: {repeated} concept set(s) list a token more than once; each counts once",
+              file=sys.stderr)
+
+
+def _count_once(rec: ConceptRecord) -> int:
+    """Drop the tokens a set lists again (and their words): T* is a set, as the builder writes it and
+    ``set_log_probs`` reads it, so no consumer (the trainer's loss) counts a token twice. Returns the sets changed."""
+    changed = 0
+    for t in rec.targets:
+        keep = [k for k, i in enumerate(t.set_ids) if i not in t.set_ids[:k]]
+        if len(keep) < len(t.set_ids):
+            t.set_ids, t.set_words = [t.set_ids[k] for k in keep], [t.set_words[k] for k in keep]
+            changed += 1
+    return changed
 
 
 def load_concept_file(path: Path | str, tokenizer=None) -> ConceptFile:
