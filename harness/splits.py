@@ -18,6 +18,7 @@ from harness.errors import UserError
 SPLIT_SEED = 0  # the default split seed: fixed, never a run's --seed, so held-out sets are the same for every run
 SPLIT_METHOD = "documents-v2"  # bump when split_corpus changes what lands where
 HELDOUT_SIZE = 1000  # held-out sequences per corpus (the paper's 1,000 held-out samples)
+VALIDATION_FRACTION = 0.1  # validation share of the documents left after the held-out part
 OUT_OF_DOMAIN = {"wiki": "lee", "c4": "openwebtext", "openwebtext": "c4"}  # the paper pairs C4 and OpenWebText
 
 
@@ -39,8 +40,8 @@ def evaluation_corpora(train_corpus: str) -> list[str]:
     return list(dict.fromkeys([train_corpus, OUT_OF_DOMAIN.get(train_corpus, "lee")]))
 
 
-def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE, validation_fraction: float = 0.1,
-                 seed: int = SPLIT_SEED) -> CorpusSplit:
+def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE,
+                 validation_fraction: float = VALIDATION_FRACTION, seed: int = SPLIT_SEED) -> CorpusSplit:
     """Deterministic disjoint split of whole *documents* into held-out, validation and train.
 
     ``order = default_rng(seed).permutation(D)`` over the corpus's D documents (numbered by first

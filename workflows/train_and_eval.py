@@ -203,6 +203,9 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     built = f"({corpus}, selector {selector}, {sequences or 'all'} sequences)"
     print(f"[1/4] concept file {built if t.concepts is None else f'{t.concepts} (given)'}", file=file)
     concepts = concept_file_for(cfg, selector, corpus, sequences, hyper.max_synonyms, options)
+    from harness.concepts.concept_file import read_header
+
+    read_header(concepts).check_training_part(concepts)  # as training does, but before the model loads
     seconds["concepts"] = time.perf_counter() - t0
 
     out = t.out or default_out(cfg, selector, corpus)
