@@ -30,6 +30,7 @@ from harness.paths import cache_dir, cache_root, package_dir, slug
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.lm.interface import LanguageModel
+    from harness.seen_texts import TrainedTexts
 
 EMBEDDED_DEFAULT = "smollm2-135m"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -79,16 +80,29 @@ class ModelInfo:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def trained_texts(self) -> "TrainedTexts | None":
+        """The digests of the texts the harness trained this adapter on, read from its folder on each call
+        (only evaluation's unseen check needs them; :mod:`harness.seen_texts`); None for a model the
+        harness did not train, or an adapter trained before training recorded them."""
+        if self.adapter_path is None or not self.training:
+            return None
+        from harness.seen_texts import read_trained_texts
+
+        return read_trained_texts(Path(self.adapter_path), self.training)
+
 
 def _short_hash(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:8]
 
 
 def folder_hash(folder: Path) -> str:
-    """sha256 over the names and bytes of the files that define an adapter (config and weights)."""
+    """sha256 over the names and bytes of the files that define an adapter (config and weights, and the
+    trainer's record and trained-text digests where it wrote them)."""
+    from harness.seen_texts import TRAINING_TEXTS_FILE
+
     h = hashlib.sha256()
     for p in sorted(folder.iterdir()):
-        if p.is_file() and (p.name.startswith("adapter_") or p.name == TRAIN_CONFIG_FILE):
+        if p.is_file() and (p.name.startswith("adapter_") or p.name in (TRAIN_CONFIG_FILE, TRAINING_TEXTS_FILE)):
             h.update(p.name.encode())
             with open(p, "rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -3,8 +3,9 @@
 Held-out text must never meet training text, whatever the run: :func:`split_corpus` assigns
 whole documents (:attr:`harness.corpora.Corpus.documents`) to one part, with a split seed that is
 fixed (:data:`SPLIT_SEED`, or ``--split-seed``) and never a run's training seed;
-:func:`check_unseen` verifies a model's held-out sets against the split its training text came
-from; :func:`evaluation_corpora` names the in- and out-of-domain corpora of a training corpus.
+:func:`evaluation_corpora` names the in- and out-of-domain corpora of a training corpus. That a
+model was not trained on what it is evaluated on, whatever split (or none) its training text came from,
+is checked by the digests of its training texts (:mod:`harness.seen_texts`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness.errors import UserError
 SPLIT_SEED = 0  # the default split seed: fixed, never a run's --seed, so held-out sets are the same for every run
 SPLIT_METHOD = "documents-v2"  # bump when split_corpus changes what lands where
 HELDOUT_SIZE = 1000  # held-out sequences per corpus (the paper's 1,000 held-out samples)
+VALIDATION_FRACTION = 0.1  # validation share of the documents left after the held-out part
 OUT_OF_DOMAIN = {"wiki": "lee", "c4": "openwebtext", "openwebtext": "c4"}  # the paper pairs C4 and OpenWebText
 
 
@@ -39,8 +41,8 @@ def evaluation_corpora(train_corpus: str) -> list[str]:
     return list(dict.fromkeys([train_corpus, OUT_OF_DOMAIN.get(train_corpus, "lee")]))
 
 
-def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE, validation_fraction: float = 0.1,
-                 seed: int = SPLIT_SEED) -> CorpusSplit:
+def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE,
+                 validation_fraction: float = VALIDATION_FRACTION, seed: int = SPLIT_SEED) -> CorpusSplit:
     """Deterministic disjoint split of whole *documents* into held-out, validation and train.
 
     ``order = default_rng(seed).permutation(D)`` over the corpus's D documents (numbered by first
@@ -117,29 +119,3 @@ def split_corpus(corpus: Corpus, heldout_size: int = HELDOUT_SIZE, validation_fr
         "heldout_sha256": texts_sha256(texts["heldout"]),
     }
     return CorpusSplit(train=texts["train"], validation=texts["validation"], heldout=texts["heldout"], record=record)
-
-
-def check_unseen(corpus: Corpus, texts: list[str], training: dict[str, Any] | None) -> bool | None:
-    """Check that ``texts`` (held out from ``corpus``) share no document with a model's training text.
-
-    ``training`` is the model's ``harness_train.json`` record: its concept file header names the
-    corpus (sha256) and the split (seed, held-out size, validation fraction, method) the training
-    text came from. That split is made again and its train and validation documents compared with
-    those of ``texts``. True: checked, none shared; None: nothing to check (another corpus, a model
-    the harness did not train, a split of an older method); a shared document is a UserError."""
-    from harness.concepts.concept_header import ConceptHeader
-
-    header = ConceptHeader.of((training or {}).get("concept_header"))
-    split = header.block("split")
-    if header.corpus_sha256 != corpus.sha256 or split.get("method") != SPLIT_METHOD:
-        return None
-    seed, size = split["split_seed"], split["heldout_size"]
-    trained = split_corpus(corpus, size, split["validation_fraction"], seed)
-    document = dict(zip(corpus.texts, corpus.documents))
-    seen = {document[t] for t in trained.train + trained.validation}
-    shared = sum(document.get(t) in seen for t in texts)
-    if shared:
-        raise UserError(f"{shared} of {len(texts)} held-out sequences of corpus {corpus.name} come from documents "
-                        f"this model was trained on: its concept file was split with --split-seed {seed} and "
-                        f"--heldout-size {size}; evaluate with those (a held-out size no larger)")
-    return True

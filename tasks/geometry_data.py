@@ -208,19 +208,29 @@ def _read(path: Path, settings: dict[str, Any], ctx: "EvalContext") -> GeometryI
         raise UserError(f"concept file {path} has {len(concepts)} sequence(s) with a concept set of ≥ 2 members; "
                         f"the geometry tasks need at least 2")
     return GeometryInputs(path=path, sha256=sha256_of(path), header=cf.header, concepts=concepts,
-                          settings=settings, checked_unseen=_check_unseen(cf, ctx))
+                          settings=settings, checked_unseen=_check_unseen(cf, path, concepts, ctx))
 
 
-def _check_unseen(cf: "ConceptFile", ctx: "EvalContext") -> bool | None:
-    """When the held-out sets come from the corpus the evaluated model was trained on: True if they share
-    no document with its training text (else a UserError, :func:`harness.splits.check_unseen`)."""
+def _check_unseen(cf: "ConceptFile", path: Path, concepts: list[ConceptVariants], ctx: "EvalContext") -> bool | None:
+    """True when no sequence the concepts come from shares a document of the sets' corpus with the texts the
+    evaluated model was trained on (checked by their digests, whatever the corpus; a shared document is a
+    UserError, :func:`harness.seen_texts.check_unseen`); None when there is nothing to check (a base model,
+    an adapter the harness did not train or trained before it recorded its texts). A file that names no
+    corpus is checked sequence by sequence (each its own document)."""
     from harness.corpora import load_corpus
-    from harness.splits import check_unseen
+    from harness.seen_texts import check_unseen
 
-    training = ctx.model_info.training if ctx.model_info is not None else None
-    if not ConceptHeader.of((training or {}).get("concept_header")).same_corpus(cf.header):
+    seen = ctx.model_info.trained_texts() if ctx.model_info is not None else None
+    if seen is None:
         return None
-    return check_unseen(load_corpus(cf.header.corpus_spec), [r.text for r in cf.records], training)
+    spec = cf.header.corpus_spec
+    corpus = load_corpus(spec) if spec else None
+    used = {c.sequence for c in concepts}
+    records = [r for r in cf.records if r.index in used]
+    where = f"corpus {corpus.name} at {corpus.source}, " if corpus is not None else ""
+    return check_unseen(corpus, [r.text for r in records], seen,
+                        f"held-out sequences of the geometry concept sets ({where}concept file {path})",
+                        labels=[r.index for r in records])
 
 
 def protocol_block(inputs: GeometryInputs, ctx: "EvalContext", vectors: list[np.ndarray]) -> dict[str, Any]:

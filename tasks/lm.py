@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from harness.corpora import Corpus
     from harness.splits import CorpusSplit
     from harness.lm.interface import LanguageModel, TokenScores
+    from harness.models import ModelInfo
     from harness.task import EvalContext
 
 DEFAULT_CORPORA = "wiki,lee"
@@ -92,14 +93,13 @@ def corpus_names(ctx: "EvalContext") -> list[str]:
 
 def prepare(ctx: "EvalContext") -> list[HeldOut]:
     """Load and split every corpus once per run (both tasks share the result); a held-out set that shares
-    a document with the evaluated model's training text is a UserError (:func:`harness.splits.check_unseen`)."""
+    a document with the evaluated model's training text is a UserError (:func:`domain`)."""
     from harness.corpora import load_corpus
     from harness.splits import split_corpus
 
     heldout_size = ctx.options.heldout_size()
     split_seed = ctx.options.split_seed()
     limit = ctx.options.heldout_limit()
-    training = ctx.model_info.training if ctx.model_info is not None else None
     key = ("lm_heldout", tuple(corpus_names(ctx)), heldout_size, split_seed, limit)  # one context: one model
     if key not in ctx.shared:
         out = []
@@ -107,7 +107,7 @@ def prepare(ctx: "EvalContext") -> list[HeldOut]:
             corpus = load_corpus(name)
             split = split_corpus(corpus, heldout_size=heldout_size, seed=split_seed)
             texts = split.heldout[:limit] if limit else split.heldout
-            out.append(HeldOut(corpus, split, texts, domain(corpus, texts, training)))
+            out.append(HeldOut(corpus, split, texts, domain(corpus, texts, ctx.model_info)))
         ctx.shared[key] = out
     return ctx.shared[key]
 
@@ -131,19 +131,23 @@ def corpus_pass(lm: "LanguageModel", ctx: "EvalContext", held: HeldOut) -> Corpu
     return ctx.shared[key]
 
 
-def domain(corpus: "Corpus", texts: list[str], training: dict[str, Any] | None) -> dict[str, Any]:
+def domain(corpus: "Corpus", texts: list[str], info: "ModelInfo | None") -> dict[str, Any]:
     """The corpus a model was post-trained on (its concept file's, from ``harness_train.json``), whether
-    ``corpus`` is that corpus (same sha256: in-domain, else out-of-domain), and whether ``texts`` were
-    checked to share no document with its training text. A model the harness did not post-train (a base
-    model) has no training corpus: ``None``."""
+    ``corpus`` is that corpus (same sha256: in-domain, else out-of-domain; ``None`` for a model the harness
+    did not post-train, or a concept file that names no corpus), and ``checked_unseen``: True once no
+    sequence of ``texts`` was found to share a document with the texts it was trained on, checked by their
+    digests for every corpus, in- and out-of-domain (:func:`harness.seen_texts.check_unseen`; a shared
+    document is a UserError); None when there is nothing to check (a base model, an adapter the harness did
+    not train or trained before it recorded its texts)."""
     from harness.concepts.concept_header import ConceptHeader
-    from harness.splits import check_unseen
+    from harness.seen_texts import check_unseen
 
-    header = ConceptHeader.of((training or {}).get("concept_header"))
-    if not header.block("corpus"):
-        return {"training_corpus": None, "in_domain": None, "checked_unseen": None}
-    return {"training_corpus": header.block("corpus").get("name"), "in_domain": header.corpus_sha256 == corpus.sha256,
-            "checked_unseen": check_unseen(corpus, texts, training)}
+    header = ConceptHeader.of(((info.training if info else None) or {}).get("concept_header"))
+    block = header.block("corpus")
+    unseen = check_unseen(corpus, texts, info.trained_texts() if info else None,
+                          f"held-out sequences of corpus {corpus.name} ({corpus.source})")
+    return {"training_corpus": block.get("name") if block else None,
+            "in_domain": header.corpus_sha256 == corpus.sha256 if block else None, "checked_unseen": unseen}
 
 
 def task_output(held: HeldOut, lm_pass: CorpusPass, content_only: bool) -> TaskOutput:

@@ -130,31 +130,49 @@ def test_run_seed_moves_neither_heldout_nor_training_text(run_seed):
     assert held_pages and not held_pages & {page[t] for t in train_texts if t in page}
 
 
-def test_a_model_is_never_evaluated_on_documents_it_was_trained_on():
-    """An adapter whose concept file came from another split of the same corpus (here --split-seed 3) is
-    refused by the LM tasks unless evaluated with that split; other corpora are out-of-domain."""
+def test_a_model_is_never_evaluated_on_documents_it_was_trained_on(tmp_path):
+    """An adapter trained on the train and validation parts of another split of wiki (here --split-seed 3; its
+    digests in ``training_texts.json``) is refused by the LM tasks unless evaluated with that split; every corpus
+    is checked, the out-of-domain one too. How many held-out sequences share an article with its training text
+    is counted here by Wikipedia page."""
+    import hashlib
+    import json
+
     from harness.errors import UserError
     from harness.models import ModelInfo
     from harness.task import EvalContext, EvalOptions
-    from harness.splits import SPLIT_METHOD
     from tasks.lm import prepare
 
-    split = {"part": "train", "heldout_size": 1000, "validation_fraction": 0.1, "split_seed": 3, "method": SPLIT_METHOD}
-    training = {"concept_header": {"corpus": load_corpus("wiki").describe(), "split": split}}
-    info = ModelInfo(id="a-0", name="a", spec="a", kind="adapter", base="b", path="", training=training)
+    wiki = load_corpus("wiki")
+    other = split_corpus(wiki, heldout_size=1000, seed=3)
+    trained = other.train + other.validation
+    body = json.dumps({"sha256": sorted(hashlib.sha256(t.encode()).hexdigest() for t in trained)})
+    (tmp_path / "training_texts.json").write_text(body)
+    training = {"concept_header": {"corpus": wiki.describe(), "split": {"part": "train", "split_seed": 3}},
+                "concept_file": "seed3.jsonl", "training_texts": {
+                    "file": "training_texts.json", "sha256": hashlib.sha256(body.encode()).hexdigest()}}
+    info = ModelInfo(id="a-0", name="a", spec="a", kind="adapter", base="b", path="", adapter_path=str(tmp_path),
+                     training=training)
 
     def heldout(**extra):
         ctx = EvalContext(EvalOptions(task_options={"corpus": "wiki,lee", **extra}))
         ctx.model_info = info
         return {h.corpus.name: h for h in prepare(ctx)}
 
-    with pytest.raises(UserError, match="documents this model was trained on.*--split-seed 3"):
+    with pytest.raises(UserError, match=r"document\(s\) this model was trained on.*seed3.jsonl") as refused:
         heldout()  # the default split seed 0 holds out articles that seed 3 put in train
+    page = wiki_page_of()
+    seen_pages = {page[t] for t in trained if t in page}
+    held = split_corpus(wiki, heldout_size=1000).heldout
+    known = sum(page[t] in seen_pages for t in held if t in page)
+    unknown = sum(t not in page for t in held)
+    n = int(re.match(r"(\d+) of 1000 held-out sequences of corpus wiki ", str(refused.value)).group(1))
+    assert 0 < known <= n <= known + unknown
     with pytest.raises(UserError, match="trained on"):
         heldout(split_seed=3, heldout_size=1500)  # more held out than the training split kept out
     same = heldout(split_seed=3, heldout_size=500)
     assert same["wiki"].domain == {"training_corpus": "wiki", "in_domain": True, "checked_unseen": True}
-    assert same["lee"].domain == {"training_corpus": "wiki", "in_domain": False, "checked_unseen": None}
+    assert same["lee"].domain == {"training_corpus": "wiki", "in_domain": False, "checked_unseen": True}
 
 
 def test_the_first_training_sequences_are_a_sample_of_every_training_article():

@@ -18,7 +18,8 @@ import torch
 from harness.cli import main as cli_main
 from trainer_fixtures import write_concept_file, write_tiny_model
 from trainers.objectives import ObjectiveSettings
-from trainers.recipe import TrainConfig, load_train_log, train
+from trainers.recipe import TrainConfig, train
+from trainers.run_folder import load_train_log
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +180,9 @@ def test_two_processes_match_one(tiny_folder, concepts4, tmp_path):
                            "--no-progress"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((ddp / "harness_train.json").read_text())["world_size"] == 2
+    # the trained texts' digests: written once, by the main process, as one process writes them
+    assert (ddp / "training_texts.json").read_bytes() == (single.adapter / "training_texts.json").read_bytes()
+    assert sorted(p.name for p in ddp.iterdir() if p.name.startswith(".") and p.name != ".run.lock") == []
     one = [r["loss"] for r in load_train_log(single.adapter)]
     two = [r["loss"] for r in load_train_log(ddp)]
     assert two == pytest.approx(one, rel=1e-5)
@@ -343,7 +347,7 @@ def test_saving_the_adapter_of_the_embedded_default_names_its_hub_id_and_warns_n
     model = add_lora(tiny_llama_model(len(smollm2_tokenizer)), resolve_profile("cpu"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        save_adapter(model, tmp_path, {"base": "smollm2-135m"})
+        save_adapter(model, tmp_path, {"base": "smollm2-135m"}, texts="{}\n")
     assert [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)] == []
     assert json.loads((tmp_path / "adapter_config.json").read_text())["base_model_name_or_path"] == \
         "HuggingFaceTB/SmolLM2-135M-Instruct"

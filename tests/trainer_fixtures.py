@@ -19,8 +19,11 @@ def write_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
     return folder
 
 
-def write_concept_file(path: Path, tokenizer, n_seq: int = 4, seed: int = 0, header_extra: dict | None = None) -> Path:
-    """``n_seq`` sequences of SEQ_LEN random ids, TARGETS_PER_SEQ targets each with 1-4 random synonyms."""
+def write_concept_file(path: Path, tokenizer, n_seq: int = 4, seed: int = 0, header_extra: dict | None = None,
+                       texts: list[str] | None = None, drop: tuple[str, ...] = ()) -> Path:
+    """``n_seq`` sequences of SEQ_LEN random ids, TARGETS_PER_SEQ targets each with 1-4 random synonyms; record
+    i's text is ``texts[i]`` (default ``"sequence i"``; the ids do not spell it); ``drop``: header keys left out
+    (``("split",)``: a hand-made file that names no split part)."""
     from harness.concepts.concept_file import ConceptRecord, ConceptTarget
     from harness.concepts.concept_header import tokenizer_info
     from harness.concepts.concept_file import write_concept_file as write
@@ -35,8 +38,10 @@ def write_concept_file(path: Path, tokenizer, n_seq: int = 4, seed: int = 0, hea
             set_ids = [ids[p]] + syn
             targets.append(ConceptTarget(position=p, token_id=ids[p], word=f"w{p}", pos="NOUN", set_ids=set_ids,
                                          set_words=[f"s{t}" for t in set_ids]))
-        records.append(ConceptRecord(index=i, text=f"sequence {i}", input_ids=ids, targets=targets))
+        text = texts[i] if texts is not None else f"sequence {i}"
+        records.append(ConceptRecord(index=i, text=text, input_ids=ids, targets=targets))
     header = {"format_version": 1, "tokenizer": tokenizer_info(tokenizer, "tiny"), "corpus": "random",
               "split": "train", "selector": "random", **(header_extra or {})}
+    header = {k: v for k, v in header.items() if k not in drop}
     write(path, header, records)
     return path

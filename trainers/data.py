@@ -24,6 +24,7 @@ class TrainExample:
     positions: list[int]  # index in input_ids of each content token (≥ 1)
     sets: list[list[int]]  # concept set T* of each (a noise set need not hold the original token)
     words: list[list[str]] = field(default_factory=list)  # the words of each set (synonym-augment spells them)
+    text: str = ""  # the record's text (its digest says what the model saw: harness.seen_texts)
 
     def as_feature(self) -> dict[str, Any]:
         return {"input_ids": self.input_ids, "positions": self.positions, "sets": self.sets}
@@ -39,7 +40,7 @@ def examples_from_records(records: Iterable, max_length: int, max_synonyms: int 
         kept = [t for t in rec.targets if 1 <= t.position < len(ids)]
         out.append(TrainExample(input_ids=ids, positions=[t.position for t in kept],
                                 sets=[list(t.set_ids[:1 + max_synonyms]) for t in kept],
-                                words=[list(t.set_words[:1 + max_synonyms]) for t in kept]))
+                                words=[list(t.set_words[:1 + max_synonyms]) for t in kept], text=rec.text))
     if not out:
         raise UserError("the concept file holds no sequence of 2 tokens or more to train on")
     return out

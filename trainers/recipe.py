@@ -4,13 +4,14 @@ Order of work, so that user errors cost nothing and overwrite nothing:
 
 1. check the settings (λ ∈ [0, 1], scope, threshold, hyperparameters) and the objective name;
 2. resolve the base model (no adapters) and load its tokenizer; read the concept file and check it
-   was built for that tokenizer;
+   was built for that tokenizer and from the train part of its split, if it names one;
 3. check the output folder: empty or new; or holding this same run (``run.json``): finished ->
    returned as it is, interrupted -> needs ``resume``; anything else is a user error;
 4. check free disk space against an estimate of checkpoints + adapter;
 5. load the model, add LoRA, train with :class:`trainers.trainer.ObjectiveTrainer`
    (checkpoints in ``OUT/checkpoints``, per-step log in ``OUT/train_log.jsonl``);
-6. save the adapter into a staging folder, then move its files into ``OUT`` with
+6. save the adapter and the digests of the texts it was trained and validated on (``training_texts.json``,
+   :mod:`harness.seen_texts`) into a staging folder, then move its files into ``OUT`` with
    ``harness_train.json`` last: a folder holding ``harness_train.json`` holds a whole adapter.
 
 The output folder is itself the adapter folder: ``harness eval --model OUT`` and
@@ -35,7 +36,8 @@ from harness.data import sha256_of
 from harness.errors import UserError
 from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo, describe_spec,
                             load_tokenizer, model_folder, parse_device, portable_base)
-from harness.atomic import atomic_write_json
+from harness.atomic import atomic_write_json, atomic_write_text
+from harness.seen_texts import TRAINING_TEXTS_FILE, training_texts_file
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
 from trainers.reporting import report_targets
@@ -106,12 +108,14 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = (), model: Any = None)
     tokenizer = load_tokenizer(model_folder(info))
     concepts_path = Path(config.concepts).expanduser().resolve()
     concept_file = load_concept_file(concepts_path, tokenizer)
+    concept_file.header.check_training_part(concepts_path)
     from trainers.data import examples_from_records, split_validation
 
     examples = examples_from_records(concept_file.records, hyper.max_length, hyper.max_synonyms)
     if objective.needs_targets(settings) and not any(e.positions for e in examples):
         raise UserError(f"concept file {concepts_path} holds no concept targets to train on")
     train_set, val_set = split_validation(examples, hyper.val_fraction, config.seed)
+    seen = training_texts_file(e.text for e in train_set + val_set)  # validation text too: it picks the checkpoint
     if objective.prepare is not None:
         train_set = objective.prepare(train_set, tokenizer, settings.of(objective.settings), config.seed)
 
@@ -121,12 +125,12 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = (), model: Any = None)
     identity = run_identity(config, info, hyper, digest)
     with claimed(out):
         return _train_into(out, config, identity, info, hyper, settings, objective, tokenizer, concept_file,
-                           concepts_path, digest, train_set, val_set, callbacks, model)
+                           concepts_path, digest, train_set, val_set, seen, callbacks, model)
 
 
 def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: ModelInfo, hyper: Hyper,
                 settings: ObjectiveSettings, objective, tokenizer, concept_file, concepts_path: Path, digest: str,
-                train_set, val_set, callbacks: Sequence[Any], base: Any) -> TrainResult:
+                train_set, val_set, seen: tuple[str, dict], callbacks: Sequence[Any], base: Any) -> TrainResult:
     """The part of :func:`train` that runs holding ``out`` (:func:`trainers.run_folder.claimed`)."""
     state = check_output_folder(out, identity, config.resume)
     if state == "finished":
@@ -158,10 +162,10 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     wall = time.perf_counter() - start
 
-    record = train_record(config, info, hyper, settings, concept_file.header, concepts_path, digest,
+    record = train_record(config, info, hyper, settings, concept_file.header, concepts_path, digest, seen[1],
                           n_trainable, len(train_set), len(val_set), trainer, output, wall, resume_from)
     if trainer.is_world_process_zero():
-        save_adapter(trainer.model, out, record)
+        save_adapter(trainer.model, out, record, seen[0])
     trainer.accelerator.wait_for_everyone()
     from harness.lm.hf_load import unwrap_lora
 
@@ -223,8 +227,8 @@ def build_trainer(config: TrainConfig, hyper: Hyper, model, tokenizer, train_set
 
 
 def train_record(config: TrainConfig, info: ModelInfo, hyper: Hyper, settings: ObjectiveSettings,
-                 header: ConceptHeader, concepts_path: Path, digest: str, n_trainable: int, n_train: int,
-                 n_val: int, trainer, output, wall: float, resume_from: Path | None) -> dict[str, Any]:
+                 header: ConceptHeader, concepts_path: Path, digest: str, texts: dict[str, Any], n_trainable: int,
+                 n_train: int, n_val: int, trainer, output, wall: float, resume_from: Path | None) -> dict[str, Any]:
     """The resolved config written as ``harness_train.json`` (read by harness.models into ModelInfo.training)."""
     from harness.provenance import git_commit, package_versions
 
@@ -243,6 +247,7 @@ def train_record(config: TrainConfig, info: ModelInfo, hyper: Hyper, settings: O
         "concept_file": str(concepts_path),
         "concept_file_sha256": digest,
         "concept_header": {k: v for k, v in header.raw.items() if k not in ("type",)},
+        "training_texts": texts,  # the file of the digests of the texts trained on (harness.seen_texts)
         "profile": config.profile,
         "hyperparameters": hyper.to_dict(),
         "seed": config.seed,
@@ -270,8 +275,9 @@ def finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def save_adapter(model, out: Path, record: dict[str, Any]) -> None:
-    """Stage the adapter, then move its files into ``out``; ``harness_train.json`` goes last. The adapter
+def save_adapter(model, out: Path, record: dict[str, Any], texts: str) -> None:
+    """Stage the adapter and ``texts`` (``training_texts.json``), then move the files into ``out``;
+    ``harness_train.json`` goes last. The adapter
     config names the base so that transformers, peft and lm-eval resolve it (:func:`harness.models.portable_base`:
     the hub id for the embedded default, which harness maps back to the embedded copy; the spec given
     otherwise; never a cache path or alias); the vocabulary is never resized, so no embedding layer is saved."""
@@ -285,17 +291,10 @@ def save_adapter(model, out: Path, record: dict[str, Any]) -> None:
     heads = dict(model.named_children()).get(HEADS_ATTRIBUTE)
     if heads is not None:  # not needed to evaluate the adapter; kept to continue or inspect the objective
         save_heads(heads, staging)
+    atomic_write_text(staging / TRAINING_TEXTS_FILE, texts)
     atomic_write_json(staging / TRAIN_CONFIG_FILE, record)
-    for name in ADAPTER_FILES + ((HEADS_FILE,) if heads is not None else ()):
+    for name in ADAPTER_FILES + (TRAINING_TEXTS_FILE,) + ((HEADS_FILE,) if heads is not None else ()):
         os.replace(staging / name, out / name)
     os.replace(staging / TRAIN_CONFIG_FILE, out / TRAIN_CONFIG_FILE)
     shutil.rmtree(staging)
-
-
-def load_train_log(out: Path) -> list[dict[str, Any]]:
-    """The per-step log of an output folder (one dict per line)."""
-    path = Path(out) / LOG_FILE
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 

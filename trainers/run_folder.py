@@ -171,3 +171,11 @@ def check_disk_space(folder: Path, need: int) -> None:
     if free < need:
         raise UserError(f"not enough disk space under {probe}: training needs about {need / 2**20:.0f} MB for "
                         f"checkpoints and the adapter, {free / 2**20:.0f} MB are free")
+
+
+def load_train_log(out: Path) -> list[dict[str, Any]]:
+    """The per-step log of an output folder (one dict per line)."""
+    path = Path(out) / LOG_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

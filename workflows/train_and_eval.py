@@ -265,6 +265,9 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
              f"sample {settings.get('sample', 'first')})")
     print(f"[1/4] concept file {built if t.concepts is None else f'{t.concepts} (given)'}", file=file)
     concepts = concept_file_for(cfg, selector, corpus, settings)
+    from harness.concepts.concept_file import read_header
+
+    read_header(concepts).check_training_part(concepts)  # as training does, but before the model loads
     seconds["concepts"] = time.perf_counter() - t0
 
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)

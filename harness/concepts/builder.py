@@ -45,7 +45,7 @@ from harness.concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_1, SEED, SHARE, Check, check_fields, option
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
-from harness.splits import HELDOUT_SIZE, SPLIT_SEED
+from harness.splits import HELDOUT_SIZE, SPLIT_SEED, VALIDATION_FRACTION
 
 SPLIT_PARTS = ("train", "validation", "heldout")
 CANDIDATE_FILTER = ("whole-word tokens: decode(anchor + [token]) = decode(anchor) + ' ' + letters (the tokenizer's own "
@@ -74,7 +74,8 @@ class BuildConfig:
                          "part: N whole documents of 50 < characters < 2,000 drawn with the split seed)")
     seed: int = option(0, check=SEED, help="seed of the proportion draws")
     heldout_size: int = option(HELDOUT_SIZE, check=AT_LEAST_1, help="corpus split: held-out sequences")
-    validation_fraction: float = option(0.1, check=Check(ge=0, lt=1), help="corpus split: validation share of the rest")
+    validation_fraction: float = option(VALIDATION_FRACTION, check=Check(ge=0, lt=1),
+                                        help="corpus split: validation share of the rest")
     split_seed: int = option(SPLIT_SEED, check=SEED, help="corpus split: document permutation seed (evaluate with the same "
                                               "--split-seed)")
     chunk_size: int = option(32, check=AT_LEAST_1, help="sequences per processing chunk")

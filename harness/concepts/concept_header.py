@@ -105,3 +105,40 @@ class ConceptHeader:
             raise UserError(f"concept file {path or ''} was built for tokenizer {name} (fingerprint {str(want)[:12]}), "
                             f"not this model's tokenizer (fingerprint {have[:12]}); rebuild it with harness concepts "
                             f"build")
+
+    def check_training_part(self, path: Path | str) -> None:
+        """Refuse (one-line UserError) a file whose header says its text is not the train part of its corpus
+        split (``heldout`` or ``validation``): evaluation uses those parts (the LM tasks' and geometry tasks'
+        held-out text, a validation set), so training on them would score the model on its own training
+        text. A file that names no part (made by hand) passes here; evaluation's check of the trained
+        texts' digests covers it (:mod:`harness.seen_texts`)."""
+        part = self.split_part
+        if part in ("", "train"):
+            return
+        raise UserError(f"concept file {path} holds the {part} part of corpus {self.name('corpus')}'s split; training "
+                        f"takes only the train part, so that evaluation never scores a model on its own training text: "
+                        f"build it with {self.train_build_command(path)}")
+
+    def train_build_command(self, path: Path | str) -> str:
+        """The ``harness concepts build`` command of the train part, with this file's model, corpus, selector,
+        limit and split settings (those that differ from the defaults), written beside ``path``."""
+        import shlex
+
+        from harness.models import EMBEDDED_DEFAULT
+        from harness.splits import HELDOUT_SIZE, SPLIT_SEED, VALIDATION_FRACTION
+
+        split = self.block("split")
+        path = Path(path)
+
+        def unless(key: str, default: Any) -> Any:
+            return None if split.get(key) in (None, default) else split.get(key)
+
+        flags = [("--model", None if self.model_spec == EMBEDDED_DEFAULT else self.model_spec),
+                 ("--corpus", self.corpus_spec or "CORPUS"), ("--selector", self.name("selector") or "SELECTOR"),
+                 ("--split", "train"), ("--limit", split.get("limit")),
+                 ("--heldout-size", unless("heldout_size", HELDOUT_SIZE)),
+                 ("--validation-fraction", unless("validation_fraction", VALIDATION_FRACTION)),
+                 ("--split-seed", unless("split_seed", SPLIT_SEED)),
+                 ("--out", path.with_name(f"{path.stem}.train{path.suffix or '.jsonl'}"))]
+        return "harness concepts build " + " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in flags
+                                                    if value is not None)
