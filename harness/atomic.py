@@ -52,8 +52,11 @@ def umask() -> int:
     return mask
 
 
-def json_text(data: Any) -> str:
-    return json.dumps(data, indent=1, allow_nan=True) + "\n"
+def json_text(data: Any, *, allow_nan: bool = True) -> str:
+    """``data`` as the harness writes JSON. ``allow_nan=False`` (result files, read by other tools too): a NaN
+    or infinity anywhere raises ``ValueError`` (a bug) rather than being written as a token standard JSON
+    readers refuse."""
+    return json.dumps(data, indent=1, allow_nan=allow_nan) + "\n"
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

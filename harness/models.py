@@ -305,6 +305,19 @@ def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: 
     return load_hf(info, model_folder(info), dev, pick_dtype(dtype, dev))
 
 
+def resolved_dtype(device: str = "auto", dtype: str = "auto") -> str:
+    """The name (``float32``, ``bfloat16``, ...) of the dtype :func:`load_model` gives ``dtype`` on ``device`` on
+    this machine (``auto`` resolved), known before any weights are read."""
+    from harness.lm.hf_load import pick_device, pick_dtype
+
+    return dtype_name(pick_dtype(dtype, pick_device(device)))
+
+
+def dtype_name(dtype: Any) -> str:
+    """``torch.bfloat16`` -> ``bfloat16``: a loaded model's dtype as result and concept files record it."""
+    return str(dtype).removeprefix("torch.")
+
+
 def with_adapter(base: "LanguageModel", info: ModelInfo) -> "LanguageModel":
     """The adapter ``info`` (a described adapter spec) on an already loaded base model, without loading
     the base again. The base's module is changed in place (peft injects the adapter's layers): use

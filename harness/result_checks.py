@@ -1,6 +1,7 @@
-"""What a valid result record is (:func:`validate`), and what a record from elsewhere must also be
-(:func:`validate_untrusted`). Both return the list of problems (empty when the record is fine), so a
-caller can refuse a file with every reason at once.
+"""What a valid result record is (:func:`validate`: among others, no NaN or infinity in its metrics,
+comparison, per-item columns or protocol), and what a record from elsewhere must also be
+(:func:`validate_untrusted`: every number finite, every string bounded, anywhere). Both return the list of
+problems (empty when the record is fine), so a caller can refuse a file with every reason at once.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def validate(record: Any) -> list[str]:
         problems.append("'metrics' must map names to finite numbers (or null, with the reason under 'undefined')")
     elif not isinstance(record["main_metric"], str) or record["main_metric"] not in metrics:
         problems.append(f"main_metric {record['main_metric']!r:.60} not in metrics")
-    problems += _value_problems(record.get("comparison"), "comparison")  # NaN never reaches a result file
+    problems += _value_problems(record.get("comparison"), "comparison", max_text=None)  # NaN never reaches a file
+    problems += _value_problems(record.get("protocol"), "protocol", max_text=None)
     items = record.get("items")
     if items is not None:
         ids = items.get("ids") if isinstance(items, dict) else None
@@ -56,11 +58,25 @@ def validate(record: Any) -> list[str]:
             problems.append("'items' columns differ in length from 'ids'")
         elif "clusters" in items and not _one_cluster_per_item(items["clusters"], len(ids)):
             problems.append("'items' clusters must give one integer or string per id")
+        else:
+            problems += _non_finite_items(cols)
     return problems + _aggregation_problems(record.get("aggregations"), items)
 
 
 def _finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _non_finite_items(columns: dict[str, list[Any]]) -> list[str]:
+    """The first non-finite value of each column: an item without a value is null (an lm-eval document a
+    filter did not score), never NaN. One pass per column, no call per value: per-token columns hold millions."""
+    problems = []
+    for name, col in columns.items():
+        bad = next((i for i, v in enumerate(col) if isinstance(v, float) and not math.isfinite(v)), None)
+        if bad is not None:
+            problems.append(f"items column {name!r:.60} holds {col[bad]} at item {bad} (numbers must be finite; "
+                            f"an item without a value is null)")
+    return problems
 
 
 def _aggregation_problems(aggregations: Any, items: Any) -> list[str]:
@@ -85,18 +101,20 @@ def _name_problem(what: str, value: Any) -> list[str]:
     return [f"{what} {value!r:.60} is not a name (letters, digits, '.', '_', '-', at most {MAX_NAME_CHARS})"]
 
 
-def _value_problems(value: Any, where: str, depth: int = 0) -> list[str]:
-    """Non-finite numbers, oversized strings and absurd nesting anywhere in ``value``."""
+def _value_problems(value: Any, where: str, depth: int = 0, max_text: int | None = MAX_TEXT_CHARS) -> list[str]:
+    """Non-finite numbers, strings over ``max_text`` characters (None: any length) and absurd nesting
+    anywhere in ``value``."""
     if depth > 32:
         return [f"{where} is nested too deeply"]
     if isinstance(value, float) and not math.isfinite(value):
         return [f"{where} is {value} (numbers must be finite)"]
-    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-        return [f"{where} holds {len(value)} characters (at most {MAX_TEXT_CHARS})"]
+    if isinstance(value, str) and max_text is not None and len(value) > max_text:
+        return [f"{where} holds {len(value)} characters (at most {max_text})"]
     children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     problems: list[str] = []
     for key, child in children:
-        problems += _value_problems(child, f"{where}.{key}" if isinstance(value, dict) else f"{where}[{key}]", depth + 1)
+        problems += _value_problems(child, f"{where}.{key}" if isinstance(value, dict) else f"{where}[{key}]", depth + 1,
+                                    max_text)
         if len(problems) >= 3:
             break
     return problems

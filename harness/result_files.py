@@ -80,7 +80,7 @@ def write_result(path: Path, result: ResultRecord) -> Path:
     if problems:
         raise ResultError(f"refusing to write an invalid result ({'; '.join(problems)})")
     path = Path(path)
-    text = json_text(record)
+    text = json_text(record, allow_nan=False)  # validate names what NaN usually reaches; this guards every block
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,13 +47,13 @@ class Aggregation:
 
 @dataclass
 class Items:
-    """Per-item raw values: ``ids[i]`` names item i, ``columns[c][i]`` is its value in column c,
-    ``clusters[i]`` the unit item i is resampled with (LM tasks: its sequence; ``None``: every item
-    its own cluster). A paired bootstrap resamples clusters (or single items) shared by two runs,
-    matched by item id."""
+    """Per-item raw values: ``ids[i]`` names item i, ``columns[c][i]`` is its value in column c (``None``:
+    it has none, null in the file; never NaN), ``clusters[i]`` the unit item i is resampled with (LM tasks:
+    its sequence; ``None``: every item its own cluster). A paired bootstrap resamples clusters (or single
+    items) shared by two runs, matched by item id."""
 
     ids: list[str]
-    columns: dict[str, list[float]]
+    columns: dict[str, list[float | None]]
     clusters: list[int] | list[str] | None = None
 
     def __post_init__(self) -> None:

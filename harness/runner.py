@@ -21,7 +21,7 @@ from pathlib import Path
 from harness.embedding import check_layers
 from harness.errors import UserError
 from harness.lm.interface import LanguageModel
-from harness.models import ModelInfo, describe_spec, load_model
+from harness.models import ModelInfo, describe_spec, dtype_name, load_model, resolved_dtype
 from harness.plugins import load_plugins
 from harness.provenance import git_commit, package_versions
 from harness.registry import parse_names
@@ -75,7 +75,7 @@ def build_record(task: Task, out: TaskOutput, lm: LanguageModel, options: EvalOp
         metrics={k: None if k in undefined else v for k, v in metrics.items()}, main_metric=task.main_metric,
         higher_is_better=directions(declared), aggregations=aggregations(declared),
         protocol=out.protocol, data=out.data, seed=options.seed, options=options.recorded(),
-        provenance={"device": str(lm.device), "dtype": str(lm.dtype).replace("torch.", ""),
+        provenance={"device": str(lm.device), "dtype": dtype_name(lm.dtype),
                     "versions": package_versions(), "git_commit": git_commit(), "wall_time_s": round(wall, 3),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         items=Items(ids=out.items.ids, columns=out.items.columns, clusters=out.items.cluster_ids()),
@@ -137,7 +137,16 @@ def evaluate(spec: str, tasks: str = "all", options: EvalOptions | None = None, 
             loaded["base"] = load_model(info.base, device=device, dtype=dtype)
         return loaded["base"]
 
-    ctx = EvalContext(options, info, base_model)
+    def base_dtype() -> str:
+        """What :func:`base_model` gives, known before it loads: the given base's, the evaluated model's for a
+        base causal LM, else what ``device``/``dtype`` resolve to (as the base would be loaded)."""
+        if base_lm is not None:
+            return dtype_name(base_lm.dtype)
+        if info.kind == "causal_lm" and lm is not None:
+            return dtype_name(lm.dtype)
+        return resolved_dtype(device, dtype)
+
+    ctx = EvalContext(options, info, base_model, base_dtype)
     prepared = {t.name: t.prepare(ctx) for t in selected}
     loaded["model"] = lm = lm if lm is not None else load_model(spec, base=base, device=device, dtype=dtype, info=info)
     check_layers((options.layer,), lm.num_layers, "--layer")

@@ -245,14 +245,17 @@ class EvalContext:
 
     ``base_model()`` gives the base model of the one evaluated (itself for a base causal LM), loaded at
     most once and only when a task needs it (e.g. to build the held-out concept sets of an adapter's
-    base); :func:`harness.runner.evaluate` provides it."""
+    base); ``base_dtype()`` the name of the dtype it has, before it is loaded (it keys those cached
+    sets); :func:`harness.runner.evaluate` provides both."""
 
     def __init__(self, options: EvalOptions, model_info: ModelInfo | None = None,
-                 base_model: Callable[[], LanguageModel] | None = None) -> None:
+                 base_model: Callable[[], LanguageModel] | None = None,
+                 base_dtype: Callable[[], str] | None = None) -> None:
         self.options = options
         self.model_info = model_info
         self.shared: dict[str, Any] = {}  # caches tasks may share within one run (e.g. LM passes)
         self._base_model = base_model
+        self._base_dtype = base_dtype
         self._embedding_cache = None
 
     def option(self, name: str) -> Any:
@@ -266,6 +269,10 @@ class EvalContext:
         if self._base_model is None:
             raise UserError("this task needs the base model of the one evaluated (run it through harness eval)")
         return self._base_model()
+
+    def base_dtype(self) -> str | None:
+        """The dtype name of :meth:`base_model` (``float32``, ``bfloat16``), or None outside a run."""
+        return self._base_dtype() if self._base_dtype is not None else None
 
     def embeddings(self, lm: LanguageModel):
         from harness.embedding import EmbeddingCache

@@ -30,7 +30,7 @@ python -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smoll
 if ! python -c "import sys; from harness.concepts.wordnet_data import locate_wordnet; sys.exit(not locate_wordnet().ok)"; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
   if command -v apt-get >/dev/null && $SUDO true 2>/dev/null; then
-    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null) \
+    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends wordnet-base wordnet-sense-index >/dev/null) \
       || echo "setup: could not install wordnet-base wordnet-sense-index" >&2
   else
     echo "setup: cannot install Debian's WordNet here (needs apt and root); doctor below names the missing files" >&2

@@ -161,7 +161,7 @@ def prepare(ctx: "EvalContext") -> GeometryPlan:
         base = info if info.kind == "causal_lm" else describe_spec(info.base)  # an adapter's sets are its base's
         try:
             path = concept_cache_path(base, settings["corpus"], "heldout", settings["selector"],
-                                      **_build_settings(ctx, settings))
+                                      dtype=ctx.base_dtype(), **_build_settings(ctx, settings))
         except UserError as exc:
             raise _cannot_build(settings, base.spec, exc) from None
     plan = GeometryPlan(settings, path)

@@ -158,6 +158,42 @@ def test_cached_concept_file_builds_once(tiny_llama, corpus_file, monkeypatch, t
     assert p3 != p1 and not list(p1.parent.glob(".*.tmp-*"))
 
 
+def test_the_cache_key_holds_the_dtype_the_sets_are_built_in(tiny_llama, tiny_folder, corpus_file, monkeypatch,
+                                                              tmp_path):
+    """Sets built in float32 are not a bfloat16 run's: two dtypes, two cached files; one dtype, one file. A loaded
+    model keys by its own dtype (the geometry tasks' held-out sets), a spec by the dtype its ``device``/``dtype``
+    resolve to (the training concept file of ``train-and-eval``: ``auto`` is float32 on a CPU); the header says
+    which."""
+    import torch
+
+    from harness.concepts.concept_cache import concept_cache_path
+    from harness.corpora import load_corpus
+    from harness.models import describe_spec
+    from tiny_models import tiny_lm, tiny_llama_model
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    corpus = load_corpus(str(corpus_file))
+
+    def path(info, dtype):
+        return concept_cache_path(info, corpus, "heldout", "wordnet", dtype=dtype, k=20, **SPLIT)
+
+    assert path(tiny_llama.info, "float32") == path(tiny_llama.info, "float32") != path(tiny_llama.info, "bfloat16")
+    half = tiny_lm(tiny_llama.tokenizer, module=tiny_llama_model(len(tiny_llama.tokenizer)).to(torch.bfloat16))
+    assert half.info.id == tiny_llama.info.id  # the same model, only its dtype differs
+    built = {name: cached_concept_file(lm, corpus, "heldout", "wordnet", k=20, **SPLIT)
+             for name, lm in (("float32", tiny_llama), ("bfloat16", half))}
+    assert built == {name: path(tiny_llama.info, name) for name in built}
+    assert {name: load_concept_file(p).header.raw["model"]["dtype"] for name, p in built.items()} == \
+        {"float32": "float32", "bfloat16": "bfloat16"}
+
+    info = describe_spec(str(tiny_folder))
+    for name in ("float32", "bfloat16"):  # cached already: found, not built from the spec
+        path(info, name).write_text(name)
+    from_spec = {dtype: cached_concept_file(str(tiny_folder), corpus, "heldout", "wordnet", device="cpu", dtype=dtype, k=20,
+                                            **SPLIT).read_text() for dtype in ("auto", "float32", "bf16", "bfloat16")}
+    assert from_spec == {"auto": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16"}
+
+
 def run_cli(argv, capsys) -> tuple[int, str]:
     """Exit status and the error line (stderr may also hold progress bars of model loading, never a traceback)."""
     code = main(argv)
@@ -319,7 +355,7 @@ def test_cache_key_names_the_embedding_mode(tiny_llama, corpus_file):
     from harness.concepts.concept_cache import concept_cache_path
 
     path = lambda selector, **kw: concept_cache_path(tiny_llama.info, str(corpus_file), "train", selector,  # noqa: E731
-                                                     **SPLIT, **kw)
+                                                     dtype="float32", **SPLIT, **kw)
     default, contextual, static = path("embedding"), path("embedding", embedding_mode="contextual"), \
         path("embedding", embedding_mode="static")
     assert default == contextual != static

@@ -100,3 +100,14 @@ def test_from_pretrained_takes_dtype(tmp_path):
 
     tiny_llama_model(64).save_pretrained(tmp_path)
     assert AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.bfloat16).dtype == torch.bfloat16
+
+
+def test_setup_installs_no_recommended_apt_packages():
+    """WordNet's Debian packages recommend others (``wordnet-gui``, Tk) that nothing here uses: every apt
+    install in ``scripts/setup.sh`` asks for the named packages only."""
+    import re
+
+    text = (ROOT / "scripts" / "setup.sh").read_text().replace("\\\n", " ")  # continued lines joined
+    installs = [m.group(0) for m in re.finditer(r"\bapt(?:-get)?\s+install\b[^;&|)\n]*", text)]
+    assert installs, "setup.sh installs no apt package: this test is out of date"
+    assert [i for i in installs if "--no-install-recommends" not in i] == []

@@ -339,7 +339,7 @@ def test_prepare_loads_no_model_and_run_builds_the_missing_file_with_the_evaluat
     import harness.lm.hf_load as hf_load
     from tiny_models import tiny_llama_model
     from harness.lm.hf_causal import HFCausalLM
-    from harness.models import describe_spec
+    from harness.models import describe_spec, dtype_name
     from harness.runner import evaluate
     from harness.task import EvalContext, EvalOptions
     from tasks.geometry_data import prepare
@@ -358,7 +358,8 @@ def test_prepare_loads_no_model_and_run_builds_the_missing_file_with_the_evaluat
 
     def build(model, corpus, split, selector, **settings):  # stands in for the builder: writes a known file
         built.append(model)
-        return write_concept_file(concept_cache.concept_cache_path(model.info, corpus, split, selector, **settings),
+        return write_concept_file(concept_cache.concept_cache_path(model.info, corpus, split, selector,
+                                                                   dtype=dtype_name(model.dtype), **settings),
                                   smollm2_tokenizer)
 
     monkeypatch.setattr(hf_load, "load_hf", no_loading)

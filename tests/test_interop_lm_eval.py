@@ -208,3 +208,29 @@ def test_lm_eval_parity_on_the_embedded_default_over_a_subset(smollm2_folder, tm
     reference = hflm_samples(smollm2_folder, tasks, ["local_mc", "local_ppl"])
     check_parity(read_result(tmp_path / "r", "lm_eval.local_mc"), read_result(tmp_path / "r", "lm_eval.local_ppl"),
                  reference)
+
+
+def test_a_document_a_filter_did_not_score_has_no_value_not_nan():
+    """lm-eval's samples of one filter may lack a document the other filter scored: its column holds None
+    (null in the file), never NaN, so the result file stays standard JSON; a NaN log-likelihood is None too."""
+    from types import SimpleNamespace
+
+    from harness.interop.lm_eval_run import convert
+
+    def mean(values):
+        return sum(values) / len(values)
+
+    def weighted_perplexity(pairs):
+        return 0.0
+
+    task = SimpleNamespace(aggregation=lambda: {"acc": mean, "word_perplexity": weighted_perplexity},
+                           config=SimpleNamespace(dataset_path="local", dataset_name=None), VERSION=1)
+    samples = [{"doc_id": 0, "filter": "none", "metrics": ["acc", "word_perplexity"], "acc": 1.0,
+                "word_perplexity": (-2.0, 4)},
+               {"doc_id": 1, "filter": "none", "metrics": ["acc", "word_perplexity"], "acc": 0.0,
+                "word_perplexity": (float("nan"), 5)},
+               {"doc_id": 0, "filter": "strict", "metrics": ["acc"], "acc": 1.0}]
+    _, out = convert("toy", task, {"acc,none": 0.5, "acc,strict": 1.0, "word_perplexity,none": 1.0}, samples,
+                     {"acc": True}, 0)
+    assert out.items.columns == {"acc": [1.0, 0.0], "word_perplexity.nll": [2.0, None],
+                                 "word_perplexity.weight": [4.0, 5.0], "acc.strict": [1.0, None]}

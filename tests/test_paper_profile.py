@@ -184,15 +184,17 @@ def test_cpu_builds_keep_their_cache_key_and_header(tiny_llama, corpus, isolated
     settings = build_settings(cfg, hyper, "wordnet", eval_options_for(cfg, hyper))
     assert settings == {"limit": 400, "max_synonyms": 10, "heldout_size": 1000, "split_seed": 0}
     small = dict(limit=4, max_synonyms=10, **SPLIT)
-    path = concept_cache_path(tiny_llama.info, str(corpus), "train", "wordnet", **small)
+    f32 = dict(dtype="float32", **small)  # the dtype the tiny model runs in: part of the key
+    path = concept_cache_path(tiny_llama.info, str(corpus), "train", "wordnet", **f32)
     loaded = load_corpus(str(corpus))
     _, texts, _ = corpus_part(loaded, BuildConfig(selector="wordnet", **small))
-    key = cache_key(tiny_llama.info.id, loaded.sha256, "train", "wordnet", {**small, "part_sha256": texts_sha256(texts)})
+    key = cache_key(tiny_llama.info.id, "float32", loaded.sha256, "train", "wordnet",
+                    {**small, "part_sha256": texts_sha256(texts)})
     assert path.name.endswith(f"-{key}.jsonl")
-    assert concept_cache_path(tiny_llama.info, str(corpus), "train", "wordnet", sample="first", **small) == path
-    paper = concept_cache_path(tiny_llama.info, str(corpus), "train", "wordnet", sample="paper", **small)
-    judged = concept_cache_path(tiny_llama.info, str(corpus), "train", "llm", judge="a/b", **small)
-    assert len({path, paper, judged, concept_cache_path(tiny_llama.info, str(corpus), "train", "llm", **small)}) == 4
+    assert concept_cache_path(tiny_llama.info, str(corpus), "train", "wordnet", sample="first", **f32) == path
+    paper = concept_cache_path(tiny_llama.info, str(corpus), "train", "wordnet", sample="paper", **f32)
+    judged = concept_cache_path(tiny_llama.info, str(corpus), "train", "llm", judge="a/b", **f32)
+    assert len({path, paper, judged, concept_cache_path(tiny_llama.info, str(corpus), "train", "llm", **f32)}) == 4
     built = cached_concept_file(tiny_llama, str(corpus), "train", "wordnet", **small)
     assert set(read_header(built).raw["split"]) == {"part", "limit", "sequences", "sha256", "heldout_size",
                                                     "validation_fraction", "split_seed", "method", "sizes", "documents"}

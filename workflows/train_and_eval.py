@@ -133,9 +133,10 @@ def check_judge(cfg: TrainAndEval, hyper: Hyper) -> None:
     if cfg.train.concepts is not None or selector != "llm" or not offline_missing(judge):
         return
     from harness.concepts.concept_cache import concept_cache_path
-    from harness.models import describe_spec
+    from harness.models import describe_spec, resolved_dtype
 
-    if concept_cache_path(describe_spec(cfg.train.model), corpus, "train", selector, **settings).is_file():
+    dtype = resolved_dtype(cfg.train.device, cfg.train.dtype)
+    if concept_cache_path(describe_spec(cfg.train.model), corpus, "train", selector, dtype=dtype, **settings).is_file():
         return  # built before: no judge needed
     require_judge(judge, "--judge" if cfg.judge else f"the {cfg.train.profile} profile's judge")
 

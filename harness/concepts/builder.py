@@ -121,10 +121,13 @@ def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[s
     from harness.corpora import texts_sha256
     from harness.provenance import git_commit, package_versions
 
+    from harness.models import dtype_name
+
     info = loaded.info
     return {
         "type": "header", "format_version": FORMAT_VERSION,
-        "model": {"spec": info.spec, "id": info.id, "name": info.name, "base": info.base},
+        "model": {"spec": info.spec, "id": info.id, "name": info.name, "base": info.base,
+                  "dtype": dtype_name(loaded.dtype)},  # what the cache key holds (concept_cache)
         "tokenizer": tokenizer_info(loaded.tokenizer, name=info.base),
         "corpus": corpus.describe(),
         "split": {"part": cfg.split, "limit": cfg.limit, "sequences": len(texts), "sha256": texts_sha256(texts),

@@ -1,11 +1,13 @@
 """Cached concept files: one per (base model, corpus part, selector, settings), built once and reused.
 
 Files live under ``<cache>/concepts``, named by model, corpus, split part, selector and a key over
-everything that decides their content (the model id, the corpus sha256, the split part's own texts,
-the settings, among them the llm selector's judge and backend when given and the sample rule other than
-``first`` (:mod:`harness.concepts.sample_rule`), the file format and the candidate filter). A build happens
-beside the final name and is renamed in under a file lock, so concurrent runs build a file once and never
-read half of one.
+everything that decides their content (the model id and the dtype it runs in, the corpus sha256, the
+split part's own texts, the settings, among them the llm selector's judge and backend when given and the
+sample rule other than ``first`` (:mod:`harness.concepts.sample_rule`), the file format and the candidate
+filter). The dtype is the resolved one (``auto`` is ``bfloat16`` on most GPUs, ``float32`` on a CPU): the
+candidates and the judge's answers are the model's numbers, so sets built in float32 are not those of a
+bfloat16 run. A build happens beside the final name and is renamed in under a file lock, so concurrent runs
+build a file once and never read half of one.
 
 ``separate_process=True`` builds from a model spec in a spawned child process, which loads its own
 copy of the model, spaCy, WordNet and lemminflect and exits when the file is written: a caller that
@@ -26,17 +28,20 @@ from harness.concepts.builder import CANDIDATE_FILTER, BuildConfig, build_concep
 from harness.concepts.concept_file import FORMAT_VERSION
 
 
-def cache_key(model_id: str, corpus_sha: str, split: str, selector: str, settings: dict[str, Any]) -> str:
-    payload = json.dumps({"model": model_id, "corpus": corpus_sha, "split": split, "selector": selector,
-                          "settings": settings, "format": FORMAT_VERSION, "candidates": CANDIDATE_FILTER},
-                         sort_keys=True, default=str)
+def cache_key(model_id: str, dtype: str | None, corpus_sha: str, split: str, selector: str,
+              settings: dict[str, Any]) -> str:
+    payload = json.dumps({"model": model_id, "dtype": dtype, "corpus": corpus_sha, "split": split,
+                          "selector": selector, "settings": settings, "format": FORMAT_VERSION,
+                          "candidates": CANDIDATE_FILTER}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, **settings: Any) -> Path:
-    """Where the concept file of base model ``info`` (a :class:`~harness.models.ModelInfo`), ``corpus`` (a
-    name/path or a Corpus), ``split`` part, ``selector`` and :class:`BuildConfig` ``settings`` is cached
-    (whether or not it was built yet); needs no model."""
+def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, *, dtype: str | None,
+                       **settings: Any) -> Path:
+    """Where the concept file of base model ``info`` (a :class:`~harness.models.ModelInfo`) running in ``dtype``
+    (a resolved name, :func:`harness.models.resolved_dtype`), ``corpus`` (a name/path or a Corpus), ``split``
+    part, ``selector`` and :class:`BuildConfig` ``settings`` is cached (whether or not it was built yet); needs
+    no model."""
     from harness.corpora import load_corpus, texts_sha256
     from harness.paths import cache_dir, slug
 
@@ -51,7 +56,8 @@ def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, **sett
     settings = {k: v for k, v in settings.items() if not (k == "sample" and v == "first")}
     if "sample" in record:
         settings["sample_rule"] = {k: v for k, v in record["sample"].items() if k != "available"}
-    key = cache_key(info.id, corpus_obj.sha256, split, selector, {**settings, "part_sha256": texts_sha256(texts)})
+    key = cache_key(info.id, dtype, corpus_obj.sha256, split, selector,
+                    {**settings, "part_sha256": texts_sha256(texts)})
     return cache_dir("concepts") / f"{slug(info.name)}-{slug(corpus_obj.name)}-{split}-{selector}-{key}.jsonl"
 
 
@@ -59,23 +65,23 @@ def cached_concept_file(model: Any, corpus: Any, split: str, selector: str, sepa
                         **settings: Any) -> Path:
     """The concept file for (base model, corpus, split, selector, settings), built on first use and reused.
 
-    ``model`` is a spec or a loaded model (its ``info.id`` keys the cache and it builds the file, so the
-    model is not loaded again); ``settings`` are :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp``
-    for a build from a spec. ``separate_process`` (a spec only): build in a spawned child process
+    ``model`` is a spec or a loaded model (its ``info.id`` and dtype key the cache and it builds the file, so
+    the model is not loaded again); ``settings`` are :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp``
+    for a build from a spec (the dtype they resolve to keys the cache). ``separate_process`` (a spec only): build in a spawned child process
     (module docstring); a user error there is raised here."""
     from filelock import FileLock
 
     from harness.corpora import load_corpus
+    from harness.models import describe_spec, dtype_name, resolved_dtype
 
     run_opts = {k: settings.pop(k) for k in ("device", "dtype", "nlp") if k in settings}
     if isinstance(model, str):
-        from harness.models import describe_spec
-
         info = describe_spec(model)
+        dtype = resolved_dtype(run_opts.get("device", "auto"), run_opts.get("dtype", "auto"))
     else:
-        info = model.info
+        info, dtype = model.info, dtype_name(model.dtype)
     corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
-    path = concept_cache_path(info, corpus_obj, split, selector, **settings)
+    path = concept_cache_path(info, corpus_obj, split, selector, dtype=dtype, **settings)
     if path.is_file():
         return path
     with FileLock(str(path) + ".lock"):

@@ -109,7 +109,7 @@ def convert(name: str, task: Any, reported: dict[str, Any], samples: list[dict[s
     agg_names = {m: getattr(fn, "__name__", str(fn)) for m, fn in task.aggregation().items()}
     doc_ids = sorted({int(s["doc_id"]) for s in samples})
     row = {d: i for i, d in enumerate(doc_ids)}
-    columns: dict[str, list[float]] = {}
+    columns: dict[str, list[float | None]] = {}
     metrics, values = [], {}
     for filt in sorted({s["filter"] for s in samples}, key=lambda f: (f != "none", f)):
         rows = [s for s in samples if s["filter"] == filt]
@@ -135,23 +135,33 @@ def convert(name: str, task: Any, reported: dict[str, Any], samples: list[dict[s
     return declared, output
 
 
-def _columns(key: str, agg: str, values: list[tuple[int, Any]], n: int) -> tuple[dict[str, list[float]], Aggregation | None]:
-    """Per-document columns of one metric and the aggregation that recomputes lm-eval's value from them."""
+def _columns(key: str, agg: str, values: list[tuple[int, Any]], n: int
+             ) -> tuple[dict[str, list[float | None]], Aggregation | None]:
+    """Per-document columns of one metric and the aggregation that recomputes lm-eval's value from them; a
+    document this metric's filter did not score has no value (``None``, null in the file; NaN once aggregated)."""
+    col: list[float | None]
     if agg == "mean":
-        col = [math.nan] * n
+        col = [None] * n
         for i, v in values:
-            col[i] = float(v)
+            col[i] = _finite(float(v))
         return {key: col}, Aggregation("mean", (key,))
     if agg in ("weighted_perplexity", "bits_per_byte", "perplexity"):
-        num, den = [math.nan] * n, [math.nan] * n
+        num: list[float | None] = [None] * n
+        den: list[float | None] = [None] * n
         scale = 1 / math.log(2) if agg == "bits_per_byte" else 1.0
         for i, v in values:
             ll, weight = (v, 1.0) if agg == "perplexity" else v
-            num[i], den[i] = -float(ll) * scale, float(weight)
+            num[i], den[i] = _finite(-float(ll) * scale), _finite(float(weight))
         top = f"{key}.bits" if agg == "bits_per_byte" else f"{key}.nll"
         return {top: num, f"{key}.weight": den}, Aggregation("ratio" if agg == "bits_per_byte" else "exp_ratio",
                                                               (top, f"{key}.weight"))
     return {}, None
+
+
+def _finite(value: float) -> float | None:
+    """A document's value, or None where lm-eval logged NaN or an infinity (a log-likelihood of -inf): a result
+    file holds no such number, and the metric aggregating it is undefined either way."""
+    return value if math.isfinite(value) else None
 
 
 def _jsonable(value: Any) -> Any:
