@@ -94,11 +94,13 @@ def test_embedded_default_all_similarity_tasks(capsys, tmp_path):
 
 def _save_adapter(base_model, folder: Path, base_spec: str, seed: int = 0):
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig
+
+    from harness.lm.hf_load import wrap_lora
 
     torch.manual_seed(seed)
     cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    peft_model = get_peft_model(base_model, cfg)
+    peft_model = wrap_lora(base_model, cfg)
     peft_model.save_pretrained(folder)
     meta = json.loads((folder / "adapter_config.json").read_text())
     meta["base_model_name_or_path"] = base_spec

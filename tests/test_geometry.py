@@ -409,14 +409,15 @@ def test_cli_heldout_sets_that_cannot_be_built_one_line_exit_2(tmp_path, capsys,
 def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
     """Base and a (random, non-zero) LoRA adapter of it: the same cached held-out sets, the same items,
     and the adapter's result carries the paired bootstrap against the base."""
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig
 
+    from harness.lm.hf_load import wrap_lora
     from harness.models import load_model
     from harness.runner import evaluate
     from harness.task import EvalOptions
 
     model = load_model("smollm2-135m", device="cpu", dtype="float32").module
-    peft = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft = wrap_lora(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     peft.save_pretrained(tmp_path / "adapter")
     options = EvalOptions(results_dir=tmp_path / "results", limit=12, n_resamples=100)
     base = evaluate("smollm2-135m", "clustering,centroid_similarity", options, device="cpu").records

@@ -129,12 +129,14 @@ def test_lm_eval_tasks_through_harness_eval_equal_lm_evals_hf_model(tiny_folder,
 def write_adapter(base: Path, out: Path) -> Path:
     """A LoRA adapter of ``base`` with random (non-zero) weights, named by its folder."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig
     from transformers import AutoModelForCausalLM
 
+    from harness.lm.hf_load import wrap_lora
+
     torch.manual_seed(1)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    model = wrap_lora(AutoModelForCausalLM.from_pretrained(base),
+                      LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     model.peft_config["default"].base_model_name_or_path = str(base)
     model.save_pretrained(out)
     return out

@@ -86,15 +86,16 @@ def test_one_forward_pass_for_both_tasks_and_batching_does_not_matter(tiny_llama
 def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
     """An adapter's results carry a paired bootstrap against the base model's results."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig
 
-    from tiny_models import tiny_llama_model, tiny_lm
+    from harness.lm.hf_load import wrap_lora
     from harness.runner import print_summary
+    from tiny_models import tiny_llama_model, tiny_lm
 
     opts = options(tmp_path, limit=3)
     base = evaluate("tiny-llama", "content_word_ppl,global_ppl", opts, lm=tiny_llama)
-    peft_model = get_peft_model(tiny_llama_model(len(tiny_llama.tokenizer)),
-                                LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).eval()
+    peft_model = wrap_lora(tiny_llama_model(len(tiny_llama.tokenizer)),
+                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).eval()
     from harness.corpora import load_corpus
 
     trained_on = {"concept_header": {"corpus": load_corpus("lee").describe()}}  # what harness_train.json records
