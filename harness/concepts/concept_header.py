@@ -80,8 +80,8 @@ class ConceptHeader:
     @property
     def split_part(self) -> str:
         """``train``, ``validation`` or ``heldout`` (``""`` when the file does not say)."""
-        split = self.raw.get("split", "")
-        return str(split.get("part", "") if isinstance(split, dict) else split)
+        split = self.raw.get("split") or ""  # null: says nothing (not the part "None")
+        return str((split.get("part") or "") if isinstance(split, dict) else split)
 
     @property
     def model_spec(self) -> str | None:
