@@ -185,9 +185,11 @@ class EvalOptions:
     data_dir: str | None = option(None, help="benchmark folder laid out like shared/data (default: $HARNESS_DATA_DIR)")
     layer: int = option(-1, type=int, help="hidden-state layer to pool (default -1: final; 0: the embeddings; "
                                            "negative: counted from the last)")
-    bos: str = option("context", choices=("context", "native", "add"),
-                      help="token in front of texts for tokenizers that add none: context (default: prepend BOS, else "
-                           "end-of-text, left out of the pool), native (as the tokenizer does), add (prepend and pool it)")
+    bos: str = option("context", choices=("context", "declared", "native", "add"),
+                      help="token in front of texts for tokenizers that add none: context (default: the token that began "
+                           "pretraining documents, e.g. <|endoftext|> where the declared BOS is a chat marker, left out "
+                           "of the pool), declared (the declared BOS, else end-of-text, left out of the pool), native "
+                           "(as the tokenizer does), add (prepend the context token and pool it)")
     pooling: str | None = option(None, help="pooling of a text's hidden states: mean (default), last (its last token) "
                                             "or echo (the text twice, mean over the second copy)")
     template: str | None = option(None, help="prompt around each text, with {text} where it goes, pooled at its last "

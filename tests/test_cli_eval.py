@@ -87,7 +87,7 @@ def test_embedded_default_all_similarity_tasks(capsys, tmp_path):
         assert -1 <= rec["metrics"]["spearman"] <= 1
         assert len(rec["items"]["ids"]) == 60
         assert rec["protocol"]["layer"] == -1 and rec["protocol"]["bos"] == "context"
-        assert rec["protocol"]["context_token"] == "<|im_start|>"
+        assert rec["protocol"]["context_token"] == "<|endoftext|>"
         assert rec["model"]["kind"] == "causal_lm"
         assert f"{rec['task']}" in out
 

@@ -71,8 +71,9 @@ def test_length_batches_respect_budget_and_cover_everything():
 
 
 def _manual_vector(lm, text, layer=-1):
-    """The default protocol by hand: BOS in front, one unpadded forward, mean of the text's own tokens."""
-    ids = torch.tensor([[lm.tokenizer.bos_token_id] + lm.tokenizer(text)["input_ids"]])
+    """The default protocol by hand: SmolLM2's document separator <|endoftext|> in front, one unpadded forward,
+    mean of the text's own tokens."""
+    ids = torch.tensor([[lm.tokenizer.convert_tokens_to_ids("<|endoftext|>")] + lm.tokenizer(text)["input_ids"]])
     with torch.no_grad():
         out = lm.module(input_ids=ids, output_hidden_states=True)
     h = out.hidden_states[layer][0, 1:].double()
@@ -103,9 +104,12 @@ def test_bos_modes(smollm2_tokenizer):
     (native_ids, native_pool), = token_rows(tok, ["cat"], EmbeddingProtocol(bos="native"))
     (add_ids, add_pool), = token_rows(tok, ["cat"], EmbeddingProtocol(bos="add"))
     (ctx_ids, ctx_pool), = token_rows(tok, ["cat"], EmbeddingProtocol(bos="context"))
-    assert add_ids == ctx_ids == [tok.bos_token_id] + native_ids
+    (decl_ids, decl_pool), = token_rows(tok, ["cat"], EmbeddingProtocol(bos="declared"))
+    end_of_text = tok.convert_tokens_to_ids("<|endoftext|>")
+    assert add_ids == ctx_ids == [end_of_text] + native_ids
+    assert decl_ids == [tok.bos_token_id] + native_ids and tok.bos_token == "<|im_start|>"
     assert add_pool == [1] * len(add_ids)
-    assert ctx_pool == [0] + [1] * len(native_ids)
+    assert ctx_pool == decl_pool == [0] + [1] * len(native_ids)
     assert native_pool == [1] * len(native_ids)
 
 
@@ -125,14 +129,36 @@ def _bytelevel(bos: str | None, eos: str | None, own_bos: bool = False):
     return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token=bos, eos_token=eos)
 
 
-def test_default_protocol_prepends_bos_as_context_only(smollm2_tokenizer):
+def test_default_protocol_prepends_the_document_token_as_context_only(smollm2_tokenizer):
+    """SmolLM2-Instruct declares the chat marker <|im_start|> (id 1) as BOS; its pretraining documents were
+    separated by <|endoftext|> (id 0), which is what goes in front."""
     tok = smollm2_tokenizer
     bare = tok("cat", add_special_tokens=False)["input_ids"]
     assert EmbeddingProtocol().bos == "context"
-    assert token_rows(tok, ["cat"], EmbeddingProtocol()) == [([1] + bare, [0] + [1] * len(bare))]  # <|im_start|> = 1
+    assert token_rows(tok, ["cat"], EmbeddingProtocol()) == [([0] + bare, [0] + [1] * len(bare))]  # <|endoftext|> = 0
     record = protocol_record(tok, EmbeddingProtocol())
-    assert record["bos"] == "context" and record["context_token"] == "<|im_start|>" and record["tokenizer_prefix"] == []
+    assert record["bos"] == "context" and record["context_token"] == "<|endoftext|>" and record["tokenizer_prefix"] == []
+    assert "chat template" in record["context_token_why"]
+    assert protocol_record(tok, EmbeddingProtocol(bos="declared"))["context_token"] == "<|im_start|>"
     assert protocol_record(tok, EmbeddingProtocol(bos="native"))["context_token"] is None
+
+
+def test_declared_bos_is_the_context_token_when_no_chat_template_uses_it():
+    tok = _bytelevel(bos="<s>", eos="</s>")
+    tok.chat_template = "{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}"  # <s> not a chat marker
+    bos, bare = tok.convert_tokens_to_ids("<s>"), tok("the car", add_special_tokens=False)["input_ids"]
+    assert token_rows(tok, ["the car"], EmbeddingProtocol()) == [([bos] + bare, [0] + [1] * len(bare))]
+    assert protocol_record(tok, EmbeddingProtocol())["context_token_why"] == "the tokenizer's declared BOS token"
+
+
+def test_chat_marker_bos_gives_way_to_an_end_of_text_token_the_template_does_not_use():
+    tok = _bytelevel(bos="<s>", eos="</s>")
+    tok.add_special_tokens({"additional_special_tokens": ["<|endoftext|>"]})
+    tok.chat_template = "{% for m in messages %}<s>{{ m['content'] }}</s>{% endfor %}"
+    eot, bare = tok.convert_tokens_to_ids("<|endoftext|>"), tok("the car", add_special_tokens=False)["input_ids"]
+    assert token_rows(tok, ["the car"], EmbeddingProtocol()) == [([eot] + bare, [0] + [1] * len(bare))]
+    bos = tok.convert_tokens_to_ids("<s>")
+    assert token_rows(tok, ["the car"], EmbeddingProtocol(bos="declared")) == [([bos] + bare, [0] + [1] * len(bare))]
 
 
 def test_context_token_falls_back_to_end_of_text_without_bos():
@@ -190,6 +216,7 @@ def test_per_layer_spearman_against_hand_computation(tiny_llama):
     assert items.columns["cosine"] == pytest.approx(items.columns["cosine.L2"], abs=1e-6)  # -1 is layer 2 here
 
 
+DOC = 0  # SmolLM2's <|endoftext|>, its document separator: the default context token
 PROMPT = 'This word : "{text}" means in one word:"'
 
 
@@ -198,12 +225,12 @@ def test_last_echo_and_template_rows_on_explicit_token_ids(smollm2_tokenizer):
     t = tok("ice cream", add_special_tokens=False)["input_ids"]
     assert len(t) == 2
     (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol(pooling="last"))
-    assert (ids, pool) == ([1] + t, [0, 0, 1])
+    assert (ids, pool) == ([DOC] + t, [0, 0, 1])
     (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol(pooling="echo"))
-    assert (ids, pool) == ([1] + t + t, [0, 0, 0, 1, 1])
+    assert (ids, pool) == ([DOC] + t + t, [0, 0, 0, 1, 1])
     filled = tok('This word : "ice cream" means in one word:"', add_special_tokens=False)["input_ids"]
     (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol.of(-1, "context", None, PROMPT))
-    assert ids == [1] + filled and pool == [0] * len(filled) + [1]
+    assert ids == [DOC] + filled and pool == [0] * len(filled) + [1]
     (ids, pool), = token_rows(tok, ["ice cream"], EmbeddingProtocol(bos="native", pooling="echo"))
     assert (ids, pool) == (t + t, [0, 0, 1, 1])
 
@@ -221,7 +248,7 @@ def test_last_token_pooling_under_right_padding(tiny_llama, monkeypatch):
     import harness.lm.hf as hf
 
     texts = ["a much longer text than the others, with many tokens", "x", "the cat sat"]
-    rows = [[1] + tiny_llama.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+    rows = [[DOC] + tiny_llama.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
     assert len({len(r) for r in rows}) == 3
     monkeypatch.setattr(hf, "length_batches", lambda lengths, budget: [list(range(len(lengths)))])  # one padded batch
     out = tiny_llama.embed_layers(texts, EmbeddingProtocol(pooling="last"), (1, 2), progress=False)
@@ -237,6 +264,6 @@ def test_echo_and_template_vectors_from_explicit_hidden_states(tiny_llama):
     prompt = tiny_llama.embed(texts, EmbeddingProtocol.of(-1, "context", None, PROMPT), progress=False)
     for i, text in enumerate(texts):
         t = tok(text, add_special_tokens=False)["input_ids"]
-        np.testing.assert_allclose(echo[i], _unit(_hidden(tiny_llama, [1] + t + t)[1 + len(t):].mean(0)), atol=1e-5)
+        np.testing.assert_allclose(echo[i], _unit(_hidden(tiny_llama, [DOC] + t + t)[1 + len(t):].mean(0)), atol=1e-5)
         filled = tok(PROMPT.replace("{text}", text), add_special_tokens=False)["input_ids"]
-        np.testing.assert_allclose(prompt[i], _unit(_hidden(tiny_llama, [1] + filled)[-1]), atol=1e-5)
+        np.testing.assert_allclose(prompt[i], _unit(_hidden(tiny_llama, [DOC] + filled)[-1]), atol=1e-5)

@@ -55,7 +55,8 @@ def spearman_by_hand(model_dir: Path, pairs: list[tuple[str, str, float]]) -> fl
 
     def vector(text: str) -> np.ndarray:
         with torch.no_grad():
-            out = model(input_ids=torch.tensor([[tok.bos_token_id] + tok(text)["input_ids"]]), output_hidden_states=True)
+            ids = [tok.convert_tokens_to_ids("<|endoftext|>")] + tok(text)["input_ids"]  # the document separator in front
+            out = model(input_ids=torch.tensor([ids]), output_hidden_states=True)
         return out.hidden_states[-1][0, 1:].mean(0).double().numpy()
 
     cosine = [float(np.dot(u := vector(a), v := vector(b)) / (np.linalg.norm(u) * np.linalg.norm(v)))
