@@ -40,6 +40,8 @@ SOURCES: dict[str, dict[str, tuple[str, str]]] = {
         "warmup_ratio": (CODE, "the paper gives none"),
         "weight_decay": (CODE, "the paper gives none"),
         "scheduler": (CODE, "the paper gives none"),
+        "mixed_precision": (OURS, "the paper gives none; on a GPU --dtype auto loads bf16 weights already"),
+        "batch_order": (OURS, "transformers' default random order; the paper gives none"),
         "selector": (PAPER, "section 3.1: an instruct LLM judges the candidates (appendix A's prompt)"),
         "concept_sequences": (PAPER, "section 3.1: 2,000 sequences per corpus (about 1,800 train after the 10% cut)"),
         "heldout_limit": (PAPER, "every held-out sequence: 1,000 per corpus (appendix C)"),
@@ -69,6 +71,9 @@ SOURCES: dict[str, dict[str, tuple[str, str]]] = {
         "warmup_ratio": (OURS, "a short warm-up for a short run"),
         "weight_decay": (OURS, "none in a run this short"),
         "scheduler": (OURS, "transformers' default"),
+        "mixed_precision": (OURS, "float32 throughout: the same numbers on every CPU (bf16 autocast is slow where the "
+                                  "CPU has no bf16 instructions)"),
+        "batch_order": (OURS, "transformers' default random order"),
         "selector": (OURS, "WordNet: the LLM judge is slow on a CPU"),
         "concept_sequences": (OURS, "concept building and training in minutes"),
         "heldout_limit": (OURS, "evaluation in minutes; the similarity benchmarks run whole"),

@@ -55,6 +55,12 @@ class Hyper:
     warmup_ratio: float = option(help="share of steps with a linear learning-rate warm-up", check=SHARE)
     weight_decay: float = option(help="AdamW weight decay", check=AT_LEAST_0)
     scheduler: str
+    mixed_precision: str = option(help="bf16: matmuls autocast to bfloat16 over float32 weights and optimizer state "
+                                       "(mixed precision: ~1.4x faster steps on a CPU with AVX-512 BF16, and on a GPU); "
+                                       "no: the weights' own dtype throughout", choices=("no", "bf16"))
+    batch_order: str = option(help="shuffled: a new random order every epoch; by-length: random batches of sequences "
+                                   "of similar length (transformers' group_by_length: less padding, faster steps)",
+                              choices=("shuffled", "by-length"))
     selector: str  # synonym selector used by train-and-eval to build the concept file
     concept_sequences: int  # sequences in the concept file train-and-eval builds (0 = the whole train part)
     heldout_limit: int | None  # train-and-eval: held-out sequences per corpus for LM and geometry tasks (None = all)
@@ -73,11 +79,11 @@ PROFILES: dict[str, Hyper] = {
     "cpu": Hyper(lr=3e-4, batch_size=8, grad_accum=1, epochs=1, max_steps=0, max_length=128, max_synonyms=10,
                  val_fraction=0.0, early_stopping_patience=0, eval_strategy="no", save_steps=20, lora_r=8,
                  lora_alpha=16, lora_dropout=0.05, target_modules=LORA_QKVO, warmup_ratio=0.05, weight_decay=0.0,
-                 scheduler="linear", selector="wordnet", concept_sequences=400, heldout_limit=200),
+                 scheduler="linear", mixed_precision="no", batch_order="shuffled", selector="wordnet", concept_sequences=400, heldout_limit=200),
     "paper": Hyper(lr=7e-5, batch_size=2, grad_accum=1, epochs=5, max_steps=0, max_length=256, max_synonyms=10,
                    val_fraction=0.1, early_stopping_patience=1, eval_strategy="epoch", save_steps=0, lora_r=4,
                    lora_alpha=4, lora_dropout=0.2, target_modules=LORA_QKVO, warmup_ratio=0.08, weight_decay=0.05,
-                   scheduler="cosine", selector="llm", concept_sequences=2000, heldout_limit=None),
+                   scheduler="cosine", mixed_precision="no", batch_order="shuffled", selector="llm", concept_sequences=2000, heldout_limit=None),
 }
 DEFAULT_PROFILE = "cpu"
 

@@ -240,4 +240,6 @@ def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: st
         optim="adamw_torch",
         activation_checkpointing=activation_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False},
+        bf16=hyper.mixed_precision == "bf16",  # autocast; the weights and AdamW's state stay in their dtype
+        train_sampling_strategy="group_by_length" if hyper.batch_order == "by-length" else "random",
     )
