@@ -191,3 +191,15 @@ def test_size_of_a_thousand_sequences_of_a_hundred_tokens():
     compact_bytes = len(result_text(compact_record(full, "00" * 32, full_bytes)).encode())
     assert compact_bytes < 55_000
     assert full_bytes > 100_000 * 4 * 5 and full_bytes / compact_bytes > 100
+
+
+def test_a_malformed_compacted_block_is_refused():
+    nll, ok = lm_sequences(4, seed=9)
+    good = json.loads(result_text(compact_record(lm_record(nll, ok, "a"))))
+    for key, value in (("items", "per-token"), ("summed", "nll"), ("source_items", -1)):
+        bad = json.loads(json.dumps(good))
+        bad["compacted"][key] = value
+        assert any("'compacted'" in p for p in validate(bad)), key
+    bad = json.loads(json.dumps(good))
+    bad["items"]["clusters"][1] = bad["items"]["clusters"][0]  # two items of one sequence in a per-sequence copy
+    assert any("one distinct cluster" in p for p in validate(bad))
