@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "harness.commands.list_tasks",
     "harness.commands.eval",
     "harness.commands.compare",
+    "harness.commands.results",
     "harness.commands.concepts",
     "workflows.train_commands",
     "workflows.sweep",

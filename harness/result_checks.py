@@ -60,7 +60,34 @@ def validate(record: Any) -> list[str]:
             problems.append("'items' clusters must give one integer or string per id")
         else:
             problems += _non_finite_items(cols)
-    return problems + _aggregation_problems(record.get("aggregations"), items)
+    return problems + _aggregation_problems(record.get("aggregations"), items) + _compaction_problems(record)
+
+
+COMPACT_ITEMS = ("per-cluster", "per-item")
+
+
+def _compaction_problems(record: dict[str, Any]) -> list[str]:
+    """A ``compacted`` block (harness.compaction) says what its items are; per-cluster items are one per cluster."""
+    block = record.get("compacted")
+    if block is None:
+        return []
+    if not isinstance(block, dict) or block.get("items") not in COMPACT_ITEMS:
+        return [f"'compacted' must be an object whose 'items' is one of {', '.join(COMPACT_ITEMS)}"]
+    lists = ("summed", "dropped")
+    if not all(isinstance(block.get(k, []), list) for k in lists) or not isinstance(block.get("ranked", {}), dict) \
+            or not isinstance(block.get("aggregations", {}), dict) or not _count(block.get("source_items", 0)):
+        return ["'compacted' must hold lists 'summed' and 'dropped', objects 'ranked' and 'aggregations' and a "
+                "count 'source_items'"]
+    items = record.get("items")
+    if block["items"] == "per-cluster" and isinstance(items, dict):
+        clusters = items.get("clusters")
+        if not isinstance(clusters, list) or len(set(map(str, clusters))) != len(clusters):
+            return ["'compacted' per-cluster items must name one distinct cluster each"]
+    return []
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
 
 
 def _finite_number(value: Any) -> bool:

@@ -70,17 +70,38 @@ def _keep_in_history(path: Path) -> None:
         shutil.copy2(path, target)
 
 
+def result_text(result: ResultRecord) -> str:
+    """The validated text of a result file: JSON with one-space indents, ``items`` last.
+
+    A compact record (:mod:`harness.compaction`) writes each items list on one line (``"ids": [...]``, then
+    one line per column), a few characters per value instead of a line each; the top-level keys keep their
+    layout, so :func:`_summary_text` still stops before ``items``."""
+    record = result.to_dict()  # items last (see harness.results)
+    problems = validate(record)
+    if problems:
+        raise ResultError(f"refusing to write an invalid result ({'; '.join(problems)})")
+    if result.compacted is None or "items" not in record:
+        return json_text(record, allow_nan=False)  # validate names what NaN usually reaches; this guards every block
+    items = record.pop("items")
+    head = json_text(record, allow_nan=False).rstrip()
+    assert head.endswith("}"), "a record is a JSON object"
+
+    def line(key: str, value: Any, indent: str) -> str:
+        return f"{indent}{json.dumps(key)}: {json.dumps(value, separators=(',', ':'), allow_nan=False)}"
+
+    lists = [line(k, items[k], "  ") for k in ("ids", "clusters") if k in items]
+    columns = ",\n".join(line(c, v, "   ") for c, v in items["columns"].items())
+    body = ",\n".join([*lists, f'  "columns": {{\n{columns}\n  }}'])
+    return f'{head[:-1].rstrip()},\n "items": {{\n{body}\n }}\n}}\n'
+
+
 def write_result(path: Path, result: ResultRecord) -> Path:
     """Validate and write one result record atomically; keep any earlier file under ``history/``.
 
     The new file is written and fsynced beside the old one first, so a failed write (disk full,
     no permission) ends in a UserError with the current result untouched."""
-    record = result.to_dict()  # items last (see harness.results)
-    problems = validate(record)
-    if problems:
-        raise ResultError(f"refusing to write an invalid result ({'; '.join(problems)})")
     path = Path(path)
-    text = json_text(record, allow_nan=False)  # validate names what NaN usually reaches; this guards every block
+    text = result_text(result)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

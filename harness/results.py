@@ -4,9 +4,29 @@ A result file is the one interface between a run and a leaderboard. Its JSON obj
 ``schema_version``, ``task``, ``variant``, ``model`` (:class:`ResultModel`), ``metrics``, ``main_metric``,
 ``higher_is_better``, ``aggregations`` (metric -> :class:`Aggregation`), ``protocol``, ``data``, ``seed``,
 ``options``, provenance (device, dtype, package versions, git commit, wall time, creation time), the
-optional paired bootstrap ``comparison`` against the base model (:class:`Comparison`) and, last, the
-per-item values ``items`` (:class:`Items`) that the bootstrap resamples. :meth:`ResultRecord.to_dict`
-writes the keys in that order (``items`` last lets a summary read stop before the per-item arrays).
+optional paired bootstrap ``comparison`` against the base model (:class:`Comparison`), the optional
+``compacted`` block (:class:`Compaction`) and, last, the per-item values ``items`` (:class:`Items`) that the
+bootstrap resamples. :meth:`ResultRecord.to_dict` writes the keys in that order (``items`` last lets a
+summary read stop before the per-item arrays).
+
+A *compact* record (``harness results compact``, :mod:`harness.compaction`) is a copy small enough to
+commit whose metrics, comparison and every other block are the full file's, and whose items still give
+``harness compare`` the same numbers under the default (sequence) bootstrap. Its ``compacted`` block::
+
+    "compacted": {"items": "per-cluster" | "per-item",      # what one item of this file is
+                  "source_sha256": "...", "source_bytes": 5712345,  # the full file it came from
+                  "source_items": 90123,                     # the full file's item count
+                  "summed": ["nll", "correct", "count"],     # per-cluster: columns now hold Σ over the cluster
+                  "items_column": "n_items",                 # per-cluster: the full file's items in each cluster
+                  "ranked": {"cosine_rank.L3": "cosine.L3"}, # a column replaced by its dense ranks
+                  "dropped": ["n", "cross_sum"],             # columns no aggregation reads, left out
+                  "aggregations": {"intra": {"fn": "mean", "columns": ["intra"]}}}  # the full file's, where rewritten
+
+``per-cluster``: one item per cluster (an LM task's held-out sequence), id ``str(cluster)``, in order of the
+clusters' first appearance, each aggregated column summed over the cluster's items; ``mean(x)`` becomes
+``ratio(x, n_items)``. ``ranked``: a per-layer column read only by ``spearman`` (``cosine.L<l>``) holds the
+dense rank of each value instead (0 for the smallest; equal values share a rank): Spearman's ρ depends on
+ranks and ties only, so it is unchanged, exactly, on the file and on every resample.
 
 Files are read and written by :mod:`harness.result_files`; :mod:`harness.result_checks` says what a
 valid (and an acceptable untrusted) record is, and :meth:`ResultRecord.from_dict` reads only records
@@ -163,8 +183,46 @@ class ResultModel:
         return {**d, **self.other}
 
 
+@dataclass
+class Compaction:
+    """The ``compacted`` block of a compact record: what its items are and what the full file held (see the
+    module docstring)."""
+
+    items: str  # "per-cluster" (one item per cluster, columns summed) or "per-item"
+    source_sha256: str | None = None
+    source_bytes: int | None = None
+    source_items: int = 0
+    summed: tuple[str, ...] = ()
+    items_column: str | None = None
+    ranked: dict[str, str] = field(default_factory=dict)  # new column -> the full file's column
+    dropped: tuple[str, ...] = ()
+    aggregations: dict[str, Aggregation] = field(default_factory=dict)  # the full file's, where rewritten
+
+    @property
+    def per_cluster(self) -> bool:
+        return self.items == "per-cluster"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"items": self.items, "source_sha256": self.source_sha256, "source_bytes": self.source_bytes,
+             "source_items": self.source_items, "summed": list(self.summed), "items_column": self.items_column,
+             "ranked": dict(self.ranked), "dropped": list(self.dropped),
+             "aggregations": {m: a.to_dict() for m, a in self.aggregations.items()}}
+        return {k: v for k, v in d.items() if v not in (None, [], {})}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Compaction | None:
+        if not isinstance(d, dict):
+            return None
+        aggs = _dict(d.get("aggregations"))
+        return cls(items=str(d["items"]), source_sha256=d.get("source_sha256"), source_bytes=d.get("source_bytes"),
+                   source_items=int(d.get("source_items") or 0), summed=tuple(d.get("summed") or ()),
+                   items_column=d.get("items_column"), ranked=dict(_dict(d.get("ranked"))),
+                   dropped=tuple(d.get("dropped") or ()),
+                   aggregations={m: Aggregation(str(a["fn"]), tuple(a["columns"])) for m, a in aggs.items()})
+
+
 _TYPED = ("schema_version", "task", "variant", "model", "metrics", "undefined", "main_metric", "higher_is_better",
-          "aggregations", "protocol", "data", "seed", "options", "comparison", "items")
+          "aggregations", "protocol", "data", "seed", "options", "comparison", "compacted", "items")
 
 
 @dataclass
@@ -187,6 +245,7 @@ class ResultRecord:
     provenance: dict[str, Any] = field(default_factory=dict)
     comparison: Comparison | None = None
     items: Items | None = None
+    compacted: Compaction | None = None  # a compact copy of a full file (harness.compaction)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -212,6 +271,8 @@ class ResultRecord:
         }
         if self.comparison is not None:
             d["comparison"] = self.comparison.to_dict()
+        if self.compacted is not None:
+            d["compacted"] = self.compacted.to_dict()
         if self.items is not None:
             d["items"] = self.items.to_dict()
         return d
@@ -233,7 +294,7 @@ class ResultRecord:
             protocol=_dict(d.get("protocol")), data=_dict(d.get("data")),
             seed=d.get("seed") if isinstance(d.get("seed"), int) else None, options=_dict(d.get("options")),
             provenance={k: v for k, v in d.items() if k not in _TYPED},
-            comparison=Comparison.from_dict(d.get("comparison")),
+            comparison=Comparison.from_dict(d.get("comparison")), compacted=Compaction.from_dict(d.get("compacted")),
             items=Items(ids=list(items["ids"]), columns=dict(items["columns"]), clusters=items.get("clusters"))
             if isinstance(items, dict) else None,
             schema_version=int(d["schema_version"]),

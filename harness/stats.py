@@ -19,16 +19,25 @@ Units (``unit``, recorded in every :class:`MetricComparison`):
 - ``item``: every item is its own unit (the token-level bootstrap of earlier versions; the same
   draws as they made).
 
+Compact copies (:mod:`harness.compaction`) hold one item per sequence with its column sums, in the
+sequences' order of first appearance: the units are numbered as on the full file, the per-unit sums
+below are the same numbers, so the same seed gives the same draws, the same resampled Δ and the same
+interval; ``n_items`` counts the full file's items (``n_items`` column). A full record compared with a
+compact one is compacted in memory first; ``item`` on a copy compacted per sequence is refused.
+
 ΔNLL and ΔPPL: the LM tasks report ``nll`` = ΣNLL/N and ``perplexity`` = exp(ΣNLL/N) from the same
 resamples, so per resample r ΔNLL_r = NLL_B,r − NLL_A,r and ΔPPL_r = exp(NLL_B,r) − exp(NLL_A,r)
 (same sign, so the same significance). The PPL interval is the percentile interval of those
 ΔPPL_r, not the exponential of the NLL interval's ends.
 
 Speed: ``mean``, ``ratio`` and ``exp_ratio`` are functions of column sums, so each column is
-summed per unit once and a resample is the units' multiplicities (``bincount`` of the draw) times
-those sums: O(C) per resample whatever the number of tokens. ``spearman`` ranks each column once and
-re-ranks a resample from the items' multiplicities (:class:`harness.aggregate.ResampledSpearman`, every
-layer's ρ in one call); other aggregations gather the items of the drawn units.
+summed per unit once (in its own file's item order, as a compact copy sums it) and a resample is
+the units' multiplicities (``bincount`` of the draw) times those sums: O(C) per resample whatever
+the number of tokens. Each column's total is reduced on its own (numpy's pairwise sum, not a matrix
+product, whose result for one column can depend on the other columns: a compact copy has others).
+``spearman`` ranks each column once and re-ranks a resample from the items' multiplicities
+(:class:`harness.aggregate.ResampledSpearman`, every layer's ρ in one call); other aggregations
+gather the items of the drawn units.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.aggregate import SUM_DECOMPOSABLE, ResampledSpearman, aggregate, from_sums
+from harness.compaction import ITEMS_COLUMN, comparable
 from harness.errors import UserError
 from harness.results import MetricComparison, ResultRecord
 
@@ -54,6 +64,8 @@ class PairedItems:
     units: np.ndarray  # unit number (0..n_units−1) of each common item
     n_units: int
     unit: str
+    n_items: int  # items compared: of the full files, for copies compacted per sequence
+    order_b: np.ndarray  # the common items in B's file order (A's order is theirs): how each side's sums are formed
 
 
 def first_appearance_codes(labels: list) -> np.ndarray:
@@ -76,15 +88,17 @@ def pair_items(rec_a: ResultRecord, rec_b: ResultRecord, unit: str = "sequence")
     cols_a = {n: np.asarray(v, dtype=float)[ia] for n, v in items_a.columns.items()}
     cols_b = {n: np.asarray(v, dtype=float)[ib] for n, v in items_b.columns.items()}
     clusters_a, clusters_b = items_a.clusters, items_b.clusters
+    merged = rec_a.compacted is not None and rec_a.compacted.per_cluster and ITEMS_COLUMN in cols_a
+    n_items = int(cols_a[ITEMS_COLUMN].sum()) if merged else len(common)
     if unit == "item" or clusters_a is None or clusters_b is None:
-        return PairedItems(cols_a, cols_b, np.arange(len(common)), len(common), "item")
+        return PairedItems(cols_a, cols_b, np.arange(len(common)), len(common), "item", n_items, np.argsort(ib))
     ca = [clusters_a[k] for k in ia.tolist()]
     cb = [clusters_b[k] for k in ib.tolist()]
     codes = first_appearance_codes(ca)
     if not np.array_equal(codes, first_appearance_codes(cb)):
         raise UserError(f"the two {rec_a.task} results group their common items into different clusters: "
                         f"they were not computed on the same sequences")
-    return PairedItems(cols_a, cols_b, codes, int(codes.max()) + 1, "sequence")
+    return PairedItems(cols_a, cols_b, codes, int(codes.max()) + 1, "sequence", n_items, np.argsort(ib))
 
 
 def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n_resamples: int,
@@ -98,10 +112,10 @@ def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n
     rhos = [ResampledSpearman(cols, rank_pairs) for cols in (p.cols_a, p.cols_b)] if ranked else []
     gathered = [j for j in gathered if j not in ranked]
     keys = list(dict.fromkeys((side, c) for j in summed for side in "ab" for c in metrics[j][2]))
-    per_unit = [np.bincount(p.units, weights=(p.cols_a if side == "a" else p.cols_b)[c], minlength=C)
-                for side, c in keys]
+    per_unit = [np.bincount(p.units, weights=p.cols_a[c], minlength=C) if side == "a" else
+                np.bincount(p.units[p.order_b], weights=p.cols_b[c][p.order_b], minlength=C) for side, c in keys]
     per_unit.append(np.bincount(p.units, minlength=C).astype(float))  # items per unit
-    sums = np.stack(per_unit)  # (columns, units): contiguous rows make the product below fast
+    sums = np.stack(per_unit)  # (columns, units): each row reduced on its own below
     totals = np.empty((n_resamples, len(per_unit)))
     members = np.argsort(p.units, kind="stable")
     sizes = np.bincount(p.units, minlength=C)
@@ -111,7 +125,7 @@ def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n
     for r in range(n_resamples):
         draw = rng.integers(0, C, size=C)
         drawn = np.bincount(draw, minlength=C).astype(float)  # how often each unit was drawn
-        totals[r] = sums @ drawn
+        totals[r] = (sums * drawn).sum(axis=1)  # row by row (pairwise sums), whatever the other rows: not BLAS
         if ranked:  # an item counts as often as its unit was drawn
             diffs[r, ranked] = rhos[1](drawn[p.units]) - rhos[0](drawn[p.units])
         if gathered:
@@ -136,6 +150,7 @@ def paired_bootstrap(rec_a: ResultRecord, rec_b: ResultRecord, n_resamples: int 
     for rec in (rec_a, rec_b):
         if not rec.items or not rec.aggregations:
             raise UserError(f"{rec.task} result of {rec.model.name} has no per-item values to bootstrap")
+    rec_a, rec_b = comparable(rec_a, rec_b, unit)
     p = pair_items(rec_a, rec_b, unit)
     metrics = [(m, agg.fn, list(agg.columns)) for m, agg in rec_b.aggregations.items() if m in rec_a.aggregations]
     diffs = resampled_diffs(p, metrics, n_resamples, seed)
@@ -152,6 +167,6 @@ def paired_bootstrap(rec_a: ResultRecord, rec_b: ResultRecord, n_resamples: int 
         out.append(MetricComparison(
             metric=metric, a=a_full, b=b_full, diff=b_full - a_full, lower=lo, upper=hi,
             significant=bool(lo > 0 or hi < 0), higher_is_better=hib.get(metric),
-            n_items=len(p.units), n_resamples=n_resamples, seed=seed, unit=p.unit, n_units=p.n_units,
+            n_items=p.n_items, n_resamples=n_resamples, seed=seed, unit=p.unit, n_units=p.n_units,
         ))
     return out

@@ -1,7 +1,8 @@
 """``harness compare A B``: paired bootstrap of B − A per metric, from result files or folders.
 
 A and B are two result files of the same task, or two model result folders
-(``results/<model_id>``), whose files are paired by task and variant.
+(``results/<model_id>``), whose files are paired by task and variant. Either may be a compact copy
+(``harness results compact``): a full file compared with one is compacted in memory first.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def pair_results(a: str, b: str):
 
 
 def run(args) -> int:
+    from harness.compaction import comparable
     from harness.runner import format_comparisons, side_labels
     from harness.stats import paired_bootstrap
 
@@ -61,7 +63,7 @@ def run(args) -> int:
         comps = paired_bootstrap(ra.record, rb.record, n_resamples=args.resamples, seed=args.seed,
                                  confidence=args.confidence, unit=args.bootstrap_unit)
         groups.append((ra.key, comps))
-        note_unpaired(ra.key, ra.record, rb.record, comps)
+        note_unpaired(ra.key, *comparable(ra.record, rb.record, args.bootstrap_unit), comps)
     units = sorted({c.unit for _, comps in groups for c in comps})
     print(f"B − A with {args.confidence:.0%} paired bootstrap CIs ({args.resamples} resamples of "
           f"{' / '.join(u + 's' for u in units)}, seed {args.seed}); * = interval contains 0 (not significant)")
