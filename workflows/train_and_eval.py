@@ -40,7 +40,7 @@ from harness.concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_0, NAMES, nested, option, recorded
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
-from harness.paths import slug
+from harness.paths import slug_keeping_end
 from harness.task import EvalOptions, Task
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import CONCEPT_RECIPES, PAPER_JUDGE, Hyper, resolve_profile
@@ -90,7 +90,9 @@ class TrainAndEvalResult:
 
 def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     """``runs/<model>-<method>-<its settings>-<corpus>-<selector>-<profile>-seed<seed>``: λ and its scope for the
-    objectives that read λ (and ntp), else the objective's own settings (``caft-k4-coef0.01-decay0.8``)."""
+    objectives that read λ (and ntp), else the objective's own settings (``caft-k4-coef0.01-decay0.8``). A name
+    too long for a slug (a corpus given by a long path) is cut before the selector, with a hash of what was cut
+    (:func:`harness.paths.slug_keeping_end`): the seed stays in it, so the seeds of a grid never share a folder."""
     t = cfg.train
     method = method_name(t.objective, t.settings.lam, cfg.randomize)
     objective = OBJECTIVES.get(t.objective)
@@ -99,7 +101,7 @@ def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     else:
         own = recorded(t.settings.of(objective.settings))
         tag = "-".join(f"{key.split('_')[-1]}{value:g}" for key, value in own.items())
-    return RUNS_DIR / slug(f"{t.model}-{method}-{tag}-{corpus}-{selector}-{t.profile}-seed{t.seed}")
+    return RUNS_DIR / slug_keeping_end(f"{t.model}-{method}-{tag}-{corpus}", f"-{selector}-{t.profile}-seed{t.seed}")
 
 
 def concept_recipe(cfg: TrainAndEval, hyper: Hyper) -> tuple[str | None, str, int]:
