@@ -45,7 +45,13 @@ def plan(tmp_path: Path, *extra: str) -> list[tuple[str, str, str]]:
     out = run_cli("sweep", "--lambdas", "0,0.5", "--noise", "--runs-dir", str(tmp_path / "runs"),
                   "--results-dir", str(tmp_path / "results"), "--tasks", "men,simlex999", "--dry-run", *extra,
                   cwd=tmp_path).stdout
-    return re.findall(r"^\s+\d+/\d+ (\S+ λ=\S+)\s+(done|to run)\s+(\S+)$", out, flags=re.M)
+    return [(label, state, folder) for label, _, state, folder in plan_rows(out)]
+
+
+def plan_rows(out: str) -> list[tuple[str, int, str, str]]:
+    """(label, training seed, done|to run, adapter folder) per grid point of a sweep's printed plan."""
+    rows = re.findall(r"^\s+\d+/\d+ (\S+ λ=\S+)\s+seed (\d+)\s+(done|to run)\s+(\S+)$", out, flags=re.M)
+    return [(label, int(seed), state, folder) for label, seed, state, folder in rows]
 
 
 def fake_finished_adapter(folder: Path) -> None:
