@@ -74,5 +74,26 @@ def slug(text: str) -> str:
     """``text`` as one file-name component that is also a name a result file may hold: runs of other
     characters than ASCII letters, digits, ``._-`` become ``-``; no leading dot (not hidden, never ``..``);
     at most :data:`SLUG_CHARS` characters."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).lstrip(".-")[:SLUG_CHARS].rstrip("-")
+    cleaned = _cleaned(text).lstrip(".-")[:SLUG_CHARS].rstrip("-")
     return cleaned or "model"
+
+
+def _cleaned(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+
+
+def slug_keeping_end(head: str, end: str) -> str:
+    """:func:`slug` of ``head + end`` with ``end`` (what tells two names apart, e.g. a run's ``-seed1``) kept
+    whole: when the two are longer than :data:`SLUG_CHARS`, ``head`` is cut instead and followed by the first 8
+    hex digits of its sha256, so heads cut to the same characters still give different names. Names that fit
+    are :func:`slug`'s, unchanged."""
+    import hashlib
+
+    if len(_cleaned(head + end).lstrip(".-")) <= SLUG_CHARS:
+        return slug(head + end)
+    tail = _cleaned(end)
+    room = SLUG_CHARS - len(tail) - 9  # 9: "-" and the hash
+    if room < 1:
+        return slug(head + end)  # an end too long to keep: cut like any name
+    digest = hashlib.sha256(head.encode()).hexdigest()[:8]
+    return slug(f"{_cleaned(head).lstrip('.-')[:room].rstrip('-')}-{digest}{tail}")

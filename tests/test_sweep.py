@@ -45,7 +45,13 @@ def plan(tmp_path: Path, *extra: str) -> list[tuple[str, str, str]]:
     out = run_cli("sweep", "--lambdas", "0,0.5", "--noise", "--runs-dir", str(tmp_path / "runs"),
                   "--results-dir", str(tmp_path / "results"), "--tasks", "men,simlex999", "--dry-run", *extra,
                   cwd=tmp_path).stdout
-    return re.findall(r"^\s+\d+/\d+ (\S+ λ=\S+)\s+(done|to run)\s+(\S+)$", out, flags=re.M)
+    return [(label, state, folder) for label, _, state, folder in plan_rows(out)]
+
+
+def plan_rows(out: str) -> list[tuple[str, int, str, str]]:
+    """(label, training seed, done|to run, adapter folder) per grid point of a sweep's printed plan."""
+    rows = re.findall(r"^\s+\d+/\d+ (\S+ λ=\S+)\s+seed (\d+)\s+(done|to run)\s+(\S+)$", out, flags=re.M)
+    return [(label, int(seed), state, folder) for label, seed, state, folder in rows]
 
 
 def fake_finished_adapter(folder: Path) -> None:
@@ -139,3 +145,15 @@ def test_evaluation_follows_training_and_every_grid_point_gets_the_same_inputs(t
     given = EvalOptions(task_options={**cli_task_options(), "corpus": "lee", "geometry_selector": "embedding"})
     kept = eval_options_for(TrainAndEval(options=given), resolve_profile("cpu")).task_options
     assert (kept["corpus"], kept["geometry_corpus"], kept["geometry_selector"]) == ("lee", "wiki", "embedding")
+
+
+def test_a_long_name_is_cut_before_its_end():
+    from harness.paths import slug, slug_keeping_end
+
+    assert slug_keeping_end("model-concept-lam0.5-all-wiki", "-wordnet-cpu-seed1") == \
+        "model-concept-lam0.5-all-wiki-wordnet-cpu-seed1"  # fits: as slug gives it
+    heads = ["m-" + "/long/path/to/a/corpus" * 6 + ".txt", "m-" + "/long/path/to/a/corpus" * 6 + "2.txt"]
+    names = [slug_keeping_end(h, "-wordnet-cpu-seed12") for h in heads]
+    assert slug(heads[0] + "-wordnet-cpu-seed12") == slug(heads[1] + "-wordnet-cpu-seed12")  # slug alone: cut alike
+    assert names[0] != names[1] and all(len(n) == 100 and n.endswith("-wordnet-cpu-seed12") for n in names)
+    assert names[0].startswith("m--long-path-to-a-corpus-long") and names[0][-28] == "-"  # "-" hash(8) end(19)

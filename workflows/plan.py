@@ -4,7 +4,7 @@ and building nothing.
 It prints the concept file's recipe (corpus, selector, the judge and whether this machine can get it, the
 sample rule and, for a corpus read from disk, how many sequences it has to draw from), every training
 setting with its source (:data:`trainers.profile_sources.SOURCES`; a value given by a flag says so) and the
-evaluation's split and held-out settings. It reads the training corpus (a streamed one is not read) and asks
+evaluation's split, held-out and seed settings. It reads the training corpus (a streamed one is not read) and asks
 the Hugging Face cache about the judge; a judge that is missing offline is shown, not refused: exit 0.
 """
 
@@ -94,5 +94,6 @@ def print_plan(cfg: TrainAndEval, file: TextIO, sweep: bool = False) -> None:
     if task_options["geometry_selector"] == "llm":
         geometry += f" (judge {task_options.get('geometry_judge') or EMBEDDED_DEFAULT})"
     print(f"evaluation: tasks {cfg.tasks}; LM corpora {task_options['corpus']}; "
-          f"held-out size {options.heldout_size()}, split seed {options.split_seed()}, held-out limit {options.heldout_limit() or 'all'}; geometry sets from "
-          f"{geometry}", file=file)
+          f"held-out size {options.heldout_size()}, split seed {options.split_seed()}, held-out limit "
+          f"{options.heldout_limit() or 'all'}; evaluation seed {options.seed}; geometry sets from {geometry}",
+          file=file)

@@ -1,5 +1,5 @@
-"""``harness sweep --lambdas 0,0.25,0.5,0.75,1 [--noise] [--objective concept,caft,...] [--launcher submitit]``:
-train and evaluate a grid, resumably, here or as submitit jobs (:mod:`workflows.launch`).
+"""``harness sweep --lambdas 0,0.25,0.5,0.75,1 [--noise] [--objective concept,caft,...] [--seeds 0,1,2]
+[--launcher submitit]``: train and evaluate a grid, resumably, here or as submitit jobs (:mod:`workflows.launch`).
 
 One base model, one training corpus and selector. The grid is the concept objective at every λ
 (λ = 0 is the NTP baseline) and, with ``--noise``, the noise control (random "synonyms",
@@ -7,8 +7,17 @@ paper section 5.3) at every λ > 0 (noise at λ = 0 would be NTP again); every o
 ``--objective`` (``caft``, ``alternatives``, ...) is one more point with its own settings. Each point is one
 :func:`workflows.train_and_eval.train_and_eval` of the sweep's :class:`~workflows.train_and_eval.TrainAndEval`
 with the point's λ and noise setting (:func:`point_config`): concept file built once and cached, adapter in
-``<runs-dir>/<model>-<method>-lam<λ>-...``, base model evaluated first when its results are missing, then the
-adapter with the same options, so every row carries its paired bootstrap.
+``<runs-dir>/<model>-<method>-lam<λ>-...-seed<seed>``, base model evaluated first when its results are missing,
+then the adapter with the same options, so every row carries its paired bootstrap.
+
+Training seeds (``--seeds``, default the one ``--seed``) are one more dimension: every point above is trained
+once per seed, each its own adapter folder (``...-seed1``) and so its own model id in the results. Only the
+training changes with the seed (LoRA initialisation, data order, the trainer's validation cut): the concept
+file, its noise control and the held-out text are drawn with the split seed, and every point is evaluated with
+``--seed`` as the evaluation seed (:func:`workflows.train_and_eval.evaluation_seed`), as the base model is, so
+the base is evaluated once and the seeds differ in their training alone. A grid with more seeds for some
+points than for others is several invocations (``--lambdas 0,0.25 --seeds 0,1,2`` after the full λ grid at
+seed 0): each skips the points an earlier one finished.
 
 Resumable: a point whose adapter folder holds a finished run and whose results exist for
 every selected task, under the same evaluation options, is skipped; an interrupted run
@@ -27,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
-from harness.config import Check, NAMES, nested, option
+from harness.config import MAX_SEED, Check, NAMES, nested, option
 from harness.errors import UserError
 from workflows.launch import Job, LaunchSettings
 from workflows.train_and_eval import TrainAndEval
@@ -45,6 +54,9 @@ class Sweep:
                              help="comma-separated objectives (see harness list): the concept objective at every λ, "
                                   "each other one once")
     noise: bool = option(False, help="also train the noise control at every λ > 0")
+    seeds: str | None = option(None, check=Check(items=int, ge=0, le=MAX_SEED),
+                               help="comma-separated training seeds, each point trained once per seed (default: "
+                                    "--seed's one); --seed stays the evaluation seed of every point")
     runs_dir: Path = option(Path("runs"), type=Path, help="where the adapter folders go (default: runs/)")
     leaderboard: Path = option(Path("leaderboard.md"), type=Path,
                                help="leaderboard markdown to rebuild (default: leaderboard.md)")
@@ -72,23 +84,40 @@ def parse_lambdas(text: str) -> list[float]:
     return sorted({float(part) for part in text.split(",") if part.strip()})
 
 
+def parse_seeds(text: str | None, default: int) -> list[int]:
+    """The distinct training seeds of ``--seeds`` (checked where the flag is parsed), ascending; ``default``
+    (``--seed``) alone when it is not given."""
+    if text is None:
+        return [default]
+    return sorted({int(part) for part in text.split(",") if part.strip()})
+
+
 @dataclass(frozen=True)
 class GridPoint:
     lam: float
     randomize: bool  # the noise control
     objective: str = "concept"
+    seed: int = 0  # the training seed
 
     @property
     def label(self) -> str:
+        """The point's method and λ (its seed aside)."""
         if self.objective != "concept":
             return self.objective
         method = "ntp" if self.lam == 0 else ("noise" if self.randomize else "concept")
         return f"{method} λ={self.lam:g}"
 
+    @property
+    def name(self) -> str:
+        """The label and the seed: what names the point's job."""
+        return f"{self.label} seed {self.seed}"
 
-def grid(lambdas: list[float], noise: bool, objectives: Sequence[str] = ("concept",)) -> list[GridPoint]:
+
+def grid(lambdas: list[float], noise: bool, objectives: Sequence[str] = ("concept",),
+         seeds: Sequence[int] = (0,)) -> list[GridPoint]:
     """For an objective that reads λ (concept): every λ (λ = 0: NTP), then noise at every λ > 0; every other
-    objective once (λ is not its setting: recorded as 0)."""
+    objective once (λ is not its setting: recorded as 0). Each of these once per training seed, the seeds of a
+    point together, in the order given."""
     from trainers.objectives import OBJECTIVES
 
     points = []
@@ -99,7 +128,7 @@ def grid(lambdas: list[float], noise: bool, objectives: Sequence[str] = ("concep
         points += [GridPoint(lam, False, name) for lam in lambdas]
         if noise:
             points += [GridPoint(lam, True, name) for lam in lambdas if lam > 0]
-    return points
+    return [replace(point, seed=seed) for point in points for seed in seeds]
 
 
 def parse_objectives(text: str) -> list[str]:
@@ -112,12 +141,14 @@ def parse_objectives(text: str) -> list[str]:
 
 
 def point_config(base: TrainAndEval, point: GridPoint, runs_dir: Path) -> TrainAndEval:
-    """The :class:`~workflows.train_and_eval.TrainAndEval` of one grid point, with its adapter folder under
-    ``runs_dir``."""
-    from workflows.train_and_eval import default_out, training_setup
+    """The :class:`~workflows.train_and_eval.TrainAndEval` of one grid point (its objective, λ, noise setting and
+    training seed), with its adapter folder under ``runs_dir``; evaluated with ``base``'s evaluation seed, whatever
+    the point's training seed."""
+    from workflows.train_and_eval import default_out, evaluation_seed, training_setup
 
-    train = replace(base.train, objective=point.objective, settings=replace(base.train.settings, lam=point.lam))
-    cfg = replace(base, train=train, randomize=point.randomize, leaderboard=False)
+    train = replace(base.train, objective=point.objective, settings=replace(base.train.settings, lam=point.lam),
+                    seed=point.seed)
+    cfg = replace(base, train=train, randomize=point.randomize, leaderboard=False, eval_seed=evaluation_seed(base))
     corpus, selector = training_setup(cfg, hyper_of(cfg))
     out = Path(runs_dir) / default_out(cfg, selector, corpus).name
     return replace(cfg, train=replace(train, out=out))
@@ -149,12 +180,17 @@ def run(args: argparse.Namespace) -> int:
 
     sweep = from_args(Sweep, args, point=from_args(TrainAndEval, args, exclude=GRID_FIELDS,
                                                    options=eval_options(args)))
-    points = grid(parse_lambdas(sweep.lambdas), sweep.noise, parse_objectives(sweep.objectives))
+    from workflows.train_and_eval import evaluation_seed
+
+    seeds = parse_seeds(sweep.seeds, sweep.point.train.seed)
+    points = grid(parse_lambdas(sweep.lambdas), sweep.noise, parse_objectives(sweep.objectives), seeds)
     configs = [point_config(sweep.point, p, sweep.runs_dir) for p in points]
     done = [is_done(c) for c in configs]
-    print(f"sweep of {len(points)} runs on {sweep.point.train.model}: {sum(done)} already done")
+    print(f"sweep of {len(points)} runs on {sweep.point.train.model} (training seeds {','.join(map(str, seeds))}, "
+          f"evaluation seed {evaluation_seed(sweep.point)}): {sum(done)} already done")
     for i, (point, cfg, finished) in enumerate(zip(points, configs, done), 1):
-        print(f"  {i}/{len(points)} {point.label:<14} {'done' if finished else 'to run'}  {cfg.train.out}")
+        print(f"  {i}/{len(points)} {point.label:<14} seed {point.seed:<3} {'done' if finished else 'to run'}  "
+              f"{cfg.train.out}")
     if sweep.dry_run:
         import sys
 
@@ -171,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_judge(sweep.point, hyper_of(sweep.point))  # every point trains on the same concept file
     output_paths(sweep.leaderboard)
-    jobs = [Job(p.label, c) for p, c, finished in zip(points, configs, done) if not finished]
+    jobs = [Job(p.name, c) for p, c, finished in zip(points, configs, done) if not finished]
     if sweep.launch.launcher == "submitit":
         from workflows.launch import run_submitit
 

@@ -40,7 +40,7 @@ from harness.concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_0, NAMES, nested, option, recorded
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
-from harness.paths import slug
+from harness.paths import slug_keeping_end
 from harness.task import EvalOptions, Task
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import CONCEPT_RECIPES, PAPER_JUDGE, Hyper, resolve_profile
@@ -76,6 +76,7 @@ class TrainAndEval:
     tasks: str = option("all", check=NAMES, help="comma-separated task names, or all (see harness list)")
     options: EvalOptions = field(default_factory=EvalOptions)  # the flags of harness eval (harness.commands.common)
     leaderboard: bool = option(True, flag="--no-leaderboard", help="do not rebuild leaderboard.md afterwards")
+    eval_seed: int | None = None  # no flag: None evaluates with the training seed; a sweep fixes it (evaluation_seed)
 
 
 @dataclass
@@ -90,7 +91,9 @@ class TrainAndEvalResult:
 
 def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     """``runs/<model>-<method>-<its settings>-<corpus>-<selector>-<profile>-seed<seed>``: λ and its scope for the
-    objectives that read λ (and ntp), else the objective's own settings (``caft-k4-coef0.01-decay0.8``)."""
+    objectives that read λ (and ntp), else the objective's own settings (``caft-k4-coef0.01-decay0.8``). A name
+    too long for a slug (a corpus given by a long path) is cut before the selector, with a hash of what was cut
+    (:func:`harness.paths.slug_keeping_end`): the seed stays in it, so the seeds of a grid never share a folder."""
     t = cfg.train
     method = method_name(t.objective, t.settings.lam, cfg.randomize)
     objective = OBJECTIVES.get(t.objective)
@@ -99,7 +102,7 @@ def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     else:
         own = recorded(t.settings.of(objective.settings))
         tag = "-".join(f"{key.split('_')[-1]}{value:g}" for key, value in own.items())
-    return RUNS_DIR / slug(f"{t.model}-{method}-{tag}-{corpus}-{selector}-{t.profile}-seed{t.seed}")
+    return RUNS_DIR / slug_keeping_end(f"{t.model}-{method}-{tag}-{corpus}", f"-{selector}-{t.profile}-seed{t.seed}")
 
 
 def concept_recipe(cfg: TrainAndEval, hyper: Hyper) -> tuple[str | None, str, int]:
@@ -143,7 +146,9 @@ def check_judge(cfg: TrainAndEval, hyper: Hyper) -> None:
 
 def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, settings: dict[str, Any]) -> Path:
     """The given concept file, or the cached build (by the base model, in a child process) of
-    :func:`build_settings`; with ``randomize``, its cached noise control beside it."""
+    :func:`build_settings`; with ``randomize``, its cached noise control beside it, drawn with the split seed
+    (``settings``' ``split_seed``), as the held-out text and the concept file are: the training seed changes the
+    training only, so the runs of a seed grid train on one concept file and one noise file."""
     t = cfg.train
     if t.concepts is not None:
         path = Path(t.concepts)
@@ -156,9 +161,10 @@ def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, settings: di
         return path
     from harness.concepts.randomize import randomize_file
 
-    noise = path.with_name(f"{path.stem}.noise-v2-seed{cfg.train.seed}.jsonl")  # v2: sets without the original token
+    seed = settings["split_seed"]  # the data's seed, never the training seed: every seed of a grid shares the noise
+    noise = path.with_name(f"{path.stem}.noise-v2-seed{seed}.jsonl")  # v2: sets without the original token
     if not noise.is_file():
-        randomize_file(path, noise, cfg.train.seed)
+        randomize_file(path, noise, seed)
     return noise
 
 
@@ -181,7 +187,7 @@ def eval_options_for(cfg: TrainAndEval, hyper: Hyper) -> EvalOptions:
     Unless given: the profile's held-out cap (``--heldout-limit``); the LM corpora follow the
     training corpus (in-domain first, then :func:`harness.splits.evaluation_corpora`'s
     out-of-domain partner); the geometry concept sets follow the training corpus and selector, and
-    when that selector is llm, the training judge and backend. The evaluation seed is the training run's."""
+    when that selector is llm, the training judge and backend. The evaluation seed: :func:`evaluation_seed`."""
     from harness.splits import evaluation_corpora
 
     options = replace(cfg.options)
@@ -193,8 +199,16 @@ def eval_options_for(cfg: TrainAndEval, hyper: Hyper) -> EvalOptions:
         follow.update(geometry_judge=concept_recipe(cfg, hyper)[0],
                       geometry_judge_backend=None if cfg.judge_backend == "hf" else cfg.judge_backend)
     options.task_options = {**given, **{k: v for k, v in follow.items() if given.get(k) is None}}
-    options.seed = cfg.train.seed
+    options.seed = evaluation_seed(cfg)
     return options
+
+
+def evaluation_seed(cfg: TrainAndEval) -> int:
+    """The seed of the evaluation (``EvalOptions.seed``: set before every task, and the paired bootstrap's):
+    ``eval_seed`` when set, else the training run's. A sweep over training seeds sets it to its ``--seed`` for
+    every point, so the base model and the adapters of every training seed are evaluated under one set of
+    options: the base's results are computed once and every point compares against them."""
+    return cfg.train.seed if cfg.eval_seed is None else cfg.eval_seed
 
 
 def missing_base_tasks(info, tasks: list[Task], options: EvalOptions) -> list[str]:
