@@ -28,17 +28,24 @@ def nll_table(z: np.ndarray, y: np.ndarray) -> dict[tuple[int, int], float]:
 # ---------------------------------------------------------------- weighted-ce
 
 
-@pytest.mark.parametrize("m", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("m", [0.5, 1.0, 3.0, 5.0])
 def test_weighted_ce_matches_reference(m):
     logits, labels, chosen, sets = make_batch(seed=3)
     nll = nll_table(logits.double().numpy(), labels.numpy())
     content = set(chosen)
-    want = (sum(v for k, v in nll.items() if k not in content) + m * sum(v for k, v in nll.items() if k in content)) \
-        / len(nll)
+    weights = {k: m if k in content else 1.0 for k in nll}  # Σw normalises, as the public code does
+    want = sum(weights[k] * v for k, v in nll.items()) / sum(weights.values())
     out = OBJECTIVES.get("weighted-ce")(logits, labels, to_concept_batch(chosen, sets), settings(content_multiplier=m))
     assert out.loss.item() == pytest.approx(want, rel=1e-5)
     if m == 1.0:
         assert out.loss.item() == pytest.approx(sum(nll.values()) / len(nll), rel=1e-5)
+    assert content and all(k in nll for k in content)  # the content positions carry labels: m matters
+
+
+def test_weighted_ce_default_multiplier_is_the_public_codes():
+    from trainers.weighted_ce import WeightedCeSettings
+
+    assert WeightedCeSettings().content_multiplier == 5.0
 
 
 # ---------------------------------------------------------------- alternatives
