@@ -8,7 +8,8 @@ Order of work, so that user errors cost nothing and overwrite nothing:
 3. check the output folder: empty or new; or holding this same run (``run.json``): finished ->
    returned as it is, interrupted -> needs ``resume``; anything else is a user error;
 4. check free disk space against an estimate of checkpoints + adapter;
-5. load the model, add LoRA, train with :class:`trainers.trainer.ObjectiveTrainer`
+5. load the model, build the objective's heads on it if it has any (``caft``: stage 1, or its cache), add
+   LoRA, train with :class:`trainers.trainer.ObjectiveTrainer`
    (checkpoints in ``OUT/checkpoints``, per-step log in ``OUT/train_log.jsonl``);
 6. save the adapter and the digests of the texts it was trained and validated on (``training_texts.json``,
    :mod:`harness.seen_texts`) into a staging folder, then move its files into ``OUT`` with

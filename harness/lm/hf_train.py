@@ -9,7 +9,10 @@ knowledge of transformers' calls and output classes (the trainer hands the modul
   passed). So the parameters it trains (an objective's heads: ``caft``) are used in the forward pass and
   reachable from its output, as ``DistributedDataParallel`` requires (it marks parameters it cannot reach from
   the output as unused, and rebuilds the output from its declared fields);
-- :func:`output_embedding` / :func:`hidden_size`: the module's output embedding (a ``d -> V`` layer) and ``d``.
+- :func:`output_embedding` / :func:`hidden_size`: the module's output embedding (a ``d -> V`` layer) and ``d``;
+- :func:`decoder_layers`, :class:`LayerInput`, :func:`call_layer`: the stack of decoder layers of any causal LM,
+  the arguments its last layer is called with in a forward pass, and another layer run with those arguments
+  (``caft``'s heads: copies of a decoder layer on the last layer's input, whatever the layer's signature).
 """
 
 from __future__ import annotations
