@@ -5,6 +5,7 @@ needed to evaluate it; synonym augmentation is deterministic per seed; bad setti
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from trainers.objectives import ObjectiveSettings
 from trainers.recipe import TrainConfig, train
 from trainers.trainer import HEADS_FILE
 
-OWN = {"caft": {"caft_k": 3, "caft_coef": 0.5, "caft_decay": 0.9}, "alternatives": {"alternatives_weight": 0.5},
+OWN = {"caft-joint": {"caft_joint_k": 3, "caft_joint_coef": 0.5, "caft_joint_decay": 0.9},
+       "caft": {"caft_heads": 2, "caft_coef": 0.5, "caft_heads_epochs": 3.0, "caft_heads_max_steps": 2},
+       "alternatives": {"alternatives_weight": 0.5},
        "weighted-ce": {"content_multiplier": 2.0}, "synonym-augment": {"augment_rate": 1.0}}
 
 
@@ -32,15 +35,18 @@ def config(model: Path, concepts: Path, out: Path, objective: str) -> TrainConfi
 
 @pytest.fixture(scope="module")
 def trained(tiny_folder, concepts4, tmp_path_factory):
-    """objective -> its 2-step run on the tiny model (trained once per module)."""
+    """objective -> its 2-step run on the tiny model (trained once per module; caft's heads cached apart)."""
     root, runs = tmp_path_factory.mktemp("runs"), {}
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HARNESS_CACHE", str(root / "cache"))
 
     def get(objective: str):
         if objective not in runs:
             runs[objective] = train(config(tiny_folder, concepts4, root / objective, objective))
         return runs[objective]
 
-    return get
+    yield get
+    patch.undo()
 
 
 @pytest.mark.parametrize("objective", sorted(OWN))
@@ -54,19 +60,29 @@ def test_each_objective_trains_and_records_its_own_settings(objective, trained):
     assert json.loads((out / "harness_train.json").read_text())["method"] == objective
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert all(rec["loss"] > 0 for rec in log if "loss" in rec)
-    has_heads = objective == "caft"
+    has_heads = objective == "caft-joint"  # caft's heads are frozen: cached, not saved with the adapter
     assert (out / HEADS_FILE).is_file() == has_heads
     assert all((c / HEADS_FILE).is_file() == has_heads for c in (out / "checkpoints").glob("checkpoint-*"))
     if has_heads:
-        assert any("caft_head2_loss" in rec for rec in log)
+        assert any("caft_joint_head2_loss" in rec for rec in log)
+    if objective == "caft":
+        heads = record["objective_heads"]
+        assert Path(heads["cache_file"]).is_file() and heads["cache_key"] in heads["cache_file"]
+        assert heads["heads"] == 2 and heads["max_steps"] == 2 and heads["stage1"]["steps"] == 2
+        assert heads["train_token_ids_sha256"] and record["train_sequences"] == heads["stage1"]["train_sequences"]
+        steps = [rec for rec in log if "caft_head2_loss" in rec]
+        assert len(steps) == 2 and steps[0]["caft_weight"] == pytest.approx(0.5)  # rsine: 1 at step 0
+        assert steps[1]["caft_weight"] == pytest.approx(0.5 * math.sin(math.pi / 4))  # step 1 of 2
+    else:
+        assert "objective_heads" not in record
 
 
-def test_caft_adapter_loads_without_its_heads(tiny_folder, trained):
+def test_caft_joint_adapter_loads_without_its_heads(tiny_folder, trained):
     from peft import PeftModel
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    out = trained("caft").adapter
+    out = trained("caft-joint").adapter
     heads = load_file(str(out / HEADS_FILE))
     assert sorted(heads) == ["blocks.0.linear.bias", "blocks.0.linear.weight", "blocks.1.linear.bias",
                              "blocks.1.linear.weight"]  # k = 3: two auxiliary heads
@@ -117,9 +133,10 @@ def one_line_error(capsys, *argv: str) -> str:
 
 
 @pytest.mark.parametrize("flags,needle", [
-    (("--objective", "caft", "--caft-k", "1"), "--caft-k must be at least 2"),
-    (("--objective", "caft", "--caft-decay", "0"), "--caft-decay must lie in (0, 1]"),
+    (("--objective", "caft-joint", "--caft-joint-k", "1"), "--caft-joint-k must be at least 2"),
+    (("--objective", "caft-joint", "--caft-joint-decay", "0"), "--caft-joint-decay must lie in (0, 1]"),
     (("--objective", "caft", "--caft-decay", "1.5"), "--caft-decay must lie in (0, 1]"),
+    (("--objective", "caft", "--caft-heads", "0"), "--caft-heads must be at least 1"),
     (("--objective", "weighted-ce", "--content-multiplier", "0"), "--content-multiplier must be greater than 0"),
     (("--objective", "weighted-ce", "--content-multiplier", "-2"), "--content-multiplier must be greater than 0"),
     (("--objective", "synonym-augment", "--augment-rate", "0"), "--augment-rate must lie in (0, 1]"),
@@ -153,7 +170,7 @@ class Interrupt(Exception):
     pass
 
 
-def test_a_resumed_caft_run_continues_its_heads(tiny_folder, concepts4, tmp_path):
+def test_a_resumed_caft_joint_run_continues_its_heads(tiny_folder, concepts4, tmp_path):
     """Interrupted after the step-2 checkpoint of 3 steps, resumed: adapter and heads equal an uninterrupted run's
     (the heads come back from the checkpoint, their optimizer state with the Trainer's)."""
     from safetensors.torch import load_file
@@ -165,7 +182,7 @@ def test_a_resumed_caft_run_continues_its_heads(tiny_folder, concepts4, tmp_path
                 raise Interrupt
 
     def cfg(out: Path, resume: bool = False) -> TrainConfig:
-        base = config(tiny_folder, concepts4, out, "caft")
+        base = config(tiny_folder, concepts4, out, "caft-joint")
         return replace(base, resume=resume, overrides={**base.overrides, "max_steps": 3, "batch_size": 2})
 
     whole = train(cfg(tmp_path / "whole")).adapter
@@ -201,7 +218,7 @@ def test_an_unknown_launcher_ends_in_one_line(capsys, tmp_path):
     assert "--launcher must be one of local, submitit, got 'slurm'" in err and not any(tmp_path.iterdir())
 
 
-def test_caft_under_torchrun_matches_one_process(tiny_folder, concepts4, trained, tmp_path):
+def test_caft_joint_under_torchrun_matches_one_process(tiny_folder, concepts4, trained, tmp_path):
     """2 processes × batch 2 (gloo, CPU) against 1 × batch 4, same global batch: the heads, used outside the
     model's own forward pass, are averaged across processes like the LoRA weights."""
     import os
@@ -211,13 +228,13 @@ def test_caft_under_torchrun_matches_one_process(tiny_folder, concepts4, trained
 
     from safetensors.torch import load_file
 
-    single = trained("caft").adapter
+    single = trained("caft-joint").adapter
     ddp = tmp_path / "ddp"
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
-    own = [f"--{k.replace('_', '-')}={v}" for k, v in OWN["caft"].items()]
+    own = [f"--{k.replace('_', '-')}={v}" for k, v in OWN["caft-joint"].items()]
     proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29519", "-m", "harness.cli", "train",
                            "--model", str(tiny_folder), "--concepts", str(concepts4), "--lambda", "0.25",
-                           "--objective", "caft", *own, "--out", str(ddp), "--max-steps", "2", "--batch-size", "2",
+                           "--objective", "caft-joint", *own, "--out", str(ddp), "--max-steps", "2", "--batch-size", "2",
                            "--save-steps", "1", "--lora-dropout", "0", "--warmup-ratio", "0", "--device", "cpu",
                            "--dtype", "float32", "--no-progress"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})

@@ -15,7 +15,7 @@ from harness.cli import main as cli_main
 
 pytestmark = pytest.mark.slow
 
-NEW = ("caft", "alternatives", "weighted-ce", "synonym-augment")
+NEW = ("caft", "caft-joint", "alternatives", "weighted-ce", "synonym-augment")
 SMALL = ("--concept-sequences", "8", "--max-steps", "2", "--batch-size", "2", "--max-length", "48",
          "--val-fraction", "0", "--tasks", "wordsim353", "--limit", "24", "--bootstrap-resamples", "50",
          "--no-plots", "--no-progress")
@@ -27,6 +27,12 @@ def sweep(root: Path, *flags: str) -> None:
     assert code == 0
 
 
+def run_of(root: Path, method: str) -> Path:
+    """The run folder of ``method`` (by its record: ``*-caft-*`` would also match a caft-joint folder)."""
+    return next(p.parent for p in sorted((root / "runs").glob("*/harness_train.json"))
+                if json.loads(p.read_text())["method"] == method)
+
+
 def results_by_point(root: Path) -> dict[tuple[str, float], tuple[dict, bytes]]:
     """(method, λ) -> (wordsim353 metrics, adapter weights) of every trained point (adapter folders are named
     alike by both launchers)."""
@@ -35,7 +41,7 @@ def results_by_point(root: Path) -> dict[tuple[str, float], tuple[dict, bytes]]:
         record = json.loads(path.read_text())
         training = record["model"].get("training")
         if training:
-            adapter = next((root / "runs").glob(f"*-{training['method']}-*/harness_train.json")).parent
+            adapter = run_of(root, training["method"])
             out[(training["method"], training["lambda"])] = (record["metrics"],
                                                             (adapter / "adapter_model.safetensors").read_bytes())
     return out
@@ -55,9 +61,11 @@ def test_every_objective_gets_a_leaderboard_row_beside_ntp_and_concept(local):
     trained = results_by_point(local)
     assert {method for method, _ in trained} == {"ntp", "concept", *NEW}
     for method in NEW:
-        record = json.loads(next((local / "runs").glob(f"*-{method}-*/harness_train.json")).read_text())
+        record = json.loads((run_of(local, method) / "harness_train.json").read_text())
         assert record["objective"] == method and record["steps"] == 2
-    assert next((local / "runs").glob("*-caft-*/objective_heads.safetensors")).is_file()
+    assert (run_of(local, "caft-joint") / "objective_heads.safetensors").is_file()
+    caft = json.loads((run_of(local, "caft") / "harness_train.json").read_text())
+    assert Path(caft["objective_heads"]["cache_file"]).is_file() and caft["objective_heads"]["heads"] == 4
 
 
 def test_submitit_sweep_completes_resumes_and_equals_the_local_one(local, tmp_path, capsys):

@@ -1,7 +1,7 @@
-"""Golden tests of the related-work objectives (caft, alternatives, weighted-ce) on random logits against
-independent float64 computations written here (explicit softmax, explicit sums), gradients that reach the
-LoRA weights and CAFT's heads, and the two known-bad variants of Beyond Tokens' released loss (a no_grad
-term, averaged log-probabilities), which the alternatives check must reject."""
+"""Golden tests of the related-work objectives (caft-joint, alternatives, weighted-ce; caft: test_caft.py) on
+random logits against independent float64 computations written here (explicit softmax, explicit sums),
+gradients that reach the LoRA weights and caft-joint's heads, and the two known-bad variants of Beyond Tokens'
+released loss (a no_grad term, averaged log-probabilities), which the alternatives check must reject."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 
 from test_objectives import make_batch, softmax_np, to_concept_batch
 from trainers.beyond_tokens import AlternativesSettings, alternatives_only
-from trainers.caft import CaftSettings, build_heads
+from trainers.caft_joint import CaftJointSettings, build_heads
 from trainers.objectives import OBJECTIVES, LossOutput, ObjectiveSettings, combine, concept_logprob, ntp_terms
 
 
@@ -28,17 +28,24 @@ def nll_table(z: np.ndarray, y: np.ndarray) -> dict[tuple[int, int], float]:
 # ---------------------------------------------------------------- weighted-ce
 
 
-@pytest.mark.parametrize("m", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("m", [0.5, 1.0, 3.0, 5.0])
 def test_weighted_ce_matches_reference(m):
     logits, labels, chosen, sets = make_batch(seed=3)
     nll = nll_table(logits.double().numpy(), labels.numpy())
     content = set(chosen)
-    want = (sum(v for k, v in nll.items() if k not in content) + m * sum(v for k, v in nll.items() if k in content)) \
-        / len(nll)
+    weights = {k: m if k in content else 1.0 for k in nll}  # Σw normalises, as the public code does
+    want = sum(weights[k] * v for k, v in nll.items()) / sum(weights.values())
     out = OBJECTIVES.get("weighted-ce")(logits, labels, to_concept_batch(chosen, sets), settings(content_multiplier=m))
     assert out.loss.item() == pytest.approx(want, rel=1e-5)
     if m == 1.0:
         assert out.loss.item() == pytest.approx(sum(nll.values()) / len(nll), rel=1e-5)
+    assert content and all(k in nll for k in content)  # the content positions carry labels: m matters
+
+
+def test_weighted_ce_default_multiplier_is_the_public_codes():
+    from trainers.weighted_ce import WeightedCeSettings
+
+    assert WeightedCeSettings().content_multiplier == 5.0
 
 
 # ---------------------------------------------------------------- alternatives
@@ -120,14 +127,14 @@ def test_alternatives_ignores_targets_whose_set_is_only_the_original():
     assert out.logs["n_alternative_targets"] == 0
 
 
-# ---------------------------------------------------------------- caft
+# ---------------------------------------------------------------- caft-joint
 
 
 def silu(x: np.ndarray) -> np.ndarray:
     return x / (1 + np.exp(-x))
 
 
-def test_caft_heads_match_reference():
+def test_caft_joint_heads_match_reference():
     """Random (non-zero) head weights, a random output embedding, padded labels: the auxiliary term equals
     Σ_i coef·decay^i · mean_t −log softmax(E(h + SiLU(W_i h + b_i)))[x_{t+1+i}], float64."""
     torch.manual_seed(0)
@@ -139,7 +146,7 @@ def test_caft_heads_match_reference():
     owner = torch.nn.Module()
     owner.embed = torch.nn.Embedding(V, d)
     owner.get_input_embeddings = lambda: owner.embed
-    heads = build_heads(owner, CaftSettings(caft_k=k, caft_coef=coef, caft_decay=decay))
+    heads = build_heads(owner, CaftJointSettings(caft_joint_k=k, caft_joint_coef=coef, caft_joint_decay=decay))
     with torch.no_grad():
         for p in heads.parameters():
             p.normal_()
@@ -155,9 +162,9 @@ def test_caft_heads_match_reference():
     assert got.loss.item() == pytest.approx(want, rel=1e-5)
 
 
-def test_gradients_reach_the_lora_weights_and_the_caft_heads():
+def test_gradients_reach_the_lora_weights_and_the_caft_joint_heads():
     """One backward pass of each new objective on a LoRA-wrapped tiny Llama: every LoRA B matrix (A's gradient
-    is 0 while B is at its zero init) gets a gradient, and CAFT's auxiliary term alone reaches both the heads
+    is 0 while B is at its zero init) gets a gradient, and caft-joint's auxiliary term alone reaches both the heads
     and the LoRA weights."""
     from harness.lm.hf_train import output_embedding
     from tiny_models import tiny_llama_model
@@ -165,7 +172,7 @@ def test_gradients_reach_the_lora_weights_and_the_caft_heads():
     from trainers.trainer import add_lora
 
     model = add_lora(tiny_llama_model(4096), resolve_profile("cpu", {"lora_dropout": 0.0})).train()
-    heads = build_heads(model, CaftSettings())
+    heads = build_heads(model, CaftJointSettings())
     ids = torch.randint(100, 2000, (2, 12), generator=torch.Generator().manual_seed(0))
     chosen = [(0, 3), (0, 7), (1, 5)]
     sets = [[int(ids[b, p]), 101 + i, 202 + i] for i, (b, p) in enumerate(chosen)]
@@ -179,10 +186,10 @@ def test_gradients_reach_the_lora_weights_and_the_caft_heads():
         return ([p.grad.abs().sum().item() if p.grad is not None else 0.0 for p in lora_b],
                 [p.grad.abs().sum().item() if p.grad is not None else 0.0 for p in heads.parameters()])
 
-    for name in ("alternatives", "weighted-ce", "synonym-augment", "caft"):
+    for name in ("alternatives", "weighted-ce", "synonym-augment", "caft", "caft-joint"):
         lora, _ = grads_after(lambda logits, _: OBJECTIVES.get(name)(logits, ids, to_concept_batch(chosen, sets),
                                                                       settings()).loss)
         assert all(g > 0 for g in lora), name
     lora, head = grads_after(lambda _, hidden: heads(hidden, ids, output_embedding(model)).loss)
     assert all(g > 0 for g in lora) and all(g > 0 for g in head)
-    assert len(head) == 2 * (CaftSettings().caft_k - 1)  # W and b of each head
+    assert len(head) == 2 * (CaftJointSettings().caft_joint_k - 1)  # W and b of each head

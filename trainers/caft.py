@@ -1,100 +1,106 @@
-"""Objective ``caft``: Concept-Aware Fine-Tuning (arXiv 2506.07833) for any causal LM in transformers.
+"""Objective ``caft``: Concept-Aware Fine-Tuning (arXiv 2506.07833) as published, in two stages.
 
-Besides the model's own next-token head, k − 1 auxiliary heads predict the tokens t + 2 … t + k from the
-final hidden state h_t at position t (the last of the hidden states the model returns,
-:func:`harness.lm.hf_train.training_forward`, so no model is patched). Head i (i = 1 … k − 1, predicting token t + 1 + i) is a residual block
-``g_i(h) = h + SiLU(W_i h + b_i)`` followed by the model's own output embedding E (shared, not trained
-here), as in CAFT's public code (Medusa's heads); W_i and b_i start at zero, so every head starts as the
-model's next-token distribution. With ``nll_i(t) = −log softmax(E g_i(h_t))[x_{t+1+i}]``:
+Stage 1 (:mod:`trainers.caft_stage1`, once per base model, data and settings, then cached): n auxiliary heads
+(default 4, predicting tokens t + 2 … t + 5; each a copy of one of the base's decoder layers, reading the input
+of its last layer, then its output embedding: :mod:`trainers.caft_heads`) are trained alone with the base
+frozen and without LoRA. Stage 2 (here): the heads are loaded frozen (``requires_grad`` False) and, while LoRA
+trains,
 
-    L = L_NTP + Σ_{i=1}^{k−1} coef · decay^i · (Σ_t nll_i(t) / N_i)
+    L = L_NTP + coef · s(step / max_steps) · Σ_{i=1}^{n} decay^i · CE_i
 
-N_i counting the positions whose target t + 1 + i exists and is not padding. The gradient of the
-auxiliary terms reaches the heads and, through h, the LoRA weights. The heads are saved beside the
-adapter (``objective_heads.safetensors``, :mod:`trainers.trainer`; also in every checkpoint, so a
-resumed run continues them); evaluation reads
-the adapter only.
+with the public code's defaults coef = 0.01, decay = 0.8 and s = ``rsine`` (sin((1 − p)·π/2): the auxiliary
+term fades from full weight to 0 over the optimizer steps; :func:`trainers.caft_heads.schedule`). The gradient
+of the auxiliary term reaches the LoRA weights through the heads' input. Evaluation losses (the validation
+loss that picks the best checkpoint) leave the auxiliary term out, as the public code selects by the plain
+NTP loss. The heads are not saved with the adapter (they do not change): ``harness_train.json`` records their
+cache key and file and the stage-1 settings under ``objective_heads``. :mod:`trainers.caft_joint` is the earlier
+one-stage variant (zero-initialised linear heads trained jointly with LoRA).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 from harness.config import option
 from harness.errors import UserError
-from trainers.objectives import LossOutput, ObjectiveSettings, _floats, combine, ntp_terms, register_objective
+from trainers.caft_heads import SCHEDULES
+from trainers.objectives import LossOutput, ObjectiveSettings, combine, ntp_terms, register_objective
 
 
 @dataclass(frozen=True)
 class CaftSettings:
-    caft_k: int = option(4, help="caft: predict tokens t+1 … t+k (k−1 auxiliary heads, k ≥ 2; default 4)")
-    caft_coef: float = option(0.01, help="caft: weight coef of the auxiliary losses (default 0.01)")
-    caft_decay: float = option(0.8, help="caft: head i's loss is weighted coef·decay^i, decay in (0, 1] (default 0.8)")
+    caft_heads: int = option(4, help="caft: auxiliary heads, head i predicting token t+1+i (default 4: t+2 … t+5)")
+    caft_coef: float = option(0.01, help="caft: weight coef of the auxiliary losses while LoRA trains "
+                                         "(default 0.01)")
+    caft_decay: float = option(0.8, help="caft: head i's loss is weighted decay^i, decay in (0, 1] (default 0.8)")
+    caft_schedule: str = option("rsine", choices=SCHEDULES,
+                                help="caft: weight of the auxiliary term over the steps: rsine (default, 1 down "
+                                     "to 0), sine (0 up to 1), linear (0 up to 1), constant")
+    caft_heads_epochs: float = option(1.0, help="caft stage 1: epochs over the training sequences (default 1)")
+    caft_heads_lr: float = option(1e-4, help="caft stage 1: peak learning rate of the heads (default 1e-4)")
+    caft_heads_max_steps: int = option(0, help="caft stage 1: at most this many steps (default 0: no limit)")
 
     def __post_init__(self) -> None:
-        if self.caft_k < 2:
-            raise UserError(f"--caft-k must be at least 2 (the model's own head predicts t+1), got {self.caft_k}")
+        if self.caft_heads < 1:
+            raise UserError(f"--caft-heads must be at least 1, got {self.caft_heads}")
         if not 0.0 < self.caft_decay <= 1.0:
             raise UserError(f"--caft-decay must lie in (0, 1], got {self.caft_decay}")
         if not self.caft_coef >= 0.0:
             raise UserError(f"--caft-coef must be at least 0, got {self.caft_coef}")
+        if not self.caft_heads_epochs > 0.0:
+            raise UserError(f"--caft-heads-epochs must be greater than 0, got {self.caft_heads_epochs}")
+        if not self.caft_heads_lr > 0.0:
+            raise UserError(f"--caft-heads-lr must be greater than 0, got {self.caft_heads_lr}")
+        if self.caft_heads_max_steps < 0:
+            raise UserError(f"--caft-heads-max-steps must be at least 0, got {self.caft_heads_max_steps}")
 
 
-def build_heads(model, settings: CaftSettings):
-    """The k − 1 auxiliary heads for ``model`` (of its hidden size, on its device), zero-initialised."""
+def build_heads(model: Any, settings: CaftSettings, context: Any) -> Any:
+    """The frozen stage-1 heads of the base ``model`` (trained now, or read from the cache), ready for stage 2:
+    they record the input of ``model``'s last decoder layer in each forward pass until :meth:`release`."""
+    from harness.lm.hf_train import LayerInput, decoder_layers
+    from trainers.caft_stage1 import cached_heads
+
+    layers, record = cached_heads(model, settings, context)
+    return _frozen_heads_class()(layers, settings, LayerInput(model, decoder_layers(model)[-1]), record)
+
+
+def _frozen_heads_class():
+    """The stage-2 module's class (made on first use: this module loads at CLI start-up, without torch)."""
     import torch
 
-    from harness.lm.hf_train import hidden_size
+    from trainers.caft_heads import head_losses, schedule, weighted_sum
+    from trainers.objectives import _floats
 
-    heads = _heads_class()(hidden_size(model), settings.caft_k - 1, settings.caft_coef, settings.caft_decay)
-    return heads.to(device=next(model.parameters()).device, dtype=torch.float32)
+    class FrozenHeads(torch.nn.Module):
+        """``forward(hidden, labels, output_embeddings, progress) -> LossOutput``: the auxiliary term of the
+        module docstring (0 outside training mode), from the recorded input of the base's last layer."""
 
-
-@cache
-def _heads_class():
-    """The heads' module class (made on first use: this module loads at CLI start-up, without torch)."""
-    import torch
-
-    class ResBlock(torch.nn.Module):
-        def __init__(self, hidden: int) -> None:
+        def __init__(self, layers, settings: CaftSettings, recorder, record: dict) -> None:
             super().__init__()
-            self.linear = torch.nn.Linear(hidden, hidden)
-            torch.nn.init.zeros_(self.linear.weight)
-            torch.nn.init.zeros_(self.linear.bias)
+            self.layers = layers.requires_grad_(False)
+            self.settings, self.recorder, self.record = settings, recorder, record
 
-        def forward(self, h):
-            return h + torch.nn.functional.silu(self.linear(h))
+        def forward(self, hidden, labels, output_embeddings, progress=None) -> LossOutput:
+            losses = head_losses(self.layers, self.recorder.take(), labels, output_embeddings)
+            aux = weighted_sum(losses, self.settings.caft_decay)
+            s = schedule(self.settings.caft_schedule, progress)
+            weight = self.settings.caft_coef * s if self.training else 0.0
+            logs = {f"caft_head{i}_loss": loss for i, loss in enumerate(losses, start=1)}
+            return LossOutput(loss=weight * aux, logs=_floats(caft_loss=aux, caft_weight=aux.new_tensor(weight),
+                                                              **logs))
 
-    class Heads(torch.nn.Module):
-        """``forward(hidden [B, T, d], labels [B, T], output_embeddings) -> LossOutput`` (the auxiliary term)."""
+        def release(self) -> None:
+            """Take the recording hooks off the base model (it may serve again, e.g. to evaluate)."""
+            self.recorder.remove()
 
-        def __init__(self, hidden: int, n_heads: int, coef: float, decay: float) -> None:
-            super().__init__()
-            self.blocks = torch.nn.ModuleList(ResBlock(hidden) for _ in range(n_heads))
-            self.coef, self.decay = coef, decay
-
-        def forward(self, hidden, labels, output_embeddings) -> LossOutput:
-            total = hidden.new_zeros((), dtype=torch.float32)
-            logs = {}
-            for i, block in enumerate(self.blocks, start=1):  # head i at t predicts t + 1 + i: i positions fewer
-                if hidden.shape[1] <= i + 1:
-                    continue
-                h = block(hidden[:, :-i].to(block.linear.weight.dtype))
-                logits = output_embeddings(h.to(output_embeddings.weight.dtype))  # [B, T − i, V]
-                loss_i = combine(ntp_terms(logits, labels[:, i:]), None, None, _NO_SETTINGS).loss
-                total = total + self.coef * self.decay ** i * loss_i
-                logs[f"caft_head{i}_loss"] = loss_i
-            return LossOutput(loss=total, logs=_floats(caft_loss=total, **logs))
-
-    return Heads
+    return FrozenHeads
 
 
-_NO_SETTINGS = ObjectiveSettings()
-
-
-@register_objective("caft", "CAFT: L = L_NTP + Σ_{i=1}^{k−1} coef·decay^i·CE(head i → token t+1+i), auxiliary heads "
-                            "on the final hidden states (any causal LM); heads saved beside the adapter",
+@register_objective("caft", "CAFT as published: L = L_NTP + coef·s(step)·Σ_i decay^i·CE(head i → token t+1+i); "
+                            "4 decoder-layer heads trained first alone (base frozen, cached per base model), then "
+                            "frozen while LoRA trains; s decays 1 → 0 (rsine)",
                     uses_concepts=False, settings=CaftSettings, heads=build_heads)
 def caft_objective(logits, labels, concepts, settings: ObjectiveSettings) -> LossOutput:
     return combine(ntp_terms(logits, labels), None, None, settings)  # the heads' term is added by the trainer

@@ -8,7 +8,8 @@ Order of work, so that user errors cost nothing and overwrite nothing:
 3. check the output folder: empty or new; or holding this same run (``run.json``): finished ->
    returned as it is, interrupted -> needs ``resume``; anything else is a user error;
 4. check free disk space against an estimate of checkpoints + adapter;
-5. load the model, add LoRA, train with :class:`trainers.trainer.ObjectiveTrainer`
+5. load the model, build the objective's heads on it if it has any (``caft``: stage 1, or its cache), add
+   LoRA, train with :class:`trainers.trainer.ObjectiveTrainer`
    (checkpoints in ``OUT/checkpoints``, per-step log in ``OUT/train_log.jsonl``);
 6. save the adapter and the digests of the texts it was trained and validated on (``training_texts.json``,
    :mod:`harness.seen_texts`) into a staging folder, then move its files into ``OUT`` with
@@ -38,7 +39,7 @@ from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, T
                             load_tokenizer, model_folder, parse_device, portable_base)
 from harness.atomic import atomic_write_json, atomic_write_text
 from harness.seen_texts import TRAINING_TEXTS_FILE, training_texts_file
-from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
+from trainers.objectives import OBJECTIVES, HeadsContext, ObjectiveSettings, method_name
 from trainers.profiles import DEFAULT_PROFILE, PROFILES, Hyper, resolve_profile
 from trainers.reporting import report_targets
 from trainers.run_folder import (CHECKPOINTS, LOG_FILE, check_disk_space, check_output_folder, claimed,
@@ -143,15 +144,18 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
 
     check_disk_space(out, estimate_disk_bytes(count_lora_parameters(model_folder(info), hyper)))
     seed_everything(config.seed)
-    from trainers.trainer import add_lora
+    from trainers.trainer import add_lora, attach_heads, build_objective_heads, release_heads
 
     if base is None:
         base = load_model(config.model, device="cpu", dtype=config.dtype, info=info).module
+    heads = build_objective_heads(objective, settings, base, HeadsContext(
+        train_set, tokenizer.pad_token_id, hyper.batch_size, hyper.grad_accum, hyper.warmup_ratio, config.seed,
+        config.device, info.name, config.progress and is_main_process()))
     model = add_lora(base, hyper)
     resume_from = last_checkpoint(out / CHECKPOINTS) if state == "resume" else None
     if config.resume and resume_from is None and is_main_process():
         print(f"harness: note: --out {out} holds no checkpoint to resume; training from the start", file=sys.stderr)
-    objective_heads(objective, settings, model, resume_from)
+    attach_heads(model, heads, resume_from)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if is_main_process():  # other processes of a distributed run only read the folder
         prepare_output_folder(out, identity, resume_from)
@@ -159,11 +163,16 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
     trainer = build_trainer(config, hyper, model, tokenizer, train_set, val_set, objective, settings, out, callbacks)
     start = time.perf_counter()
     model.train()
-    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    try:
+        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    finally:
+        release_heads(heads)
     wall = time.perf_counter() - start
 
     record = train_record(config, info, hyper, settings, concept_file.header, concepts_path, digest, seen[1],
                           n_trainable, len(train_set), len(val_set), trainer, output, wall, resume_from)
+    if getattr(heads, "record", None):  # frozen heads: where they are cached, how stage 1 made them
+        record["objective_heads"] = heads.record
     if trainer.is_world_process_zero():
         save_adapter(trainer.model, out, record, seen[0])
     trainer.accelerator.wait_for_everyone()
@@ -171,20 +180,6 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
 
     unwrap_lora(model)  # the base module, as it came (a given one serves as the base again)
     return TrainResult(adapter=out, record=record)
-
-
-def objective_heads(objective, settings: ObjectiveSettings, model, resume_from: Path | None):
-    """The objective's extra trainable modules (None for most), attached to ``model`` so the optimizer, the
-    checkpoints' optimizer state and distributed training see them; a resumed run continues them."""
-    if objective.heads is None:
-        return None
-    from trainers.trainer import HEADS_ATTRIBUTE, load_heads
-
-    heads = objective.heads(model, settings.of(objective.settings))
-    model.add_module(HEADS_ATTRIBUTE, heads)
-    if resume_from is not None:
-        load_heads(heads, resume_from)
-    return heads
 
 
 def resolved_dtype(config: TrainConfig) -> str:
@@ -286,9 +281,9 @@ def save_adapter(model, out: Path, record: dict[str, Any], texts: str) -> None:
         shutil.rmtree(staging)
     model.peft_config["default"].base_model_name_or_path = portable_base(record["base"])
     model.save_pretrained(str(staging), save_embedding_layers=False)
-    from trainers.trainer import HEADS_ATTRIBUTE, HEADS_FILE, save_heads
+    from trainers.trainer import HEADS_FILE, save_heads, saved_heads
 
-    heads = dict(model.named_children()).get(HEADS_ATTRIBUTE)
+    heads = saved_heads(model)
     if heads is not None:  # not needed to evaluate the adapter; kept to continue or inspect the objective
         save_heads(heads, staging)
     atomic_write_text(staging / TRAINING_TEXTS_FILE, texts)

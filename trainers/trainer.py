@@ -8,8 +8,8 @@ Checkpoints, resume, logging integrations (``report_to``) and multi-process trai
   so the model computes no loss of its own), then ``objective(logits, labels, concepts, settings)``;
   its loss is a per-micro-batch mean, so ``loss_is_scaled_for_ga = False`` lets the Trainer divide
   by the accumulation steps (see :mod:`trainers.objectives`);
-- objectives with heads of their own (``caft``): the model's ``objective_heads`` child, trained with it,
-  saved beside the adapter and in every checkpoint;
+- objectives with heads of their own (``caft``, ``caft-joint``): the model's ``objective_heads`` child,
+  frozen (``caft``) or trained with it and then saved beside the adapter and in every checkpoint (``caft-joint``);
 - :class:`StepLog`: one JSON line per optimizer step (loss, NTP loss, concept loss, share of
   targets zeroed by the mass threshold, learning rate; means over the step's micro-batches and
   processes) and a tqdm bar with loss and ETA.
@@ -51,6 +51,41 @@ def add_lora(model, hyper: Hyper):
     return wrap_lora(model, config)
 
 
+def build_objective_heads(objective: Objective, settings: ObjectiveSettings, base, context):
+    """The objective's extra modules (None for most), built on the base model before LoRA is added (so no LoRA
+    layer is copied into them; :class:`~trainers.objectives.HeadsContext`: what of the run they may read)."""
+    if objective.heads is None:
+        return None
+    return objective.heads(base, settings.of(objective.settings), context)
+
+
+def attach_heads(model, heads, resume_from: Path | None) -> None:
+    """``heads`` as ``model``'s :data:`HEADS_ATTRIBUTE` child, so the optimizer, the checkpoints' optimizer state
+    and distributed training see them; trained heads of a resumed run continue from its checkpoint."""
+    if heads is None:
+        return
+    model.add_module(HEADS_ATTRIBUTE, heads)
+    if resume_from is not None and trained(heads):
+        load_heads(heads, resume_from)
+
+
+def trained(heads) -> bool:
+    """Heads that train beside LoRA (saved with the adapter and in checkpoints); frozen ones are neither."""
+    return heads is not None and any(p.requires_grad for p in heads.parameters())
+
+
+def saved_heads(model):
+    """``model``'s heads when they are saved (:func:`trained`), else None."""
+    heads = dict(model.named_children()).get(HEADS_ATTRIBUTE)
+    return heads if trained(heads) else None
+
+
+def release_heads(heads) -> None:
+    """Let heads that hooked into the base model let go of it (:meth:`trainers.caft.FrozenHeads.release`)."""
+    if heads is not None and hasattr(heads, "release"):
+        heads.release()
+
+
 def save_heads(heads, folder: Path) -> None:
     from safetensors.torch import save_file
 
@@ -68,8 +103,8 @@ def load_heads(heads, folder: Path) -> None:
 class ObjectiveTrainer(Trainer):
     """``transformers.Trainer`` with ``compute_loss`` = a registered objective, plus the objective's heads
     (:attr:`Objective.heads`) when the model carries them as its ``objective_heads`` child: the forward pass
-    then also returns the hidden states, the heads' term is added to the loss, and every checkpoint holds
-    the heads (:data:`HEADS_FILE`) beside the adapter."""
+    then also returns the hidden states, the heads' term (told the share of steps done) is added to the loss,
+    and every checkpoint holds heads that train (:data:`HEADS_FILE`) beside the adapter."""
 
     loss_is_scaled_for_ga = False  # objectives return per-micro-batch means
 
@@ -90,7 +125,9 @@ class ObjectiveTrainer(Trainer):
         """The heads' term on the final hidden states of the batch in the forward pass (its logs kept aside)."""
         from harness.lm.hf_train import output_embedding
 
-        extra = self.heads(hidden, self.labels, output_embedding(self.model))
+        steps = self.state.max_steps
+        progress = self.state.global_step / steps if steps else None
+        extra = self.heads(hidden, self.labels, output_embedding(self.model), progress)
         self.heads_logs = extra.logs
         return extra.loss
 
@@ -111,7 +148,7 @@ class ObjectiveTrainer(Trainer):
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         super().save_model(output_dir, _internal_call)
-        if self.heads is not None and self.args.should_save:
+        if trained(self.heads) and self.args.should_save:
             save_heads(self.heads, Path(output_dir or self.args.output_dir))
 
     def take_step_logs(self) -> dict[str, float]:

@@ -1,12 +1,14 @@
 """Objective ``weighted-ce``: the public code's ablation, a cross-entropy with content words weighted.
 
-With m the ``--content-multiplier`` and content positions those that carry a concept target:
+With m the ``--content-multiplier`` (default 5, the public code's), w_t = m at content positions (those that
+carry a concept target) and 1 at the other label tokens:
 
-    L = (Σ_{non-content t} nll_t + m · Σ_{content t} nll_t) / N_tok
+    L = Σ_t w_t · nll_t / Σ_t w_t
 
-normalised by the label tokens as the ``content`` λ scope of :func:`trainers.objectives.combine` is (m = 1
-is NTP; the content scope's (1 − λ) is m < 1). It separates "more weight on content words" from the
-concept loss's "any member of the set is right".
+a weighted mean, normalised by the weights as the public code does (not by the token count N_tok: that would
+also scale the step size by (N_tok + (m − 1)·N_content) / N_tok, so m would change the learning rate as well as
+the balance between words). m = 1 is NTP. It separates "more weight on content words" from the concept loss's
+"any member of the set is right".
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from trainers.objectives import (ConceptBatch, LossOutput, ObjectiveSettings, _f
 
 @dataclass(frozen=True)
 class WeightedCeSettings:
-    content_multiplier: float = option(2.0, help="weighted-ce: weight m > 0 of content-word positions in the "
-                                                 "cross-entropy (default 2)")
+    content_multiplier: float = option(5.0, help="weighted-ce: weight m > 0 of content-word positions in the "
+                                                 "cross-entropy, a mean weighted by Σw (default 5)")
 
     def __post_init__(self) -> None:
         if not self.content_multiplier > 0.0:
             raise UserError(f"--content-multiplier must be greater than 0, got {self.content_multiplier}")
 
 
-@register_objective("weighted-ce", "L = (Σ_non-content nll + m·Σ_content nll) / N_tok: cross-entropy with content-word "
-                                   "positions weighted by --content-multiplier m (the public code's ablation)",
+@register_objective("weighted-ce", "L = Σ_t w_t·nll_t / Σ_t w_t, w = m at content words, 1 elsewhere: cross-entropy "
+                                   "with content words weighted by --content-multiplier m (default 5; the public "
+                                   "code's ablation)",
                     settings=WeightedCeSettings, needs_targets=lambda settings: True)
 def weighted_ce_objective(logits, labels, concepts: ConceptBatch | None, settings: ObjectiveSettings) -> LossOutput:
     import torch
@@ -41,6 +44,7 @@ def weighted_ce_objective(logits, labels, concepts: ConceptBatch | None, setting
     ntp = ntp_terms(logits, labels)
     n_tok = ntp.n_tokens.clamp(min=1)
     content = content_mask(ntp, concepts)
-    loss = (ntp.nll * torch.where(content, m, 1.0)).sum() / n_tok
+    weight = torch.where(content, m, 1.0) * ntp.valid
+    loss = (ntp.nll * weight).sum() / weight.sum().clamp(min=1e-12)
     return LossOutput(loss=loss, logs=_floats(ntp_loss=ntp.nll.sum() / n_tok, content_nll=(ntp.nll * content).sum()
                                               / content.sum().clamp(min=1), n_tokens=ntp.n_tokens))

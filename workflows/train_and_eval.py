@@ -101,7 +101,8 @@ def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
         tag = f"lam{t.settings.lam:g}-{t.settings.scope}"
     else:
         own = recorded(t.settings.of(objective.settings))
-        tag = "-".join(f"{key.split('_')[-1]}{value:g}" for key, value in own.items())
+        tag = "-".join(f"{key.split('_')[-1]}{value if isinstance(value, str) else format(value, 'g')}"
+                       for key, value in own.items())
     return RUNS_DIR / slug_keeping_end(f"{t.model}-{method}-{tag}-{corpus}", f"-{selector}-{t.profile}-seed{t.seed}")
 
 
