@@ -36,7 +36,7 @@ def legend(n_resamples: int, seed: int, csv_name: str) -> str:
         f"{NTP_MARKS[BETTER]}/{NTP_MARKS[WORSE]}: than NTP (λ = 0, same base model, seed and training settings): "
         f"the 95% paired bootstrap interval of Δ ({n_resamples} resamples of held-out sequences, pairs or "
         f"concepts, seed {seed}) excludes 0; for several seeds, only when every seed's interval does, on the same "
-        f"side. No mark: not significant, or not compared. `{csv_name}` has every seed, with Δ and its interval "
+        f"side. No mark: not significant, or not compared; —: no result. `{csv_name}` has every seed, with Δ and its interval "
         "against both."
     )
 
