@@ -6,6 +6,11 @@ leaderboard of a thousand runs builds in about a second. Modules, one job each:
 - :mod:`leaderboard.reader`: result files -> compact summaries (skipping invalid files with a warning);
 - :mod:`leaderboard.table`: summaries -> rows (grouped by base model and method) and columns;
 - :mod:`leaderboard.render`: rows -> markdown and CSV;
+- :mod:`leaderboard.configs`: a model block -> its configuration (short label, seed, its NTP's settings);
+- :mod:`leaderboard.significance`: paired bootstraps against the base model and NTP, and the seeds' rule;
+- :mod:`leaderboard.paper_tables`: summaries -> the paper's tables (similarity; LM and geometry) per
+  training corpus, a row per configuration (seeds: mean ± sd);
+- :mod:`leaderboard.paper_render`: those tables -> markdown sections and a long CSV;
 - :mod:`leaderboard.plots`: rows -> PNG plots of each metric against λ;
 - :mod:`leaderboard.store`: import result files under a lock; the options of the board's base rows.
 

@@ -88,8 +88,10 @@ MARKDOWN_MARKER = "<!-- harness leaderboard build: rebuilt from the result files
 CSV_ROW_COLUMNS = ("base_model", "method", "lambda", "corpus", "selector", "model", "model_id", "kind")
 
 
-def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_files: int | None = None) -> str:
-    """Markdown: a legend, one table per task family, then links to the plots ((title, relative path) pairs)."""
+def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_files: int | None = None,
+                    sections: list[str] = ()) -> str:
+    """Markdown: a legend, one table per task family, ``sections`` (lines: the paper tables,
+    :mod:`leaderboard.paper_render`), then links to the plots ((title, relative path) pairs)."""
     lines = [MARKDOWN_MARKER, "# Leaderboard", ""]
     if not board.rows:
         return "\n".join(lines + ["No results yet: run `harness eval` or `harness leaderboard add`.", ""])
@@ -107,6 +109,7 @@ def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_fil
         families.setdefault(col.family, []).append(col)
     for family, columns in families.items():
         lines += [f"## {family_title(family)}", ""] + _table(board, columns) + [""]
+    lines += list(sections)
     if plots:
         lines += ["## Plots", ""] + [f"![{escape_md(title)}]({path})" for title, path in plots] + [""]
     return "\n".join(lines)

@@ -76,6 +76,7 @@ def w(tmp_path_factory, smollm2_tokenizer) -> SimpleNamespace:
     (root / "leaderboard.md").write_text(f"{MARKDOWN_MARKER}\n# Leaderboard\n\nan earlier build\n")
     (root / "report.md").write_text("my own notes\n")
     (root / "report.csv").write_text("my,own,table\n")
+    (root / "notes_paper.csv").write_text("my,own,table\n")  # where --out notes.md puts the paper tables' CSV
     (root / "afile").write_text("a file\n")
     (root / "existing.jsonl").write_text("the user's\n")
     hostile = root / "hostile"
@@ -127,6 +128,8 @@ ISSUE_CASES = [
      lambda w: ["concepts", "randomize", w.concepts, str(w.root / "existing.jsonl")], "pass --overwrite"),
     ("leaderboard out beside a user's csv", lambda w: build(w, "--out", str(w.root / "report.md")),
      "was not written by this harness"),
+    ("leaderboard paper csv beside --out is a user's file", lambda w: build(w, "--out", str(w.root / "notes.md")),
+     "the paper tables' CSV"),
     ("leaderboard out is its own csv", lambda w: build(w, "--out", str(w.root / "same.csv")), "would also be the CSV"),
     ("empty results folder keeps the leaderboard",
      lambda w: ["leaderboard", "build", w.empty_results, "--no-plots", "--out", str(w.root / "leaderboard.md"),

@@ -3,6 +3,7 @@ and evaluating an external checkpoint next to the base model."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -22,7 +23,9 @@ def concept(i: int) -> dict:
 
 def md_models(markdown: str) -> list[str]:
     """The Model column of the first table."""
-    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    rows = [line for line in itertools.takewhile(lambda line: line.startswith("|"), lines[start:]) if line.startswith("| ")]
     header = [c.strip() for c in rows[0].strip("|").split("|")]
     k = header.index("Model")
     return [[c.strip() for c in r.strip("|").split("|")][k] for r in rows[1:]]

@@ -1,7 +1,8 @@
 """``harness leaderboard build|add``: publish the results folder; add external checkpoints or results.
 
-- ``build [RESULTS_DIR] --out leaderboard.md``: markdown tables, a CSV beside it and one PNG per
-  metric under ``<out stem>_plots/``; reads result files only (no torch, :mod:`leaderboard.build`).
+- ``build [RESULTS_DIR] --out leaderboard.md``: markdown tables (by task family, then the paper's
+  tables), a CSV beside it (and the paper tables' ``<csv stem>_paper.csv``) and one PNG per metric
+  under ``<out stem>_plots/``; reads result files only (no torch, :mod:`leaderboard.build`).
 - ``add --model SPEC [--name NAME]``: evaluate any model spec on the tasks of the board's base rows
   (those it can run) with the same options (:mod:`workflows.add_model`), then rebuild.
 - ``add --results FILE_OR_DIR [--name NAME]``: import validated result files (:mod:`leaderboard.store`),
@@ -39,7 +40,8 @@ def add_parser(sub) -> None:
     _output_args(b)
     b.add_argument("--bootstrap", action="store_true",
                    help="compute the paired bootstrap against the base where a result stores none (slower)")
-    add_flag(b, "--bootstrap-resamples", "bootstrap_resamples", 1000, "resamples of --bootstrap", check=AT_LEAST_1)
+    add_flag(b, "--bootstrap-resamples", "bootstrap_resamples", 1000,
+             "resamples of --bootstrap and of the paper tables' comparisons", check=AT_LEAST_1)
     b.add_argument("--layer", type=int, help="also show each similarity metric at this hidden-state layer "
                                              "(results of harness eval --layers)")
     b.set_defaults(func=run_build)
@@ -69,7 +71,7 @@ def _rebuild(args, results_dir: Path, bootstrap: bool = False, resamples: int = 
     extra = f", {len(report.skipped)} invalid file(s) skipped" if report.skipped else ""
     boot = f", {report.bootstrapped} comparison(s) bootstrapped" if bootstrap else ""
     print(f"leaderboard: {report.n_models} model(s) from {report.n_files} result file(s){extra}{boot} -> "
-          f"{report.markdown}, {report.csv}" + (f", {len(report.plots)} plot(s)" if report.plots else ""))
+          f"{report.markdown}, {report.csv}, {report.paper_csv}" + (f", {len(report.plots)} plot(s)" if report.plots else ""))
 
 
 def run_build(args) -> int:
