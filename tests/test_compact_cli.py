@@ -121,7 +121,9 @@ def test_the_leaderboard_reads_compact_copies(tmp_path, capsys):
     assert main(["results", "compact", str(src), "--out", str(dst)]) == 0
     boards = {}
     for name, root in (("full", src), ("compact", dst)):
-        report = build(root, out=tmp_path / f"{name}.md", plots=False, bootstrap=True, n_resamples=200)
+        (tmp_path / "boards" / name).mkdir(parents=True)
+        out = tmp_path / "boards" / name / "leaderboard.md"  # the same name: the markdown names its CSV files
+        report = build(root, out=out, plots=False, bootstrap=True, n_resamples=200)
         assert report.n_files == 4 and report.bootstrapped == 2 and not report.skipped
-        boards[name] = (tmp_path / f"{name}.md").read_text()
+        boards[name] = out.read_text()
     assert boards["compact"].replace(str(dst), str(src)) == boards["full"]
