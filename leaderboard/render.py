@@ -90,15 +90,18 @@ CSV_ROW_COLUMNS = ("base_model", "method", "lambda", "corpus", "selector", "mode
 
 def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_files: int | None = None,
                     sections: list[str] = ()) -> str:
-    """Markdown: a legend, one table per task family, ``sections`` (lines: the paper tables,
-    :mod:`leaderboard.paper_render`), then links to the plots ((title, relative path) pairs)."""
+    """Markdown: ``sections`` first (lines: the paper tables, :mod:`leaderboard.paper_render`), then a legend and
+    one table per task family, then links to the plots ((title, relative path) pairs)."""
     lines = [MARKDOWN_MARKER, "# Leaderboard", ""]
     if not board.rows:
         return "\n".join(lines + ["No results yet: run `harness eval` or `harness leaderboard add`.", ""])
     n_models = len(board.rows)
     source = f"{n_files} result file(s) of {n_models} model(s)" if n_files is not None else f"{n_models} model(s)"
+    lines += [f"Built from {source}: first the paper-shaped tables, then every result by task family.", ""]
+    lines += list(sections)
     lines += [
-        f"Built from {source}. ↑/↓: higher/lower is better; **bold**: the best value within each base model; "
+        "## All results by task family", "",
+        f"↑/↓: higher/lower is better; **bold**: the best value within each base model; "
         f"{NOT_SIGNIFICANT}: the 95% paired bootstrap interval of the difference from the base model contains 0 "
         f"(not significant); values without {NOT_SIGNIFICANT} differ significantly or were not compared. "
         "λ is the concept (or noise) weight; NTP is λ = 0; — marks a missing value.",
@@ -109,7 +112,6 @@ def render_markdown(board: Leaderboard, plots: list[tuple[str, str]] = (), n_fil
         families.setdefault(col.family, []).append(col)
     for family, columns in families.items():
         lines += [f"## {family_title(family)}", ""] + _table(board, columns) + [""]
-    lines += list(sections)
     if plots:
         lines += ["## Plots", ""] + [f"![{escape_md(title)}]({path})" for title, path in plots] + [""]
     return "\n".join(lines)

@@ -22,9 +22,10 @@ def concept(i: int) -> dict:
 
 
 def md_models(markdown: str) -> list[str]:
-    """The Model column of the first table."""
+    """The Model column of the first table of all results (after the paper tables)."""
     lines = markdown.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    after = next((i for i, line in enumerate(lines) if line.startswith("## All results")), 0)
+    start = next(i for i, line in enumerate(lines) if i > after and line.startswith("| "))
     rows = [line for line in itertools.takewhile(lambda line: line.startswith("|"), lines[start:]) if line.startswith("| ")]
     header = [c.strip() for c in rows[0].strip("|").split("|")]
     k = header.index("Model")
