@@ -11,7 +11,8 @@ leaderboard of a thousand runs builds in about a second. Modules, one job each:
 - :mod:`leaderboard.paper_tables`: summaries -> the paper's tables (similarity; LM and geometry) per
   training corpus, a row per configuration (seeds: mean ± sd);
 - :mod:`leaderboard.paper_render`: those tables -> markdown sections and a long CSV;
-- :mod:`leaderboard.plots`: rows -> PNG plots of each metric against λ;
+- :mod:`leaderboard.plot_data`: rows -> what the plots show (configurations, seed means and spread, CI bars);
+- :mod:`leaderboard.plots`: PNG plots of each metric against λ; :mod:`leaderboard.layer_plots`: layer profiles;
 - :mod:`leaderboard.store`: import result files under a lock; the options of the board's base rows.
 
 The ``harness leaderboard`` command, and adding a model by evaluating it, live in the application

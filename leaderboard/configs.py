@@ -4,7 +4,8 @@ configuration, and the settings an NTP run must share with it to be its referenc
 A configuration is what a run was asked to do: its training record (``harness_train.json``, kept
 in ``model.training``) without the training seed and without what the run produced or where it ran
 (:data:`RUN_RECORD`: losses, steps, wall time, paths, versions, ...). Runs that differ only by seed
-are one configuration, shown as the mean and spread across seeds (:mod:`leaderboard.paper_tables`).
+are one configuration, shown as the mean and spread across seeds (:mod:`leaderboard.paper_tables`,
+:mod:`leaderboard.plot_data`).
 
 The NTP reference of a trained run (λ = 0 of the concept objective, or the ``ntp`` objective) is the
 NTP run of the same base model, training corpus and split, profile, hyperparameters and dtype
@@ -97,6 +98,13 @@ def configuration(model: ResultModel) -> Config:
     return Config(c.group, c.method, c.lam, scope, c.corpus, method_label(c.method, c.lam, scope, objective),
                   _canonical({"group": c.group, **settings}), _canonical(shared),
                   seed if isinstance(seed, int) and not isinstance(seed, bool) else None)
+
+
+def trend_key(model: ResultModel) -> str:
+    """Canonical JSON of the configuration without λ: the configurations of one key are one line against λ
+    in the plots (:mod:`leaderboard.plot_data`)."""
+    settings = {k: v for k, v in (model.training or {}).items() if k not in RUN_RECORD and k != "lambda"}
+    return _canonical({"group": classify(model).group, **settings})
 
 
 def settings_differences(models: list[ResultModel]) -> list[dict[str, str]]:
