@@ -80,6 +80,7 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
     from leaderboard.paper_render import render_paper_csv, render_paper_markdown
     from leaderboard.paper_tables import build_paper_tables
     from leaderboard.reader import read_summaries, warn_skipped
+    from leaderboard.runs_table import render_runs
     from leaderboard.significance import Comparer
     from leaderboard.render import render_csv, render_markdown
     from leaderboard.store import results_lock
@@ -110,7 +111,7 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
 
             written = write_plots(board, plots_dir, overwrite)
         links = [(title, Path(os.path.relpath(p, out.parent if str(out.parent) else ".")).as_posix()) for title, p in written]
-        sections = render_paper_markdown(paper, n_resamples, seed, paper_csv.name)
+        sections = render_paper_markdown(paper, n_resamples, seed, paper_csv.name) + render_runs(summaries)
         atomic_write_text(out, render_markdown(board, links, n_files=len(summaries), sections=sections))
         atomic_write_text(csv_path, render_csv(board))
         atomic_write_text(paper_csv, render_paper_csv(paper))

@@ -43,6 +43,8 @@ class Summary:
     comparison: dict[str, MetricComparison] = field(default_factory=dict)  # against the base model, by metric
     compared_against: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the EvalOptions the run recorded
+    wall_time_s: float | None = None  # the evaluation's, from the file's provenance
+    git_commit: str | None = None  # of the evaluation
 
     @property
     def key(self) -> str:
@@ -63,7 +65,8 @@ def summarize(result: Result) -> Summary:
         family=str(record.protocol.get("kind") or ""),
         comparison=record.comparison.metrics if record.comparison else {},
         compared_against=record.comparison.against if record.comparison else None,
-        options=record.options,
+        options=record.options, wall_time_s=record.wall_time_s,
+        git_commit=record.provenance.get("git_commit") if isinstance(record.provenance.get("git_commit"), str) else None,
     )
 
 

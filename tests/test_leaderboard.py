@@ -73,8 +73,8 @@ def built(tmp_path):
 
 def test_table_order_bold_arrows_and_marks(built):
     t = tables((built / "board.md").read_text())
-    # the tables by task family, then the paper tables (tests/test_leaderboard_paper.py)
-    assert list(t) == ["Similarity, trained on wiki", "Semantic similarity", "Language modeling"]
+    # the paper tables (tests/test_leaderboard_paper.py), the runs (test_leaderboard_runs.py), then by task family
+    assert list(t) == ["Similarity, trained on wiki", "Runs", "Semantic similarity", "Language modeling"]
     sim, lm = t["Semantic similarity"], t["Language modeling"]
     assert sim[0] == ["Base model", "Method", "λ", "Corpus", "Selector", "Model", "men spearman ↑", "simlex999 spearman ↑"]
     assert lm[0][-1] == "content_word_ppl@wiki ppl ↓"
