@@ -11,6 +11,7 @@ leaderboard of a thousand runs builds in about a second. Modules, one job each:
 - :mod:`leaderboard.paper_tables`: summaries -> the paper's tables (similarity; LM and geometry) per
   training corpus, a row per configuration (seeds: mean ± sd);
 - :mod:`leaderboard.paper_render`: those tables -> markdown sections and a long CSV;
+- :mod:`leaderboard.runs_table`: summaries -> the Runs section (sequence-updates, wall times, commits per model);
 - :mod:`leaderboard.plot_data`: rows -> what the plots show (configurations, seed means and spread, CI bars);
 - :mod:`leaderboard.plots`: PNG plots of each metric against λ; :mod:`leaderboard.layer_plots`: layer profiles;
 - :mod:`leaderboard.store`: import result files under a lock; the options of the board's base rows.
