@@ -5,6 +5,7 @@ first step's loss against an independent float64 computation, and the padding of
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,9 +58,9 @@ def test_bf16_autocasts_the_forward_keeps_float32_weights_and_matches_the_float3
     expected = independent_losses(_load(tiny_folder), varied, lam=0.5)  # all 64 sequences: one full batch
     seen = _record_inputs(model)
     out = tmp_path / "bf16"
-    train(config(tiny_folder, varied, out, lam=0.5, overrides={"mixed_precision": "bf16", "max_steps": 1,
-                                                               "batch_size": 64}, activation_checkpointing=False),
-          model=model)
+    cfg = config(tiny_folder, varied, out, lam=0.5, overrides={"mixed_precision": "bf16", "max_steps": 1,
+                                                                "batch_size": 64}, activation_checkpointing=False)
+    train(replace(cfg, device="auto"), model=model)  # auto: the CPU here, as a sweep's default device resolves
     assert seen and {t.dtype for t in seen} == {torch.bfloat16}  # its matmul ran in bf16
     from safetensors.torch import load_file
 

@@ -240,9 +240,11 @@ def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: st
     backward pass (one more forward of the body per step; the layer activations of a step are the memory peak:
     ~1.5 GB for 8 × 128 tokens of SmolLM2-135M). Dropout masks are recomputed from the saved RNG state, so the
     gradients, hence the adapter, are the same."""
-    import torch
     from transformers import TrainingArguments
 
+    from harness.lm.hf_load import pick_device
+
+    on_cpu = pick_device(device).type == "cpu"  # "auto" on a machine without a GPU too (bf16 autocast needs it said)
     evaluate = hyper.val_fraction > 0 and hyper.eval_strategy != "no"
     save_strategy = "steps" if hyper.save_steps > 0 else "epoch"
     return TrainingArguments(
@@ -270,10 +272,10 @@ def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: st
         report_to=report_to.split(","),  # the flag's canonical text: trainers.reporting
         remove_unused_columns=False,
         prediction_loss_only=True,
-        use_cpu=device == "cpu",
+        use_cpu=on_cpu,
         disable_tqdm=True,
         dataloader_num_workers=0,
-        dataloader_pin_memory=device != "cpu" and torch.cuda.is_available(),  # pinning is for copies to a GPU
+        dataloader_pin_memory=not on_cpu,  # pinning is for copies to a GPU
         optim="adamw_torch",
         activation_checkpointing=activation_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False},
