@@ -1,10 +1,9 @@
-"""CoInCo as corpus and gold: a small ``coinco.xml.gz`` written here (a multiword substitute, a ``problematic``
-target, a head SmolLM2 splits into two tokens, a hyphen and a clitic in the text), the official dev/test lists,
-a concept file written by hand, and every figure computed by hand in the comments."""
+"""CoInCo as corpus and gold: the small ``coinco.xml.gz`` of ``coinco_fixtures`` (a multiword substitute, a
+``problematic`` target, a head SmolLM2 splits into two tokens, a hyphen and a clitic in the text), the official
+dev/test lists, a concept file written by hand, and every figure computed by hand in the comments."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from pathlib import Path
@@ -16,110 +15,7 @@ from harness.concepts.coinco import align, read_coinco
 from harness.concepts.concept_file import load_concept_file
 from harness.concepts.lexsub_score import NOT_A_TARGET, score, wordnet_lemmatizer
 
-XML = """<?xml version="1.0"?>
-<document>
-  <sent MASCfile="a.txt" MASCsentID="s-1" >
-    <precontext></precontext>
-    <targetsentence>
-    The bright student   answered every question quickly.
-    </targetsentence>
-    <postcontext></postcontext>
-    <tokens>
-      <token id="XXX" wordform="The" lemma="the" posMASC="XXX" posTT="DT" />
-      <token id="1" wordform="bright" lemma="bright" posMASC="JJ" posTT="JJ" problematic="no" >
-        <substitutions>
-          <subst lemma="intelligent" pos="JJ" freq="3" />
-          <subst lemma="clever" pos="JJ" freq="2" />
-          <subst lemma="smart" pos="JJ" freq="1" />
-          <subst lemma="smart as a whip" pos="JJ IN DT NN" freq="1" />
-        </substitutions>
-      </token>
-      <token id="2" wordform="student" lemma="student" posMASC="NN" posTT="NN" problematic="yes" >
-        <substitutions>
-          <subst lemma="pupil" pos="NN" freq="1" />
-        </substitutions>
-      </token>
-      <token id="3" wordform="answered" lemma="answer" posMASC="VBD" posTT="VVD" problematic="no" >
-        <substitutions>
-          <subst lemma="respond" pos="VV" freq="3" />
-          <subst lemma="reply" pos="VV" freq="2" />
-        </substitutions>
-      </token>
-      <token id="XXX" wordform="every" lemma="every" posMASC="XXX" posTT="DT" />
-      <token id="XXX" wordform="question" lemma="question" posMASC="XXX" posTT="NN" />
-      <token id="XXX" wordform="quickly" lemma="quickly" posMASC="XXX" posTT="RB" />
-      <token id="XXX" wordform="." lemma="." posMASC="XXX" posTT="SENT" />
-    </tokens>
-  </sent>
-  <sent MASCfile="c.txt" MASCsentID="s-1" >
-    <targetsentence>She didn&#8217;t mind the well-known garlicky smell.</targetsentence>
-    <tokens>
-      <token id="XXX" wordform="She" lemma="she" posMASC="XXX" posTT="PP" />
-      <token id="XXX" wordform="didn" lemma="do" posMASC="XXX" posTT="VVD" />
-      <token id="XXX" wordform="n&#8217;t" lemma="n't" posMASC="XXX" posTT="RB" />
-      <token id="4" wordform="mind" lemma="mind" posMASC="VB" posTT="VV" problematic="no" >
-        <substitutions>
-          <subst lemma="care" pos="VV" freq="2" />
-          <subst lemma="object" pos="VV" freq="1" />
-        </substitutions>
-      </token>
-      <token id="XXX" wordform="the" lemma="the" posMASC="XXX" posTT="DT" />
-      <token id="XXX" wordform="well" lemma="well" posMASC="XXX" posTT="RB" />
-      <token id="XXX" wordform="known" lemma="know" posMASC="XXX" posTT="VVN" />
-      <token id="5" wordform="garlicky" lemma="&lt;unknown&gt;" posMASC="JJ" posTT="JJ" problematic="no" >
-        <substitutions>
-          <subst lemma="pungent" pos="JJ" freq="2" />
-          <subst lemma="garlic flavoured" pos="NN JJ" freq="1" />
-        </substitutions>
-      </token>
-      <token id="6" wordform="smell" lemma="smell" posMASC="NN" posTT="NN" problematic="no" >
-        <substitutions>
-          <subst lemma="odor" pos="NN" freq="3" />
-          <subst lemma="Scent" pos="NN" freq="1" />
-          <subst lemma="aroma" pos="NN" freq="1" />
-        </substitutions>
-      </token>
-      <token id="XXX" wordform="." lemma="." posMASC="XXX" posTT="SENT" />
-    </tokens>
-  </sent>
-  <sent MASCfile="b.txt" MASCsentID="s-7" >
-    <targetsentence>Prices rose sharply in March.</targetsentence>
-    <tokens>
-      <token id="XXX" wordform="Prices" lemma="price" posMASC="XXX" posTT="NNS" />
-      <token id="7" wordform="rose" lemma="rise" posMASC="VBD" posTT="VVD" problematic="no" >
-        <substitutions>
-          <subst lemma="increase" pos="VV" freq="2" />
-          <subst lemma="go up" pos="VV RP" freq="2" />
-        </substitutions>
-      </token>
-      <token id="8" wordform="sharply" lemma="sharply" posMASC="RB" posTT="RB" problematic="no" >
-        <substitutions>
-          <subst lemma="steeply" pos="RB" freq="2" />
-        </substitutions>
-      </token>
-      <token id="XXX" wordform="in" lemma="in" posMASC="XXX" posTT="IN" />
-      <token id="XXX" wordform="March" lemma="March" posMASC="XXX" posTT="NP" />
-      <token id="XXX" wordform="." lemma="." posMASC="XXX" posTT="SENT" />
-    </tokens>
-  </sent>
-</document>
-"""
-SENT_A = "The bright student answered every question quickly."
-SENT_B = "She didn\u2019t mind the well-known garlicky smell."
-SENT_C = "Prices rose sharply in March."
-
-
-@pytest.fixture()
-def coinco(tmp_path, monkeypatch) -> Path:
-    """$HARNESS_DATA_DIR/lexsub/coinco/ with the XML (gzip) and the dev (1, 2, 3, 4, 5, 6) / test (7, 8) lists."""
-    folder = tmp_path / "data" / "lexsub" / "coinco"
-    folder.mkdir(parents=True)
-    with gzip.open(folder / "coinco.xml.gz", "wb") as fh:
-        fh.write(XML.encode("utf-8"))
-    (folder / "devset-tokenIDs.txt").write_text("1\n2\n3\n4\n5\n6\n", encoding="utf-8")
-    (folder / "testset-tokenIDs.txt").write_text("7\n8\n", encoding="utf-8")
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
-    return folder / "coinco.xml.gz"
+from coinco_fixtures import SENT_A, SENT_B, SENT_C, coinco  # noqa: F401  (coinco: the fixture)
 
 
 def test_align_skips_what_it_cannot_place():
@@ -156,7 +52,8 @@ def test_corpora(coinco):
     dev = load_corpus("coinco-dev")
     assert dev.texts == [SENT_A, SENT_B] and not dev.eval_only and dev.documents == [0, 1]
     assert load_corpus("coinco-test").eval_only and load_corpus("coinco").eval_only
-    assert load_corpus(str(coinco)).texts == [SENT_A, SENT_B, SENT_C]
+    by_path = load_corpus(str(coinco))
+    assert by_path.texts == [SENT_A, SENT_B, SENT_C] and by_path.eval_only and by_path.name == "coinco.xml.gz"
 
 
 def test_missing_data_is_one_line(tmp_path, monkeypatch, capsys):
@@ -164,6 +61,9 @@ def test_missing_data_is_one_line(tmp_path, monkeypatch, capsys):
     code = main(["concepts", "pool-recall", "--gold", "coinco-test"])
     err = capsys.readouterr().err
     assert code == 2 and "coinco.xml.gz does not exist" in err and len(err.strip().splitlines()) == 1
+    code = main(["concepts", "pool-recall", "--gold", "coinco-test", "--k", "10,0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "each at least 1" in err and len(err.strip().splitlines()) == 1
 
 
 # head -> synonyms in the hand-made concept file (garlicky is two SmolLM2 tokens: no target)
@@ -258,7 +158,8 @@ def test_cli_score_with_coinco_gold(coinco, tmp_path, smollm2_folder, smollm2_to
     assert main(["concepts", "score", str(path), "--gold", "coinco-dev", "--out", str(out), "--json", str(js),
                  "--resamples", "50"]) == 0
     md = out.read_text(encoding="utf-8")
-    assert re.search(r"gold targets left out: problematic +\| 1 ", md) and "oot P (SemEval-2007" in md and "adjective (2)" in md
+    assert re.search(r"gold targets left out: problematic +\| 1 ", md)
+    assert "oot P (SemEval-2007" in md and "adjective (2)" in md
     report = json.loads(js.read_text(encoding="utf-8"))
     assert report["measures"]["all"]["precision"]["value"] == pytest.approx(5 / 8)
     assert report["measures"]["v"]["oot_precision"]["value"] == pytest.approx(1.0)  # answered: 5/5; mind: not attempted

@@ -45,7 +45,7 @@ def add_score_parser(csub) -> None:
     s.set_defaults(func=run_score)
 
 
-def load_gold(gold: str, contexts: str | None, header) -> tuple[list, dict, dict[str, int]]:
+def load_gold(gold: str, contexts: str | None, header, what: str) -> tuple[list, dict, dict[str, int]]:
     """(contexts, gold instances, targets left out by reason) of a SemEval-2007 gold file or a CoInCo name."""
     from harness.concepts.coinco import is_coinco, read_coinco
     from harness.concepts.lexsub import read_contexts, read_gold
@@ -56,7 +56,7 @@ def load_gold(gold: str, contexts: str | None, header) -> tuple[list, dict, dict
         return data.contexts, data.gold, {"problematic": data.problematic, "not aligned to the text": data.unaligned}
     contexts_path = contexts or header.block("corpus").get("source")
     if not contexts_path or not str(contexts_path).lower().endswith(".xml"):
-        raise UserError("the concept file was not built from a lexical-substitution XML: pass --contexts")
+        raise UserError(f"{what}: pass --contexts (the SemEval-2007 XML)")
     found = read_gold(gold)
     return read_contexts(contexts_path), found, {}
 
@@ -129,7 +129,8 @@ def run_score(args) -> int:
     out = check_output_file(args.out, "--out", overwrite=args.overwrite) if args.out else None
     out_json = check_output_file(args.json, "--json", overwrite=args.overwrite) if args.json else None
     header = read_header(args.file)
-    contexts, gold, left_out = load_gold(args.gold, args.contexts, header)
+    contexts, gold, left_out = load_gold(args.gold, args.contexts, header,
+                                         f"concept file {args.file} was not built from a lexical-substitution XML")
     spec = args.model or header.model_spec
     if not spec:
         raise UserError(f"concept file {args.file} names no model: pass --model (its tokenizer re-tokenises the texts)")
@@ -190,7 +191,8 @@ def run_pool_recall(args) -> int:
         raise UserError(f"--k {args.k!r}: give one pool size or more, each at least 1")
     out = check_output_file(args.out, "--out", overwrite=args.overwrite) if args.out else None
     out_json = check_output_file(args.json, "--json", overwrite=args.overwrite) if args.json else None
-    contexts, gold, _ = load_gold(args.gold, args.contexts, ConceptHeader({}))
+    contexts, gold, _ = load_gold(args.gold, args.contexts, ConceptHeader({}),
+                                  "a SemEval-2007 gold file needs its contexts")
     model = load_model(args.model or EMBEDDED_DEFAULT, device=args.device, dtype=args.dtype)
     if "causal_lm" not in model.capabilities:
         raise UserError(f"model {model.info.spec} is not a causal LM: it proposes no next-token candidates")

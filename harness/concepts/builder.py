@@ -164,7 +164,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     """Build (or resume) the concept file ``out``; ``model`` is a spec or a loaded model, ``corpus``
     a name/path or a :class:`~harness.corpora.Corpus`; ``settings`` are :class:`BuildConfig` fields."""
     from harness.concepts.candidates import SelectorContext
-    from harness.concepts.coinco import is_coinco
+    from harness.concepts.coinco import NAMES as COINCO_NAMES, is_coinco
     from harness.concepts.content_words import load_spacy
     from harness.concepts.selectors import SELECTORS
 
@@ -177,7 +177,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     out = Path(out)
     _check_out(out, resume, overwrite)
     t0 = time.perf_counter()
-    corpus_spec = corpus if isinstance(corpus, str) else ""
+    corpus_spec = corpus if isinstance(corpus, str) else corpus.name if corpus.name in COINCO_NAMES else ""
     corpus, texts, split_record = corpus_part(corpus, cfg)
     if isinstance(model, str):
         from harness.models import load_model

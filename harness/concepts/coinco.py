@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,5 +168,6 @@ def read_coinco(name: str) -> CoincoData:
 
 
 def corpus_name(name: str) -> str:
-    """The corpus name a CoInCo name or path gets (``coinco-dev``; a file: its name without ``.xml.gz``)."""
-    return name if name in NAMES else re.sub(r"\.xml\.gz$", "", Path(name).name, flags=re.I)
+    """The corpus name a CoInCo name or path gets: the name (``coinco-dev``), or the file's name
+    (``coinco.xml.gz``: never one of :data:`NAMES`, so a concept file's header loads it by its path)."""
+    return name if name in NAMES else Path(name).name

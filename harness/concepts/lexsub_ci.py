@@ -42,7 +42,8 @@ def _measures(sums: np.ndarray) -> dict[str, np.ndarray]:
         for name, (num, den) in RATIOS.items():
             out[name] = np.where(col[den] > 0, col[num] / np.where(col[den] > 0, col[den], 1), np.nan)
         p, r = out["precision"], out["recall"]
-        out["f1"] = np.where(p + r > 0, 2 * p * r / np.where(p + r > 0, p + r, 1), np.where(np.isnan(p + r), np.nan, 0.0))
+        both = p + r
+        out["f1"] = np.where(both > 0, 2 * p * r / np.where(both > 0, both, 1), np.where(np.isnan(both), np.nan, 0.0))
     return out
 
 
