@@ -91,3 +91,20 @@ def test_build_with_the_gold_selector(coinco, tmp_path, tiny_llama, smollm2_toke
     assert sets["answered"] == ["answered", "responded", "replied"]
     assert sets["bright"] == ["bright", "intelligent", "clever", "smart"]
     assert cf.header.name("selector") == "gold" and cf.header.corpus_spec == "coinco"
+
+
+def test_cli_pool_recall_writes_the_report(coinco, tmp_path, tiny_llama, monkeypatch, capsys):  # noqa: F811
+    import json
+
+    import harness.models
+    from harness.cli import main
+    from harness.concepts.pool_recall import NOT_CONTENT
+
+    monkeypatch.setattr(harness.models, "load_model", lambda spec, device="auto", dtype="auto": tiny_llama)
+    js = tmp_path / "pool.json"
+    assert main(["concepts", "pool-recall", "--gold", "coinco-test", "--k", "50,10", "--json", str(js)]) == 0
+    report = json.loads(js.read_text(encoding="utf-8"))
+    # test part: rose (a one-token verb after a space) is located; sharply is an adverb, no content word
+    assert [t["key"] for t in report["targets"]] == [["rise.v", "7"]] and report["unmatched"] == {NOT_CONTENT: 1}
+    assert report["k"] == [10, 50] and report["targets"][0]["gold"] == 1  # increase (go up is two words)
+    assert "Candidate pool ceiling" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """A concept file's synonym sets against human substitutes (``harness concepts score``).
 
-Matching: a gold instance i (:mod:`harness.concepts.lexsub`) is *matched* when the concept file holds a sequence
+Matching: a gold instance i (SemEval-2007, :mod:`harness.concepts.lexsub`, or CoInCo, :mod:`harness.concepts.
+coinco`: the same instance model) is *matched* when the concept file holds a sequence
 whose text is the instance's context and a target whose character span is the head's (the target's span comes
 from re-tokenising the text with the file's tokenizer: ``offsets[position]`` less the word's leading space).
 A head that is not a whole-word single-token content word of the model's tokenizer (:mod:`harness.concepts.
@@ -21,7 +22,7 @@ Over the matched instances M (micro-averaged):
     recall    = Σ_{i∈M} |S_i ∩ G_i| / Σ_{i∈M} |G_i|       (and over single-word gold only: |G_i^1|)
     coverage  = |A| / |M|,   A = {i ∈ M : S_i ≠ ∅} (attempted)
 
-SemEval-2007's official measures (McCarthy & Navigli 2007, section 4), with T = every gold instance that has a
+SemEval-2007's official measures (McCarthy & Navigli 2007, their scoring section), with T = every gold instance that has a
 substitute, A ⊆ T the attempted ones, and the guesses of i its set in the set's order (the selector's, best first):
 
     best P = Σ_{i∈A} [Σ_{s∈S_i∩G_i} freq_i(s) / (|S_i| · |H_i|)] / |A|     (credit divided by the guesses)
@@ -31,12 +32,14 @@ substitute, A ⊆ T the attempted ones, and the guesses of i its set in the set'
 
 and their *mode* variants over TM ⊆ T, the instances whose gold has a mode m_i (one substitute given by
 strictly more annotators than any other), AM = A ∩ TM: best mode P = #{i ∈ AM : first guess = m_i} / |AM|
-(R: / |TM|), oot mode P = #{i ∈ AM : m_i ∈ S_i^10} / |AM| (R: / |TM|).
+(R: / |TM|): the first guess stands for the system's best guess, as the task scored one answer against the
+mode; oot mode P = #{i ∈ AM : m_i ∈ S_i^10} / |AM| (R: / |TM|).
 
 How our set measures relate: set precision and recall count *types* (each substitute once, whatever its
 annotator count) pooled over instances; best and oot weight each hit by its share of the annotators' responses
-and average per instance. ``oot P`` of a set of at most 10 words is its frequency-weighted recall per attempted
-instance; ``best P`` = oot P / set size, so it falls as sets grow, which set precision need not. All are sums
+and average per instance. For a set of at most 10 words, an instance's oot credit is its frequency-weighted
+recall and its best credit is that divided by |S_i|, so best falls as sets grow, which set precision need not;
+``mean_set_size`` = Σ|S_i| / |A| and F1 = 2PR / (P + R) of set precision and recall. All are sums
 of per-instance columns (:class:`InstanceScore`), which is what the bootstrap over targets resamples
 (:mod:`harness.concepts.lexsub_ci`).
 """
