@@ -10,6 +10,34 @@ from harness.concepts.concept_sets import DEFAULT_MASS_THRESHOLD
 from harness.config import SEED, Check, add_flag
 
 
+def add_forward_args(s) -> None:
+    add_flag(s, "--max-batch-tokens", "max_batch_tokens", 4096, "padded tokens per forward batch (default 4096)",
+             check=Check(ge=1))
+    add_device_args(s)
+
+
+def add_report_outputs(s, what: str) -> None:
+    """``--out`` (markdown), ``--json`` and ``--overwrite``."""
+    s.add_argument("--out", help="also write the markdown here")
+    s.add_argument("--json", help=f"also write {what} here (JSON)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --out / --json")
+
+
+def write_reports(text: str, out, out_json, report) -> None:
+    """Print the markdown; write it to ``out`` and ``report()`` to ``out_json`` (atomically) where given."""
+    import json
+
+    from harness.atomic import atomic_write_text
+
+    print(text, end="")
+    if out is not None:
+        atomic_write_text(out, text)
+        print(f"wrote {out}")
+    if out_json is not None:
+        atomic_write_text(out_json, json.dumps(report(), indent=1) + "\n")
+        print(f"wrote {out_json}")
+
+
 def add_stats_parser(csub) -> None:
     s = csub.add_parser("stats", help="report on a concept file (or compare two): coverage, set sizes, POS, frequent "
                                       "sets, set mass under the base model")
@@ -22,9 +50,7 @@ def add_stats_parser(csub) -> None:
     s.add_argument("--out", help="write PREFIX.md (the report) and PREFIX.png (the plot)")
     s.add_argument("--plot", help="write the plot here (PNG), whatever --out says")
     s.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    add_flag(s, "--max-batch-tokens", "max_batch_tokens", 4096, "padded tokens per forward batch (default 4096)",
-             check=Check(ge=1))
-    add_device_args(s)
+    add_forward_args(s)
     s.set_defaults(func=run_stats)
 
 
@@ -37,11 +63,9 @@ def add_score_parser(csub) -> None:
                                                  "lines), or CoInCo: coinco, coinco-dev, coinco-test or a coinco.xml.gz")
     s.add_argument("--contexts", help="SemEval-2007: the test XML (default: the corpus the file was built from)")
     s.add_argument("--model", help="model spec whose tokenizer re-tokenises the texts (default: the file's)")
-    s.add_argument("--out", help="also write the markdown here")
-    s.add_argument("--json", help="also write the figures and every target's columns here (JSON)")
+    add_report_outputs(s, "the figures and every target's columns")
     add_flag(s, "--resamples", "resamples", 1000, "bootstrap resamples over targets (default 1000)", check=Check(ge=1))
     add_flag(s, "--seed", "seed", 0, "bootstrap seed (default 0)", check=SEED)
-    s.add_argument("--overwrite", action="store_true", help="replace an existing --out / --json")
     s.set_defaults(func=run_score)
 
 
@@ -115,9 +139,6 @@ def run_stats(args) -> int:
 
 
 def run_score(args) -> int:
-    import json
-
-    from harness.atomic import atomic_write_text
     from harness.concepts.concept_file import load_concept_file, read_header
     from harness.concepts.lexsub_ci import by_pos
     from harness.concepts.lexsub_report import score_json, score_markdown
@@ -143,14 +164,8 @@ def run_score(args) -> int:
     if result.unmatched.get(NOT_IN_FILE):
         text += (f"\n{result.unmatched[NOT_IN_FILE]} contexts are not in the concept file: build it with --split "
                  f"heldout --heldout-size {len({c.text for c in contexts})} (or more) to hold every context.\n")
-    print(text, end="")
-    if out is not None:
-        atomic_write_text(out, text)
-        print(f"wrote {out}")
-    if out_json is not None:
-        report = score_json(result, name, args.gold, cis, left_out, args.resamples, args.seed)
-        atomic_write_text(out_json, json.dumps(report, indent=1) + "\n")
-        print(f"wrote {out_json}")
+    write_reports(text, out, out_json, lambda: score_json(result, name, args.gold, cis, left_out, args.resamples,
+                                                          args.seed))
     return 0
 
 
@@ -162,20 +177,14 @@ def add_pool_parser(csub) -> None:
     s.add_argument("--contexts", help="SemEval-2007: the XML of the contexts")
     s.add_argument("--model", default=None, help="model spec the candidates come from (default: the embedded one)")
     s.add_argument("--k", default="10,50,200", help="pool sizes, comma-separated (default 10,50,200)")
-    s.add_argument("--out", help="also write the markdown here")
-    s.add_argument("--json", help="also write every target's counts here (JSON)")
-    s.add_argument("--overwrite", action="store_true", help="replace an existing --out / --json")
-    add_flag(s, "--max-batch-tokens", "max_batch_tokens", 4096, "padded tokens per forward batch (default 4096)",
-             check=Check(ge=1))
-    add_device_args(s)
+    add_report_outputs(s, "every target's counts")
+    add_forward_args(s)
     s.set_defaults(func=run_pool_recall)
 
 
 def run_pool_recall(args) -> int:
-    import json
     from dataclasses import asdict
 
-    from harness.atomic import atomic_write_text
     from harness.concepts.concept_header import ConceptHeader
     from harness.concepts.lexsub_score import wordnet_lemmatizer
     from harness.concepts.pool_recall import pool_markdown, pool_recall
@@ -198,14 +207,8 @@ def run_pool_recall(args) -> int:
         raise UserError(f"model {model.info.spec} is not a causal LM: it proposes no next-token candidates")
     result = pool_recall(model, contexts, gold, ks, wordnet_lemmatizer(), max_batch_tokens=args.max_batch_tokens)
     text = pool_markdown(result, f"{args.gold}, {model.info.spec}")
-    print(text, end="")
-    if out is not None:
-        atomic_write_text(out, text)
-        print(f"wrote {out}")
-    if out_json is not None:
-        report = {"gold": args.gold, "model": model.info.spec, "k": ks,
-                  "recall": {str(k): result.recall(k) for k in ks}, "unmatched": dict(result.unmatched),
-                  "targets": [{**asdict(r), "key": list(r.key)} for r in result.rows]}
-        atomic_write_text(out_json, json.dumps(report, indent=1) + "\n")
-        print(f"wrote {out_json}")
+    write_reports(text, out, out_json, lambda: {
+        "gold": args.gold, "model": model.info.spec, "k": ks, "recall": {str(k): result.recall(k) for k in ks},
+        "token_recall": {str(k): result.recall(k, token=True) for k in ks}, "unmatched": dict(result.unmatched),
+        "targets": [{**asdict(r), "key": list(r.key)} for r in result.rows]})
     return 0
