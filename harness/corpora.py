@@ -24,6 +24,9 @@ Names, and what a document is in each:
   object with a string ``text`` field). Files must be UTF-8. Texts whose paragraphs belong
   together (articles, stories) should come as ``.jsonl``, one text per line, so that the split
   keeps them together.
+- CoInCo (``coinco``, ``coinco-dev``, ``coinco-test``, or a ``coinco.xml.gz`` path; :mod:`harness.concepts.coinco`):
+  one sequence per sentence, kept whole; a document is a MASC file. ``coinco-dev`` can be trained on; ``coinco``,
+  ``coinco-test`` and a file path are evaluation-only.
 - a SemEval-2007 lexical-substitution ``.xml`` (:mod:`harness.concepts.lexsub`): one sequence per distinct
   instance context (head tags removed), kept whole: no character range, no splitting, so every instance's
   text stays as the gold refers to it. A document is a context. It is an *evaluation-only* corpus: build its
@@ -50,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from harness.concepts.coinco import is_coinco
 from harness.corpus_stream import STREAMED
 from harness.errors import UserError
 
@@ -272,6 +276,8 @@ def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), ma
         from harness.corpus_stream import streamed_texts
 
         texts, documents, whole, source = *streamed_texts(name, lo, hi, max_sequences), f"hf:{STREAMED[name][0]}"
+    elif is_coinco(name):  # read every time, like a user file
+        return _coinco_corpus(name, limit_chars)
     else:  # user files are read every time: they may change between calls
         path = Path(name).expanduser()
         if path.suffix.lower() == ".xml":
@@ -286,6 +292,16 @@ def _corpus(name: str, texts: list[str], documents: list[int], whole: list[bool]
     return Corpus(name=name, texts=list(texts), source=source, sha256=texts_sha256(texts),
                   eval_only=eval_only or name in EVAL_ONLY, limit_chars=tuple(limit_chars), documents=list(documents),
                   whole=list(whole))
+
+
+def _coinco_corpus(name: str, limit_chars: tuple[int, int]) -> Corpus:
+    """CoInCo's sentences, whole, a document per MASC file (:mod:`harness.concepts.coinco`)."""
+    from harness.concepts.coinco import EVAL_ONLY, corpus_name, read_coinco
+
+    data = read_coinco(name)
+    return _corpus(corpus_name(name), data.sentences, data.documents, [True] * len(data.sentences),
+                   data.source + (f" ({data.part} part)" if data.part else ""), limit_chars,
+                   eval_only=corpus_name(name) in EVAL_ONLY or data.part is None)
 
 
 def _lexsub_texts(path: Path) -> tuple[list[str], list[int], list[bool]]:

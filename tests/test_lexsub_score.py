@@ -101,6 +101,11 @@ def test_precision_recall_and_best_by_hand(lexsub, tmp_path, smollm2_tokenizer):
     assert s.recall_single == pytest.approx(3 / 9) and s.coverage == pytest.approx(2 / 3)
     best = 3 / 18 + 1 / 10
     assert s.best_precision == pytest.approx(best / 2) and s.best_recall == pytest.approx(best / 6)
+    # oot: credit not divided by the guesses: 1: (2 + 1) / 6; 3: 1 / 5. Every instance has a mode (a single
+    # substitute counts as one: 4, 5, 6); neither attempted one's mode (intelligent, sprint) is among its guesses
+    oot = 3 / 6 + 1 / 5
+    assert (s.oot_precision, s.oot_recall) == pytest.approx((oot / 2, oot / 6))
+    assert (s.mode_instances, s.mode_attempted, s.best_mode_hits, s.oot_mode_hits) == (6, 2, 0, 0)
 
 
 def test_cli_score_reads_the_contexts_from_the_header(lexsub, tmp_path, smollm2_folder, smollm2_tokenizer, capsys):

@@ -7,7 +7,7 @@ import argparse
 
 from harness.concepts.builder import BuildConfig
 from harness.commands.common import add_device_args
-from harness.commands.concept_reports import add_score_parser, add_stats_parser
+from harness.commands.concept_reports import add_pool_parser, add_score_parser, add_stats_parser
 from harness.config import SEED, add_arguments, add_flag
 from harness.models import EMBEDDED_DEFAULT
 
@@ -40,6 +40,7 @@ def add_parser(sub) -> None:
     s.set_defaults(func=run_show)
     add_stats_parser(csub)
     add_score_parser(csub)
+    add_pool_parser(csub)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 

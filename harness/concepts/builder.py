@@ -57,7 +57,7 @@ class BuildConfig:
     """Everything that decides a concept file's content (all of it lands in the header); the option fields
     are the flags of ``harness concepts build`` (:mod:`harness.config`)."""
 
-    selector: str = option(help="synonym selector: llm, wordnet, embedding (or a plugin's)")
+    selector: str = option(help="synonym selector: llm, wordnet, embedding, gold (or a plugin's)")
     split: str = option("train", choices=SPLIT_PARTS,
                         help="part of the corpus split (train for training; heldout only for evaluation tasks)")
     k: int = option(200, check=AT_LEAST_1, help="top-k next-token candidates per content word")
@@ -66,6 +66,8 @@ class BuildConfig:
     judge_backend: str = option("hf", choices=JUDGE_BACKENDS,
                                 help="llm selector: what runs the judge: hf (the model interface) or vllm")
     hypernyms: bool = option(False, help="wordnet selector: also accept direct hypernyms")
+    gold: str | None = option(None, help="gold selector: CoInCo substitutes (coinco, coinco-dev, coinco-test or a "
+                              "coinco.xml.gz; default: the --corpus when it is CoInCo)")
     threshold: float = option(0.75, check=SHARE, help="embedding selector: minimum cosine")
     embedding_mode: str = option("contextual", choices=EMBEDDING_MODES, help="embedding selector: cosine of final "
                                  "hidden states after the word's prefix (public code) or of input embeddings")
@@ -162,6 +164,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     """Build (or resume) the concept file ``out``; ``model`` is a spec or a loaded model, ``corpus``
     a name/path or a :class:`~harness.corpora.Corpus`; ``settings`` are :class:`BuildConfig` fields."""
     from harness.concepts.candidates import SelectorContext
+    from harness.concepts.coinco import NAMES as COINCO_NAMES, is_coinco
     from harness.concepts.content_words import load_spacy
     from harness.concepts.selectors import SELECTORS
 
@@ -174,6 +177,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     out = Path(out)
     _check_out(out, resume, overwrite)
     t0 = time.perf_counter()
+    corpus_spec = corpus if isinstance(corpus, str) else corpus.name if corpus.name in COINCO_NAMES else ""
     corpus, texts, split_record = corpus_part(corpus, cfg)
     if isinstance(model, str):
         from harness.models import load_model
@@ -187,7 +191,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     ctx = SelectorContext(model=loaded, nlp=nlp, judge=cfg.judge, judge_backend=cfg.judge_backend,
                           hypernyms=cfg.hypernyms, threshold=cfg.threshold, embedding_mode=cfg.embedding_mode,
                           max_synonyms=cfg.max_synonyms, max_batch_tokens=cfg.max_batch_tokens, device=device,
-                          dtype=dtype)
+                          dtype=dtype, gold=cfg.gold or (corpus_spec if is_coinco(corpus_spec) else None))
     sel = SELECTORS.get(cfg.selector)(ctx)
     header = make_header(loaded, corpus, texts, split_record, cfg, sel)
     existed = out.exists()
@@ -299,6 +303,6 @@ def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: An
             s, e = plan["spans"][j]
             queries.append(SelectionQuery(text=plan["text"], word=plan["words"][j], pos=plan["pos"][j], start=s, end=e,
                                           token_id=plan["ids"][p], candidates=kept, candidate_ids=kept_ids,
-                                          prefix_ids=plan["ids"][:p]))
+                                          prefix_ids=plan["ids"][:p], tag=plan["tags"][j]))
             where.append((n, j))
     return queries, where, plan_counts

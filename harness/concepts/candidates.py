@@ -31,6 +31,7 @@ class SelectionQuery:
     candidates: list[str]  # whole-word alphabetic candidates, most likely first, without leading space
     candidate_ids: list[int] = field(default_factory=list)
     prefix_ids: list[int] = field(default_factory=list)  # the sequence's ids before the word (input_ids[:p])
+    tag: str = ""  # spaCy's fine-grained (Penn) tag of the word in context: its inflection
 
 
 EMBEDDING_MODES = ("contextual", "static")  # the embedding selector's modes (harness.concepts.selectors.embedding)
@@ -52,6 +53,7 @@ class SelectorContext:
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int = 16  # the llm judge's decode group (rows decoded together)
+    gold: str | None = None  # the gold selector's substitutes: a CoInCo name or path
 
 
 ANCHOR = "a"  # any short word: the context a token is decoded and encoded after

@@ -70,12 +70,14 @@ class ConceptHeader:
 
     @property
     def corpus_spec(self) -> str | None:
-        """What ``load_corpus`` takes for the corpus the file was built from: a built-in corpus's name, else
+        """What ``load_corpus`` takes for the corpus the file was built from: a built-in (or CoInCo) corpus's name, else
         its source (a file path)."""
+        from harness.concepts.coinco import NAMES as COINCO_NAMES
         from harness.corpora import BUILTIN
 
         block = self.block("corpus")
-        return block.get("name") if block.get("name") in BUILTIN else block.get("source")
+        named = block.get("name") in BUILTIN or block.get("name") in COINCO_NAMES
+        return block.get("name") if named else block.get("source")
 
     @property
     def split_part(self) -> str:

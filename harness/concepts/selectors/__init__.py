@@ -9,7 +9,7 @@ returning an object with
 
 Built in: ``llm`` (an instruct model judges, paper appendix A), ``wordnet`` (shared WordNet
 synset) and ``embedding`` (cosine of contextual hidden states, or of input embeddings, and matching
-POS). Importing this package imports neither torch nor nltk: each selector loads what it needs when
+POS), and ``gold`` (a gold-annotated corpus's human substitutes: CoInCo). Importing this package imports neither torch nor nltk: each selector loads what it needs when
 it is built.
 """
 
@@ -19,4 +19,4 @@ from harness.registry import Registry
 
 SELECTORS: Registry = Registry("selector")
 
-from harness.concepts.selectors import embedding, llm, wordnet  # noqa: E402,F401  (register the built-ins)
+from harness.concepts.selectors import embedding, gold, llm, wordnet  # noqa: E402,F401  (register the built-ins)
