@@ -25,7 +25,7 @@ from typing import Any
 from harness.config import option
 from harness.errors import UserError
 from trainers.caft_heads import SCHEDULES
-from trainers.objectives import LossOutput, ObjectiveSettings, combine, ntp_terms, register_objective
+from trainers.objectives import LossOutput, ntp_objective, register_objective
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,8 @@ def _frozen_heads_class():
     return FrozenHeads
 
 
-@register_objective("caft", "CAFT as published: L = L_NTP + coef·s(step)·Σ_i decay^i·CE(head i → token t+1+i); "
-                            "4 decoder-layer heads trained first alone (base frozen, cached per base model), then "
-                            "frozen while LoRA trains; s decays 1 → 0 (rsine)",
-                    uses_concepts=False, settings=CaftSettings, heads=build_heads)
-def caft_objective(logits, labels, concepts, settings: ObjectiveSettings) -> LossOutput:
-    return combine(ntp_terms(logits, labels), None, None, settings)  # the heads' term is added by the trainer
+# the loss is NTP's (trainers.objectives.ntp_objective): the heads' term is added by the trainer
+register_objective("caft", "CAFT as published: L = L_NTP + coef·s(step)·Σ_i decay^i·CE(head i → token t+1+i); "
+                           "4 decoder-layer heads trained first alone (base frozen, cached per base model), then "
+                           "frozen while LoRA trains; s decays 1 → 0 (rsine)",
+                   uses_concepts=False, settings=CaftSettings, heads=build_heads)(ntp_objective)

@@ -26,7 +26,8 @@ from functools import cache
 
 from harness.config import option
 from harness.errors import UserError
-from trainers.objectives import LossOutput, ObjectiveSettings, _floats, combine, ntp_terms, register_objective
+from trainers.objectives import (LossOutput, ObjectiveSettings, _floats, combine, ntp_objective, ntp_terms,
+                                 register_objective)
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,8 @@ def _heads_class():
 _NO_SETTINGS = ObjectiveSettings()
 
 
-@register_objective("caft-joint", "NOT the published CAFT (that is caft): L = L_NTP + Σ_{i=1}^{k−1} coef·decay^i·"
-                                  "CE(head i → token t+1+i), linear heads on the final hidden states, zero-"
-                                  "initialised and trained jointly with LoRA; heads saved beside the adapter",
-                    uses_concepts=False, settings=CaftJointSettings, heads=build_heads)
-def caft_joint_objective(logits, labels, concepts, settings: ObjectiveSettings) -> LossOutput:
-    return combine(ntp_terms(logits, labels), None, None, settings)  # the heads' term is added by the trainer
+# the loss is NTP's (trainers.objectives.ntp_objective): the heads' term is added by the trainer
+register_objective("caft-joint", "NOT the published CAFT (that is caft): L = L_NTP + Σ_{i=1}^{k−1} coef·decay^i·"
+                                 "CE(head i → token t+1+i), linear heads on the final hidden states, zero-"
+                                 "initialised and trained jointly with LoRA; heads saved beside the adapter",
+                   uses_concepts=False, settings=CaftJointSettings, heads=build_heads)(ntp_objective)
