@@ -36,7 +36,7 @@ from harness.config import SEED, nested, option, overrides, recorded
 from harness.data import sha256_of
 from harness.errors import UserError
 from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo, describe_spec,
-                            load_tokenizer, model_folder, parse_device, portable_base)
+                            load_tokenizer, model_folder, parse_device, portable_base, resolved_dtype)
 from harness.atomic import atomic_write_json, atomic_write_text
 from harness.seen_texts import TRAINING_TEXTS_FILE, training_texts_file
 from trainers.objectives import OBJECTIVES, HeadsContext, ObjectiveSettings, method_name
@@ -121,7 +121,7 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = (), model: Any = None)
         train_set = objective.prepare(train_set, tokenizer, settings.of(objective.settings), config.seed)
 
     out = Path(config.out).expanduser().resolve()
-    config = replace(config, dtype=resolved_dtype(config))
+    config = replace(config, dtype=resolved_dtype(config.device, config.dtype))  # recorded: part of the identity
     digest = sha256_of(concepts_path)
     identity = run_identity(config, info, hyper, digest)
     with claimed(out):
@@ -180,13 +180,6 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
 
     unwrap_lora(model)  # the base module, as it came (a given one serves as the base again)
     return TrainResult(adapter=out, record=record)
-
-
-def resolved_dtype(config: TrainConfig) -> str:
-    """``auto`` -> the dtype it means on this machine (recorded, and part of the run's identity)."""
-    from harness.lm.hf_load import pick_device, pick_dtype
-
-    return str(pick_dtype(config.dtype, pick_device(config.device))).replace("torch.", "")
 
 
 def run_identity(config: TrainConfig, info: ModelInfo, hyper: Hyper, concepts_sha256: str) -> dict[str, Any]:

@@ -289,12 +289,12 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
     lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
-    from trainers.recipe import resolved_dtype
+    from harness.models import dtype_name, resolved_dtype
     from trainers.run_folder import CHECKPOINTS, last_checkpoint
 
     resume = last_checkpoint(Path(out) / CHECKPOINTS) is not None  # an interrupted run of its own continues
     run = replace(t, concepts=concepts, out=out, resume=resume)
-    same_weights = str(lm.dtype).replace("torch.", "") == resolved_dtype(run)
+    same_weights = dtype_name(lm.dtype) == resolved_dtype(run.device, run.dtype)
     trained = train(run, model=lm.module if same_weights else None)  # trains the loaded base in place
     seconds["train"] = time.perf_counter() - t1
     if trained.reused:
