@@ -131,11 +131,11 @@ def document_token(tokenizer: Any) -> tuple[int | None, str]:
     for role, tok in declared:
         if tok not in template:
             return tokenizer.convert_tokens_to_ids(tok), f"the tokenizer's declared {role.upper()} token"
-    vocab = tokenizer.get_vocab()
     for name in END_OF_TEXT_NAMES:
-        if name in vocab and name not in template:
+        token_id = tokenizer.convert_tokens_to_ids(name)  # an unknown name gives the unk id (or None)
+        if token_id is not None and tokenizer.convert_ids_to_tokens(token_id) == name and name not in template:
             markers = " and ".join(f"{role.upper()} {tok}" for role, tok in declared)
-            return vocab[name], (f"the end-of-text token {name}: the declared {markers} mark chat turns in the "
+            return token_id, (f"the end-of-text token {name}: the declared {markers} mark chat turns in the "
                                  f"chat template, and pretraining documents did not begin with them")
     if declared:
         return tokenizer.convert_tokens_to_ids(declared[0][1]), f"the tokenizer's declared {declared[0][0].upper()} token"
