@@ -90,18 +90,23 @@ def undefined_reason(task: Task, metric: str, n_items: int) -> str:
 
 
 def attach_comparison(record: ResultRecord, options: EvalOptions) -> Comparison | None:
-    """Paired bootstrap of this result against the base model's result for the same task, if present."""
+    """Paired bootstrap of this result against the base model's result for the same task, if present and measured
+    under the same embedding protocol (:mod:`harness.pairing`)."""
     base_id = record.model.base_id
     if not base_id:
         return None
     path = result_path(options.results_dir, base_id, record.task, record.variant)
     if not path.is_file():
         return None
-    from harness.stats import paired_bootstrap
+    from harness.pairing import ProtocolMismatch, reference_bootstrap
 
     base = load_result(path)
-    comps = paired_bootstrap(base.record, record, n_resamples=options.n_resamples, seed=options.seed,
-                             unit=options.bootstrap_unit)
+    try:
+        comps = reference_bootstrap(base.record, record, n_resamples=options.n_resamples, seed=options.seed,
+                                    unit=options.bootstrap_unit)
+    except ProtocolMismatch as exc:  # an old base result: this one stands, without a comparison
+        print(f"harness: warning: {record.key} not compared with the base: {exc}", file=sys.stderr)
+        return None
     record.comparison = Comparison(against=base_id, against_file=str(path), metrics={c.metric: c for c in comps})
     return record.comparison
 

@@ -59,7 +59,7 @@ class Comparer:
         return [{} if r is None else self._pairs[(r.path, row.path)] for r in references]
 
     def _bootstrap(self, ref: Summary, row: Summary, record: ResultRecord | None) -> dict[str, MetricComparison]:
-        from harness.stats import paired_bootstrap
+        from harness.pairing import reference_bootstrap
 
         reference = self._reference(ref.path)
         if record is None or reference is None:
@@ -68,7 +68,7 @@ class Comparer:
             # no items to resample: the file's own comparison, if it is against this very reference
             return dict(row.comparison) if row.compared_against == ref.model.id else {}
         try:
-            comps = paired_bootstrap(reference, record, n_resamples=self.n_resamples, seed=self.seed)
+            comps = reference_bootstrap(reference, record, n_resamples=self.n_resamples, seed=self.seed)
         except UserError as exc:  # e.g. no common items: the cell goes unmarked
             print(f"harness: warning: no comparison of {row.model.name} with {ref.model.name} on {row.key}: {exc}",
                   file=sys.stderr)

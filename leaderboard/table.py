@@ -222,12 +222,12 @@ def build_table(summaries: list[Summary], layer: int | None = None) -> Leaderboa
 def bootstrap_missing(board: Leaderboard, n_resamples: int = 1000, seed: int = 0) -> int:
     """Fill in significance where a row has no stored comparison but its base model's result exists.
 
-    Runs :func:`harness.stats.paired_bootstrap` (base = A, row = B) on the two files; returns
+    Runs :func:`harness.pairing.reference_bootstrap` (base = A, row = B) on the two files; returns
     how many cells it compared.
     """
     from harness.errors import UserError
     from harness.result_files import load_result
-    from harness.stats import paired_bootstrap
+    from harness.pairing import reference_bootstrap
 
     by_id = {r.model_id: r for r in board.rows}
     done = 0
@@ -243,7 +243,7 @@ def bootstrap_missing(board: Leaderboard, n_resamples: int = 1000, seed: int = 0
             if not (rec_a.items and rec_b.items and rec_a.aggregations and rec_b.aggregations):
                 continue
             try:
-                comps = {c.metric: c for c in paired_bootstrap(rec_a, rec_b, n_resamples=n_resamples, seed=seed)}
+                comps = {c.metric: c for c in reference_bootstrap(rec_a, rec_b, n_resamples=n_resamples, seed=seed)}
             except UserError as exc:  # e.g. no common items: leave the cell unmarked
                 print(f"harness: warning: no bootstrap for {row.name} {col.key}: {exc}", file=sys.stderr)
                 continue

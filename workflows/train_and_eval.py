@@ -213,7 +213,9 @@ def evaluation_seed(cfg: TrainAndEval) -> int:
 
 
 def missing_base_tasks(info, tasks: list[Task], options: EvalOptions) -> list[str]:
-    """Tasks without a result of model ``info`` computed under the same evaluation options (results_dir aside)."""
+    """Tasks without a result of model ``info`` computed under the same evaluation options (results_dir aside) and
+    the current embedding protocol (:func:`harness.pairing.measured_by_older_protocol`)."""
+    from harness.pairing import measured_by_older_protocol
     from harness.result_files import ResultError, load_result
 
     want = {k: v for k, v in options.recorded().items() if k != "results_dir"}
@@ -224,10 +226,12 @@ def missing_base_tasks(info, tasks: list[Task], options: EvalOptions) -> list[st
         ok = bool(files)
         for f in files:
             try:
-                have = {k: v for k, v in load_result(f, summary_only=True).record.options.items() if k != "results_dir"}
+                stored = load_result(f, summary_only=True).record
             except ResultError:
-                have = None
-            ok = ok and have == want
+                ok = False
+                continue
+            have = {k: v for k, v in stored.options.items() if k != "results_dir"}
+            ok = ok and have == want and not measured_by_older_protocol(stored)
         if not ok:
             missing.append(task.name)
     return missing

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.embedding import protocol_record
 from harness.errors import UserError
 from harness.results import Aggregation, Items
 from harness.task import Metric, Task, TaskOutput
@@ -131,7 +132,8 @@ def convert(task: Any, result: Any, gold: list[float] | None, saved: dict[str, A
             "splits": list(result.scores), "n_items": n}
     out = TaskOutput(metrics=values, items=Items(ids=[str(i) for i in range(n)], columns=columns),
                      variant=encoder.protocol.variant(),
-                     protocol={**encoder.protocol.to_dict(), "mteb_similarity": "cosine", "mteb_prompts": "none"},
+                     protocol={**protocol_record(encoder.lm.tokenizer, encoder.protocol), "mteb_similarity": "cosine",
+                               "mteb_prompts": "none"},
                      data={k: v for k, v in data.items() if not (isinstance(v, float) and math.isnan(v))})
     return declared, out
 
