@@ -114,10 +114,10 @@ class Objective:
     ``settings``: a dataclass of its own settings (see :class:`ObjectiveSettings`), or None;
     ``reads_lambda``: λ, its scope and the mass threshold are its settings (they name its runs);
     ``needs_targets(settings)``: a concept file without targets is a user error;
-    ``heads(base model, own settings, HeadsContext)``: extra modules (built before LoRA is added), called by
-    the trainer as ``heads(final hidden states, labels, output embeddings, progress) -> LossOutput`` and added
-    to the loss, ``progress`` being the share of the optimizer steps done (None before it is known); trained
-    beside the LoRA weights when they require gradients (:mod:`trainers.caft_joint`), else frozen
+    ``heads(base model, own settings, HeadsContext)``: extra modules (built before LoRA is added), attached to
+    the model and run inside its forward pass as ``heads(final hidden states, labels, output embeddings,
+    progress) -> LossOutput`` (:mod:`trainers.objective_heads`), their term added to the loss, ``progress``
+    being the share of the optimizer steps done (None before it is known); trained beside the LoRA weights when they require gradients (:mod:`trainers.caft_joint`), else frozen
     (:mod:`trainers.caft`); ``prepare(examples, tokenizer, own settings, seed)``: rewrites the training
     examples once before training (:mod:`trainers.beyond_tokens`)."""
 
@@ -145,23 +145,6 @@ class Objective:
         if not self.reads_lambda:
             settings = ObjectiveSettings(extra=settings.extra)
         return replace(settings, extra={k: v for k, v in settings.extra.items() if k in names})
-
-
-@dataclass(frozen=True)
-class HeadsContext:
-    """What an objective's ``heads`` hook may read of the run besides the model: the training examples
-    (:class:`trainers.data.TrainExample`, validation excluded), the padding id, the run's batch shape and
-    warm-up share, seed, device flag, the base model's name (for file names) and whether to show progress."""
-
-    train_set: list
-    pad_id: int
-    batch_size: int
-    grad_accum: int
-    warmup_ratio: float
-    seed: int
-    device: str
-    model_name: str
-    progress: bool = False
 
 
 OBJECTIVES: Registry[Objective] = Registry("objective")
