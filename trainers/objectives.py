@@ -269,7 +269,7 @@ def ntp_objective(logits, labels, concepts, settings: ObjectiveSettings) -> Loss
 
 @register_objective("concept", "L = (1−λ)·L_NTP + λ·L_concept, L_concept = −log Σ_{t∈T*} p(t|prefix), zeroed "
                                "once p(T*) reaches the mass threshold; λ scope all (paper) or content (public code)",
-                    reads_lambda=True, needs_targets=lambda settings: settings.lam > 0)
+                    reads_lambda=True, needs_targets=lambda settings: not is_pure_ntp("concept", settings.lam))
 def concept_objective(logits, labels, concepts: ConceptBatch | None, settings: ObjectiveSettings) -> LossOutput:
     if concepts is None:
         raise ValueError("the concept objective needs a concept batch")
@@ -277,10 +277,16 @@ def concept_objective(logits, labels, concepts: ConceptBatch | None, settings: O
     return combine(ntp, concept_terms(logits, ntp, concepts, settings.mass_threshold), concepts, settings)
 
 
+def is_pure_ntp(objective: str, lam: float) -> bool:
+    """THE rule "λ = 0 means NTP": the ntp objective, or the concept objective at λ = 0 (its concept term weighs
+    nothing), trains next-token prediction only: its runs are named ``ntp`` and it needs no concept targets."""
+    return objective == "ntp" or (objective == "concept" and lam == 0.0)
+
+
 def method_name(objective: str, lam: float, randomized: bool) -> str:
-    """What a leaderboard calls the run: ``ntp`` (λ = 0 or the ntp objective), ``noise`` (the concept
+    """What a leaderboard calls the run: ``ntp`` (:func:`is_pure_ntp`), ``noise`` (the concept
     objective on a randomised concept file), ``concept``, or the objective's own name."""
-    if objective == "ntp" or (objective == "concept" and lam == 0.0):
+    if is_pure_ntp(objective, lam):
         return "ntp"
     if objective == "concept":
         return "noise" if randomized else "concept"
