@@ -15,7 +15,7 @@ from tiny_models import tiny_llama_model
 from trainers import caft_stage1
 from trainers.caft import CaftSettings, build_heads
 from trainers.data import TrainExample
-from trainers.objectives import HeadsContext
+from trainers.objective_heads import HeadsContext
 
 V = 300
 
@@ -103,7 +103,8 @@ def reference_term(model, heads, ids, labels, coef, decay, s) -> float:
 
 
 def attached(model, heads):
-    from harness.lm.hf_train import on_final_hidden, output_embedding
+    from harness.lm.hf_train import output_embedding
+    from trainers.objective_heads import on_final_hidden
 
     def run(ids, labels, progress):
         box = {}
@@ -173,7 +174,8 @@ def test_stage_2_trains_lora_and_not_the_heads():
 
 
 def test_stage_1_leaves_the_base_alone_and_lowers_the_heads_loss():
-    from harness.lm.hf_train import LayerInput, decoder_layers, output_embedding
+    from harness.lm.hf_train import decoder_layers, output_embedding
+    from trainers.caft_heads import LayerInput
     from trainers.caft_heads import head_layers, head_losses, weighted_sum
 
     model = tiny_llama_model(V)

@@ -18,7 +18,7 @@ from trainers.beyond_tokens import AugmentSettings, augment
 from trainers.data import TrainExample
 from trainers.objectives import ObjectiveSettings
 from trainers.recipe import TrainConfig, train
-from trainers.trainer import HEADS_FILE
+from trainers.objective_heads import HEADS_FILE
 
 OWN = {"caft-joint": {"caft_joint_k": 3, "caft_joint_coef": 0.5, "caft_joint_decay": 0.9},
        "caft": {"caft_heads": 2, "caft_coef": 0.5, "caft_heads_epochs": 3.0, "caft_heads_max_steps": 2},

@@ -50,7 +50,7 @@ def test_an_old_base_result_is_neither_reference_nor_reused(tiny_llama, tmp_path
 
     from harness.lm.hf_load import wrap_lora
     from tiny_models import tiny_llama_model, tiny_lm
-    from workflows.train_and_eval import missing_base_tasks
+    from workflows.base_results import missing_base_tasks
 
     options = EvalOptions(results_dir=tmp_path / "results", limit=20)
     base = evaluate("tiny-llama", "wordsim353", options, lm=tiny_llama)

@@ -13,6 +13,8 @@
 - :mod:`trainers.trainer`: a ``transformers.Trainer`` subclass that calls an objective, + peft LoRA.
 - :mod:`trainers.recipe`: ``train(TrainConfig)``, the Python API behind ``harness train``.
 - :mod:`trainers.run_folder`: the output folder of a run (identity, checkpoints, resume, disk space).
+- :mod:`trainers.training_run`: a run as one object (config, objective, data, folder, model); :mod:`trainers.run_record`:
+  its record and saved adapter; :mod:`trainers.objective_heads`: an objective's heads attached to the model.
 
 ``train-and-eval`` and ``sweep``, which also build concept files and evaluate, are in :mod:`workflows`.
 """

@@ -59,7 +59,8 @@ class CaftSettings:
 def build_heads(model: Any, settings: CaftSettings, context: Any) -> Any:
     """The frozen stage-1 heads of the base ``model`` (trained now, or read from the cache), ready for stage 2:
     they record the input of ``model``'s last decoder layer in each forward pass until :meth:`release`."""
-    from harness.lm.hf_train import LayerInput, decoder_layers
+    from harness.lm.hf_train import decoder_layers
+    from trainers.caft_heads import LayerInput
     from trainers.caft_stage1 import cached_heads
 
     layers, record = cached_heads(model, settings, context)
@@ -98,7 +99,8 @@ def _frozen_heads_class():
     return FrozenHeads
 
 
-# the loss is NTP's (trainers.objectives.ntp_objective): the heads' term is added by the trainer
+# the loss is NTP's (trainers.objectives.ntp_objective): the heads' term is added by their attachment
+# (trainers.objective_heads.AttachedHeads)
 register_objective("caft", "CAFT as published: L = L_NTP + coef·s(step)·Σ_i decay^i·CE(head i → token t+1+i); "
                            "4 decoder-layer heads trained first alone (base frozen, cached per base model), then "
                            "frozen while LoRA trains; s decays 1 → 0 (rsine)",

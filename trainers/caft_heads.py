@@ -5,9 +5,9 @@ its weights a copy of the base's second-to-last decoder layer (the public code c
 one-layer model copies its only layer), followed by the base's own output embedding E (shared, frozen, and
 with no final norm in between, as published). Every head reads u_t, the input of the base's LAST decoder
 layer (the second-to-last hidden state), and runs with the arguments the model gave that layer (attention
-mask, position embeddings, ...: :class:`harness.lm.hf_train.LayerInput`), so any causal LM in transformers
-works without knowing its layer's signature. With ``nll_i(t) = −log softmax(E·f_i(u)_t)[x_{t+1+i}]`` over the
-N_i positions whose target exists and is not padding:
+mask, position embeddings, ...: recorded by :class:`LayerInput`, hooks this module puts on the base), so any
+causal LM in transformers works without knowing its layer's signature. With
+``nll_i(t) = −log softmax(E·f_i(u)_t)[x_{t+1+i}]`` over the N_i positions whose target exists and is not padding:
 
     CE_i = Σ_t nll_i(t) / N_i,     L_heads = Σ_{i=1}^{n} decay^i · CE_i
 
@@ -27,6 +27,34 @@ from typing import Any
 
 SCHEDULES = ("rsine", "sine", "linear", "constant")
 ARCHITECTURE = "decoder-layer-copy-of-layers[-2]/input-of-last-layer/shared-output-embedding/v1"
+
+
+class LayerInput:
+    """The arguments of ``layer``'s call in each forward pass of ``model`` (a forward pre-hook on each): taken
+    once per pass by :meth:`take`. Armed by the model's own call, so the recomputation of an activation-
+    checkpointed layer in the backward pass records nothing. :meth:`remove` takes the hooks off."""
+
+    def __init__(self, model: Any, layer: Any) -> None:
+        self.value: tuple[tuple, dict] | None = None
+        self._armed = False
+        self._handles = [model.register_forward_pre_hook(self._arm),
+                         layer.register_forward_pre_hook(self._record, with_kwargs=True)]
+
+    def _arm(self, _module, _args) -> None:
+        self._armed = True
+
+    def _record(self, _module, args, kwargs) -> None:
+        if self._armed:
+            self.value, self._armed = (tuple(args), dict(kwargs)), False
+
+    def take(self) -> tuple[tuple, dict]:
+        value, self.value = self.value, None
+        assert value is not None, "no forward pass of the model recorded the layer's input"
+        return value
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
 
 
 def schedule(name: str, progress: float | None) -> float:

@@ -3,8 +3,8 @@
 The published method is :mod:`trainers.caft` (objective ``caft``): decoder-layer heads trained first with the
 base frozen, then loaded frozen while LoRA trains, with a decaying weight. This variant instead trains small
 linear heads from zero jointly with LoRA, and is kept as an ablation of that difference. Besides the model's own next-token head, k − 1 auxiliary heads predict the tokens t + 2 … t + k from the
-final hidden state h_t at position t (the last of the hidden states the model returns,
-:func:`harness.lm.hf_train.training_forward`, so no model is patched). Head i (i = 1 … k − 1, predicting token t + 1 + i) is a residual block
+final hidden state h_t at position t (the last of the hidden states the model returns, handed to the heads by
+their attachment's hook: :class:`trainers.objective_heads.AttachedHeads`, so no model is patched). Head i (i = 1 … k − 1, predicting token t + 1 + i) is a residual block
 ``g_i(h) = h + SiLU(W_i h + b_i)`` followed by the model's own output embedding E (shared, not trained
 here), the ``linear`` head architecture CAFT's public code offers (Medusa's heads; its default is the
 ``transformer`` one of :mod:`trainers.caft`); W_i and b_i start at zero, so every head starts as the
@@ -14,7 +14,7 @@ model's next-token distribution. With ``nll_i(t) = −log softmax(E g_i(h_t))[x_
 
 N_i counting the positions whose target t + 1 + i exists and is not padding. The gradient of the
 auxiliary terms reaches the heads and, through h, the LoRA weights. The heads are saved beside the
-adapter (``objective_heads.safetensors``, :mod:`trainers.trainer`; also in every checkpoint, so a
+adapter (``objective_heads.safetensors``, :mod:`trainers.objective_heads`; also in every checkpoint, so a
 resumed run continues them); evaluation reads
 the adapter only.
 """
@@ -49,7 +49,7 @@ class CaftJointSettings:
 
 def build_heads(model, settings: CaftJointSettings, context=None):
     """The k − 1 auxiliary heads for ``model`` (of its hidden size, on its device), zero-initialised
-    (``context``, the training run's :class:`~trainers.objectives.HeadsContext`, is not needed)."""
+    (``context``, the training run's :class:`~trainers.objective_heads.HeadsContext`, is not needed)."""
     import torch
 
     from harness.lm.hf_train import hidden_size
@@ -102,7 +102,8 @@ def _heads_class():
 _NO_SETTINGS = ObjectiveSettings()
 
 
-# the loss is NTP's (trainers.objectives.ntp_objective): the heads' term is added by the trainer
+# the loss is NTP's (trainers.objectives.ntp_objective): the heads' term is added by their attachment
+# (trainers.objective_heads.AttachedHeads)
 register_objective("caft-joint", "NOT the published CAFT (that is caft): L = L_NTP + Σ_{i=1}^{k−1} coef·decay^i·"
                                  "CE(head i → token t+1+i), linear heads on the final hidden states, zero-"
                                  "initialised and trained jointly with LoRA; heads saved beside the adapter",

@@ -150,7 +150,8 @@ def _optimise(model: Any, master: Any, settings: Any, context: Any, device: Any)
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
-    from harness.lm.hf_train import LayerInput, decoder_layers, output_embedding
+    from harness.lm.hf_train import decoder_layers, output_embedding
+    from trainers.caft_heads import LayerInput
     from trainers.data import ConceptCollator
 
     loader = DataLoader([e.as_feature() for e in context.train_set], batch_size=context.batch_size, shuffle=True,

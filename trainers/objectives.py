@@ -114,10 +114,10 @@ class Objective:
     ``settings``: a dataclass of its own settings (see :class:`ObjectiveSettings`), or None;
     ``reads_lambda``: λ, its scope and the mass threshold are its settings (they name its runs);
     ``needs_targets(settings)``: a concept file without targets is a user error;
-    ``heads(base model, own settings, HeadsContext)``: extra modules (built before LoRA is added), called by
-    the trainer as ``heads(final hidden states, labels, output embeddings, progress) -> LossOutput`` and added
-    to the loss, ``progress`` being the share of the optimizer steps done (None before it is known); trained
-    beside the LoRA weights when they require gradients (:mod:`trainers.caft_joint`), else frozen
+    ``heads(base model, own settings, HeadsContext)``: extra modules (built before LoRA is added), attached to
+    the model and run inside its forward pass as ``heads(final hidden states, labels, output embeddings,
+    progress) -> LossOutput`` (:mod:`trainers.objective_heads`), their term added to the loss, ``progress``
+    being the share of the optimizer steps done (None before it is known); trained beside the LoRA weights when they require gradients (:mod:`trainers.caft_joint`), else frozen
     (:mod:`trainers.caft`); ``prepare(examples, tokenizer, own settings, seed)``: rewrites the training
     examples once before training (:mod:`trainers.beyond_tokens`)."""
 
@@ -145,23 +145,6 @@ class Objective:
         if not self.reads_lambda:
             settings = ObjectiveSettings(extra=settings.extra)
         return replace(settings, extra={k: v for k, v in settings.extra.items() if k in names})
-
-
-@dataclass(frozen=True)
-class HeadsContext:
-    """What an objective's ``heads`` hook may read of the run besides the model: the training examples
-    (:class:`trainers.data.TrainExample`, validation excluded), the padding id, the run's batch shape and
-    warm-up share, seed, device flag, the base model's name (for file names) and whether to show progress."""
-
-    train_set: list
-    pad_id: int
-    batch_size: int
-    grad_accum: int
-    warmup_ratio: float
-    seed: int
-    device: str
-    model_name: str
-    progress: bool = False
 
 
 OBJECTIVES: Registry[Objective] = Registry("objective")
@@ -286,7 +269,7 @@ def ntp_objective(logits, labels, concepts, settings: ObjectiveSettings) -> Loss
 
 @register_objective("concept", "L = (1−λ)·L_NTP + λ·L_concept, L_concept = −log Σ_{t∈T*} p(t|prefix), zeroed "
                                "once p(T*) reaches the mass threshold; λ scope all (paper) or content (public code)",
-                    reads_lambda=True, needs_targets=lambda settings: settings.lam > 0)
+                    reads_lambda=True, needs_targets=lambda settings: not is_pure_ntp("concept", settings.lam))
 def concept_objective(logits, labels, concepts: ConceptBatch | None, settings: ObjectiveSettings) -> LossOutput:
     if concepts is None:
         raise ValueError("the concept objective needs a concept batch")
@@ -294,10 +277,16 @@ def concept_objective(logits, labels, concepts: ConceptBatch | None, settings: O
     return combine(ntp, concept_terms(logits, ntp, concepts, settings.mass_threshold), concepts, settings)
 
 
+def is_pure_ntp(objective: str, lam: float) -> bool:
+    """THE rule "λ = 0 means NTP": the ntp objective, or the concept objective at λ = 0 (its concept term weighs
+    nothing), trains next-token prediction only: its runs are named ``ntp`` and it needs no concept targets."""
+    return objective == "ntp" or (objective == "concept" and lam == 0.0)
+
+
 def method_name(objective: str, lam: float, randomized: bool) -> str:
-    """What a leaderboard calls the run: ``ntp`` (λ = 0 or the ntp objective), ``noise`` (the concept
+    """What a leaderboard calls the run: ``ntp`` (:func:`is_pure_ntp`), ``noise`` (the concept
     objective on a randomised concept file), ``concept``, or the objective's own name."""
-    if objective == "ntp" or (objective == "concept" and lam == 0.0):
+    if is_pure_ntp(objective, lam):
         return "ntp"
     if objective == "concept":
         return "noise" if randomized else "concept"

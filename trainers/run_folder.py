@@ -2,9 +2,9 @@
 
 An output folder holds one run: ``run.json`` (its identity, written before training), checkpoints
 under ``checkpoints/``, the per-step log ``train_log.jsonl`` and, once finished, the adapter and
-``harness_train.json``. :func:`check_output_folder` says whether a folder is new, holds this very run
-finished, or holds it interrupted (resumable); anything else is a user error, so nothing a user had
-is overwritten.
+``harness_train.json``. :class:`RunFolder` is one such folder through a run's life: its
+:meth:`~RunFolder.state` says whether it is new, holds this very run finished, or holds it interrupted
+(resumable); anything else is a user error, so nothing a user had is overwritten.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import json
 import os
 import re
 import shutil
+import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -44,66 +46,108 @@ def last_checkpoint(checkpoint_dir: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
-def check_output_folder(out: Path, identity: dict[str, Any], resume: bool) -> str:
-    """``new`` | ``finished`` | ``resume``; a folder holding anything else is a user error. A folder that
-    holds only what a run writes before its first checkpoint (a run that failed or was killed early) is
-    ``new``: nothing there is worth keeping, so it never blocks a retry."""
-    from harness.outputs import check_output_folder as check_place
+@dataclass(frozen=True)
+class RunFolder:
+    """The output folder ``out`` of the run whose identity is ``identity`` (``run.json``), through its life:
+    :meth:`claim` it (locked; a failure leaves nothing that blocks a retry), read its :meth:`state`, check the
+    disk space, :meth:`open` it for training (the identity written, the log kept up to the resumed checkpoint)."""
 
-    check_place(out, "--out")
-    if not out.exists() or not any(p.name != LOCK_FILE for p in out.iterdir()) or _started_only(out):
-        return "new"
-    run_file = out / RUN_FILE
-    if not run_file.is_file():
-        raise UserError(f"--out {out} is not empty and holds no training run of this harness; choose another folder")
-    try:
-        held = json.loads(run_file.read_text())
-    except (OSError, json.JSONDecodeError):
-        raise UserError(f"--out {out}: {RUN_FILE} cannot be read; choose another folder") from None
-    if held != identity:
-        diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
-        raise UserError(f"--out {out} holds another run ({', '.join(diff)} differ); choose another folder")
-    if (out / TRAIN_CONFIG_FILE).is_file():
-        return "finished"
-    if last_checkpoint(out / CHECKPOINTS) is not None and not resume:
-        raise UserError(f"--out {out} holds an interrupted run of these settings: pass --resume to continue it")
-    return "resume"
+    out: Path
+    identity: dict[str, Any]
 
+    @property
+    def checkpoints(self) -> Path:
+        return self.out / CHECKPOINTS
 
-def _started_only(out: Path) -> bool:
-    """``out`` holds nothing but what a run writes before its first checkpoint."""
-    early = {RUN_FILE, LOG_FILE, CHECKPOINTS, LOCK_FILE}
-    return ((out / RUN_FILE).is_file() and all(p.name in early for p in out.iterdir())
-            and last_checkpoint(out / CHECKPOINTS) is None)
+    @property
+    def log(self) -> Path:
+        return self.out / LOG_FILE
 
+    @contextmanager
+    def claim(self) -> Iterator[None]:
+        """Train into the folder under its lock (:func:`run_lock`); a failure leaves nothing that blocks a retry
+        (:meth:`clear_unstarted`)."""
+        from harness.outputs import check_output_folder as check_place
 
-def clear_unstarted(out: Path, created: bool) -> None:
-    """After a failed run: remove what it wrote before its first checkpoint (``run.json``, the log, an
-    empty or half-written ``checkpoints/``) and ``out`` itself if the run created it; keep any checkpoint."""
-    from harness.outputs import remove_if_empty
+        created = not check_place(self.out, "--out").exists()
+        with run_lock(self.out):
+            try:
+                yield
+            except BaseException:
+                if is_main_process():
+                    self.clear_unstarted(created)
+                raise
 
-    if out.is_dir() and _started_only(out):
-        for name in (RUN_FILE, LOG_FILE):
-            (out / name).unlink(missing_ok=True)
-        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
-    if created:
-        remove_if_empty(out)
+    def state(self, resume: bool) -> str:
+        """``new`` | ``finished`` | ``resume``; a folder holding anything else is a user error. A folder that
+        holds only what a run writes before its first checkpoint (a run that failed or was killed early) is
+        ``new``, and cleared (on the main process): nothing there is worth keeping, so it never blocks a retry."""
+        from harness.outputs import check_output_folder as check_place
 
-
-@contextmanager
-def claimed(out: Path) -> Iterator[None]:
-    """Train into ``out`` under its lock (:func:`run_lock`); a failure leaves nothing that blocks a retry
-    (:func:`clear_unstarted`)."""
-    from harness.outputs import check_output_folder as check_place
-
-    created = not check_place(out, "--out").exists()
-    with run_lock(out):
-        try:
-            yield
-        except BaseException:
+        out = self.out
+        check_place(out, "--out")
+        if not out.exists() or not any(p.name != LOCK_FILE for p in out.iterdir()) or self._started_only():
             if is_main_process():
-                clear_unstarted(out, created)
-            raise
+                self.clear_unstarted(created=False)  # what a run killed before its first checkpoint left
+            return "new"
+        run_file = out / RUN_FILE
+        if not run_file.is_file():
+            raise UserError(f"--out {out} is not empty and holds no training run of this harness; choose another "
+                            f"folder")
+        try:
+            held = json.loads(run_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            raise UserError(f"--out {out}: {RUN_FILE} cannot be read; choose another folder") from None
+        if held != self.identity:
+            diff = sorted(k for k in set(held) | set(self.identity) if held.get(k) != self.identity.get(k))
+            raise UserError(f"--out {out} holds another run ({', '.join(diff)} differ); choose another folder")
+        if (out / TRAIN_CONFIG_FILE).is_file():
+            return "finished"
+        if last_checkpoint(self.checkpoints) is not None and not resume:
+            raise UserError(f"--out {out} holds an interrupted run of these settings: pass --resume to continue it")
+        return "resume"
+
+    def record(self) -> dict[str, Any]:
+        """The ``harness_train.json`` of a finished run."""
+        return json.loads((self.out / TRAIN_CONFIG_FILE).read_text())
+
+    def resume_point(self, state: str, resume: bool) -> Path | None:
+        """The checkpoint a ``resume`` run continues from (None: from the start, said when ``--resume`` asked)."""
+        resume_from = last_checkpoint(self.checkpoints) if state == "resume" else None
+        if resume and resume_from is None and is_main_process():
+            print(f"harness: note: --out {self.out} holds no checkpoint to resume; training from the start",
+                  file=sys.stderr)
+        return resume_from
+
+    def open(self, resume_from: Path | None) -> None:
+        """Record the run's identity; keep the log lines up to the resumed checkpoint (or start it afresh)."""
+        from trainers.trainer import trim_log
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        if not (self.out / RUN_FILE).is_file():
+            atomic_write_json(self.out / RUN_FILE, self.identity)
+        if resume_from is not None:
+            trim_log(self.log, int(resume_from.name.split("-")[1]))
+        elif self.log.exists():
+            self.log.unlink()  # a run that never reached a checkpoint starts over
+
+    def _started_only(self) -> bool:
+        """The folder holds nothing but what a run writes before its first checkpoint."""
+        early = {RUN_FILE, LOG_FILE, CHECKPOINTS, LOCK_FILE}
+        return ((self.out / RUN_FILE).is_file() and all(p.name in early for p in self.out.iterdir())
+                and last_checkpoint(self.checkpoints) is None)
+
+    def clear_unstarted(self, created: bool) -> None:
+        """After a failed run: remove what it wrote before its first checkpoint (``run.json``, the log, an
+        empty or half-written ``checkpoints/``) and the folder itself if the run created it; keep any checkpoint."""
+        from harness.outputs import remove_if_empty
+
+        if self.out.is_dir() and self._started_only():
+            for name in (RUN_FILE, LOG_FILE):
+                (self.out / name).unlink(missing_ok=True)
+            shutil.rmtree(self.checkpoints, ignore_errors=True)
+        if created:
+            remove_if_empty(self.out)
 
 
 @contextmanager
@@ -131,19 +175,6 @@ def run_lock(out: Path) -> Iterator[None]:
 def is_main_process() -> bool:
     """Rank 0 of a ``torchrun`` / ``accelerate launch`` run (or the only process)."""
     return os.environ.get("RANK", "0") == "0"
-
-
-def prepare_output_folder(out: Path, identity: dict[str, Any], resume_from: Path | None) -> None:
-    """Record the run's identity; keep the log lines up to the resumed checkpoint (or start it afresh)."""
-    from trainers.trainer import trim_log
-
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / RUN_FILE).is_file():
-        atomic_write_json(out / RUN_FILE, identity)
-    if resume_from is not None:
-        trim_log(out / LOG_FILE, int(resume_from.name.split("-")[1]))
-    elif (out / LOG_FILE).exists():
-        (out / LOG_FILE).unlink()  # a run that never reached a checkpoint starts over
 
 
 def count_lora_parameters(source: str, hyper: Hyper) -> int:

@@ -8,8 +8,9 @@ Checkpoints, resume, logging integrations (``report_to``) and multi-process trai
   so the model computes no loss of its own), then ``objective(logits, labels, concepts, settings)``;
   its loss is a per-micro-batch mean, so ``loss_is_scaled_for_ga = False`` lets the Trainer divide
   by the accumulation steps (see :mod:`trainers.objectives`);
-- objectives with heads of their own (``caft``, ``caft-joint``): the model's ``objective_heads`` child,
-  frozen (``caft``) or trained with it and then saved beside the adapter and in every checkpoint (``caft-joint``);
+- objectives with heads of their own (``caft``, ``caft-joint``): attached to the model by the objective's side
+  (:mod:`trainers.objective_heads`); the trainer asks them for their term in each forward pass and saves heads
+  that train in every checkpoint (``caft-joint``);
 - :class:`StepLog`: one JSON line per optimizer step (loss, NTP loss, concept loss, share of
   targets zeroed by the mass threshold, learning rate; means over the step's micro-batches and
   processes) and a tqdm bar with loss and ETA.
@@ -25,12 +26,9 @@ from typing import Any
 from transformers import Trainer, TrainerCallback
 
 from trainers.data import pop_concept_batch
+from trainers.objective_heads import CALL_KEYWORD, HeadsCall, heads_of, save_heads, trained
 from trainers.objectives import LossOutput, Objective, ObjectiveSettings
 from trainers.profiles import Hyper
-
-HEADS_ATTRIBUTE = "objective_heads"  # the model's child holding an objective's extra trainable modules
-HEADS_FILE = "objective_heads.safetensors"  # beside the adapter and in every checkpoint
-
 
 def add_lora(model, hyper: Hyper):
     """LoRA on ``hyper.target_modules``. Until :func:`trainers.recipe.save_adapter` names the base by its
@@ -51,60 +49,11 @@ def add_lora(model, hyper: Hyper):
     return wrap_lora(model, config)
 
 
-def build_objective_heads(objective: Objective, settings: ObjectiveSettings, base, context):
-    """The objective's extra modules (None for most), built on the base model before LoRA is added (so no LoRA
-    layer is copied into them; :class:`~trainers.objectives.HeadsContext`: what of the run they may read)."""
-    if objective.heads is None:
-        return None
-    return objective.heads(base, settings.of(objective.settings), context)
-
-
-def attach_heads(model, heads, resume_from: Path | None) -> None:
-    """``heads`` as ``model``'s :data:`HEADS_ATTRIBUTE` child, so the optimizer, the checkpoints' optimizer state
-    and distributed training see them; trained heads of a resumed run continue from its checkpoint."""
-    if heads is None:
-        return
-    model.add_module(HEADS_ATTRIBUTE, heads)
-    if resume_from is not None and trained(heads):
-        load_heads(heads, resume_from)
-
-
-def trained(heads) -> bool:
-    """Heads that train beside LoRA (saved with the adapter and in checkpoints); frozen ones are neither."""
-    return heads is not None and any(p.requires_grad for p in heads.parameters())
-
-
-def saved_heads(model):
-    """``model``'s heads when they are saved (:func:`trained`), else None."""
-    heads = dict(model.named_children()).get(HEADS_ATTRIBUTE)
-    return heads if trained(heads) else None
-
-
-def release_heads(heads) -> None:
-    """Let heads that hooked into the base model let go of it (:meth:`trainers.caft.FrozenHeads.release`)."""
-    if heads is not None and hasattr(heads, "release"):
-        heads.release()
-
-
-def save_heads(heads, folder: Path) -> None:
-    from safetensors.torch import save_file
-
-    tensors = {k: v.detach().contiguous().cpu() for k, v in heads.state_dict().items()}
-    save_file(tensors, str(Path(folder) / HEADS_FILE))
-
-
-def load_heads(heads, folder: Path) -> None:
-    """Load the heads a checkpoint holds (every checkpoint of a run with heads holds them)."""
-    from safetensors.torch import load_file
-
-    heads.load_state_dict(load_file(str(Path(folder) / HEADS_FILE)))
-
-
 class ObjectiveTrainer(Trainer):
     """``transformers.Trainer`` with ``compute_loss`` = a registered objective, plus the objective's heads
-    (:attr:`Objective.heads`) when the model carries them as its ``objective_heads`` child: the forward pass
-    then also returns the hidden states, the heads' term (told the share of steps done) is added to the loss,
-    and every checkpoint holds heads that train (:data:`HEADS_FILE`) beside the adapter."""
+    (:attr:`Objective.heads`) when the model carries them (:class:`trainers.objective_heads.AttachedHeads`): each
+    forward pass then asks them for their term (told the batch's labels and the share of steps done), which is
+    added to the loss, and every checkpoint holds heads that train (:data:`trainers.objective_heads.HEADS_FILE`) beside the adapter."""
 
     loss_is_scaled_for_ga = False  # objectives return per-micro-batch means
 
@@ -112,36 +61,21 @@ class ObjectiveTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.objective = objective
         self.settings = settings
-        self.heads = dict(self.model.named_children()).get(HEADS_ATTRIBUTE)
+        self.heads = heads_of(self.model)
         self.pending_logs: list[dict[str, float]] = []
-        self.labels = None  # of the batch in the forward pass, for the heads
-        self.heads_logs: dict[str, float] = {}
-        if self.heads is not None:  # inside the model's forward pass, as DistributedDataParallel requires
-            from harness.lm.hf_train import on_final_hidden
-
-            on_final_hidden(self.model, self.heads_loss)
-
-    def heads_loss(self, hidden):
-        """The heads' term on the final hidden states of the batch in the forward pass (its logs kept aside)."""
-        from harness.lm.hf_train import output_embedding
-
-        steps = self.state.max_steps
-        progress = self.state.global_step / steps if steps else None
-        extra = self.heads(hidden, self.labels, output_embedding(self.model), progress)
-        self.heads_logs = extra.logs
-        return extra.loss
 
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
         concepts = pop_concept_batch(inputs)
         labels = inputs.pop("labels")
         from harness.lm.hf_train import training_forward
 
-        self.labels = labels
+        steps = self.state.max_steps
+        call = HeadsCall(labels, self.state.global_step / steps if steps else None) if self.heads is not None else None
         logits, extra = training_forward(model, inputs["input_ids"], inputs["attention_mask"],
-                                         final_hidden=self.heads is not None)
+                                         **({CALL_KEYWORD: call} if call is not None else {}))
         out = self.objective(logits, labels, concepts if self.objective.uses_concepts else None, self.settings)
-        if extra is not None:  # the heads' term
-            out = LossOutput(loss=out.loss + extra, logs={**out.logs, **self.heads_logs})
+        if call is not None:  # the heads' term, from the output (what DistributedDataParallel saw)
+            out = LossOutput(loss=out.loss + extra, logs={**out.logs, **call.output.logs})
         if model.training:
             self.pending_logs.append({"loss": float(out.loss.detach()), **out.logs})
         return (out.loss, {"logits": logits}) if return_outputs else out.loss
@@ -232,6 +166,32 @@ def trim_log(log_path: Path, last_step: int) -> None:
         except json.JSONDecodeError:
             break  # a partial last line from a killed run
     atomic_write_text(path, "".join(k + "\n" for k in kept))
+
+
+def build_trainer(run, callbacks=()) -> ObjectiveTrainer:
+    """The trainer of the :class:`~trainers.training_run.TrainingRun` ``run`` (its model loaded and wrapped):
+    checkpoints in its folder, the per-step log (:class:`StepLog`) instead of transformers' printing, early
+    stopping when the profile asks for it, and ``callbacks``."""
+    from transformers import EarlyStoppingCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from trainers.data import ConceptCollator
+
+    config, hyper = run.config, run.hyper
+    args = training_arguments(hyper, run.folder.checkpoints, config.seed, config.device, config.report_to,
+                              config.activation_checkpointing)
+    trainer = ObjectiveTrainer(model=run.model, args=args, train_dataset=[e.as_feature() for e in run.train_set],
+                               eval_dataset=[e.as_feature() for e in run.val_set] or None,
+                               data_collator=ConceptCollator(pad_id=run.tokenizer.pad_token_id),
+                               objective=run.objective, settings=run.settings)
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(StepLog(trainer, run.folder.log, progress=config.progress))
+    if args.load_best_model_at_end:
+        trainer.add_callback(EarlyStoppingCallback(early_stopping_patience=hyper.early_stopping_patience))
+    for cb in callbacks:
+        trainer.add_callback(cb)
+    return trainer
 
 
 def training_arguments(hyper: Hyper, checkpoint_dir: Path, seed: int, device: str, report_to: str,

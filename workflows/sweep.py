@@ -38,6 +38,7 @@ from typing import Sequence
 
 from harness.config import MAX_SEED, Check, NAMES, nested, option
 from harness.errors import UserError
+from trainers.objectives import method_name
 from workflows.launch import Job, LaunchSettings
 from workflows.train_and_eval import TrainAndEval
 
@@ -104,8 +105,7 @@ class GridPoint:
         """The point's method and λ (its seed aside)."""
         if self.objective != "concept":
             return self.objective
-        method = "ntp" if self.lam == 0 else ("noise" if self.randomize else "concept")
-        return f"{method} λ={self.lam:g}"
+        return f"{method_name(self.objective, self.lam, self.randomize)} λ={self.lam:g}"
 
     @property
     def name(self) -> str:
@@ -164,7 +164,8 @@ def is_done(cfg: TrainAndEval) -> bool:
     """A finished adapter folder whose results exist for every selected task under the same options."""
     from harness.models import TRAIN_CONFIG_FILE, describe_spec
     from harness.runner import select_tasks
-    from workflows.train_and_eval import eval_options_for, missing_base_tasks
+    from workflows.base_results import missing_base_tasks
+    from workflows.train_and_eval import eval_options_for
 
     if not (Path(cfg.train.out) / TRAIN_CONFIG_FILE).is_file():
         return False
@@ -225,7 +226,8 @@ def base_missing(cfg: TrainAndEval) -> bool:
     """Whether the base model lacks a result the points will compare against (the first job then evaluates it)."""
     from harness.models import describe_spec
     from harness.runner import select_tasks
-    from workflows.train_and_eval import eval_options_for, missing_base_tasks
+    from workflows.base_results import missing_base_tasks
+    from workflows.train_and_eval import eval_options_for
 
     info = describe_spec(cfg.train.model)
     return bool(missing_base_tasks(info, select_tasks(cfg.tasks, info), eval_options_for(cfg, hyper_of(cfg))))

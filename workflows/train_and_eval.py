@@ -41,7 +41,7 @@ from harness.config import AT_LEAST_0, NAMES, nested, option, recorded
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
 from harness.paths import slug_keeping_end
-from harness.task import EvalOptions, Task
+from harness.task import EvalOptions
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import CONCEPT_RECIPES, PAPER_JUDGE, Hyper, resolve_profile
 from trainers.recipe import TrainConfig, TrainResult
@@ -212,31 +212,6 @@ def evaluation_seed(cfg: TrainAndEval) -> int:
     return cfg.train.seed if cfg.eval_seed is None else cfg.eval_seed
 
 
-def missing_base_tasks(info, tasks: list[Task], options: EvalOptions) -> list[str]:
-    """Tasks without a result of model ``info`` computed under the same evaluation options (results_dir aside) and
-    the current embedding protocol (:func:`harness.pairing.measured_by_older_protocol`)."""
-    from harness.pairing import measured_by_older_protocol
-    from harness.result_files import ResultError, load_result
-
-    want = {k: v for k, v in options.recorded().items() if k != "results_dir"}
-    missing = []
-    for task in tasks:
-        folder = Path(options.results_dir) / info.id
-        files = sorted(folder.glob(f"{task.name}.json")) + sorted(folder.glob(f"{task.name}@*.json"))
-        ok = bool(files)
-        for f in files:
-            try:
-                stored = load_result(f, summary_only=True).record
-            except ResultError:
-                ok = False
-                continue
-            have = {k: v for k, v in stored.options.items() if k != "results_dir"}
-            ok = ok and have == want and not measured_by_older_protocol(stored)
-        if not ok:
-            missing.append(task.name)
-    return missing
-
-
 def refresh_leaderboard(results_dir: Path, file: TextIO) -> None:
     """Rebuild the leaderboard (``leaderboard.md`` beside the results folder, as ``harness leaderboard build``
     writes it for ``results/``)."""
@@ -248,9 +223,11 @@ def refresh_leaderboard(results_dir: Path, file: TextIO) -> None:
 
 
 def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEvalResult:
-    from harness.models import describe_spec, load_model, with_adapter
+    from harness.models import describe_spec, dtype_name, load_model, resolved_dtype, with_adapter
     from harness.runner import evaluate, print_summary, select_tasks
     from trainers.recipe import train
+    from trainers.run_folder import CHECKPOINTS, last_checkpoint
+    from workflows.base_results import missing_base_tasks
 
     file = file or sys.stdout
     t = cfg.train
@@ -293,9 +270,6 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
     lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
-    from harness.models import dtype_name, resolved_dtype
-    from trainers.run_folder import CHECKPOINTS, last_checkpoint
-
     resume = last_checkpoint(Path(out) / CHECKPOINTS) is not None  # an interrupted run of its own continues
     run = replace(t, concepts=concepts, out=out, resume=resume)
     same_weights = dtype_name(lm.dtype) == resolved_dtype(run.device, run.dtype)

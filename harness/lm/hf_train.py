@@ -1,18 +1,12 @@
 """What the trainer asks of a Hugging Face causal LM module during a training step, kept here with the other
 knowledge of transformers' calls and output classes (the trainer hands the module to ``transformers.Trainer``).
 
-- :func:`training_forward`: logits ``[B, T, V]`` of one padded batch (no KV cache) and the loss
-  :func:`on_final_hidden`'s function made of it;
-- :func:`on_final_hidden`: a function of the final hidden states ``[B, T, d]`` (the last of the model's hidden
-  states: after the final norm, what the output embedding reads) run inside every forward pass of the module,
-  a forward hook; the scalar it returns becomes the pass's ``loss`` (the model computes none: no labels are
-  passed). So the parameters it trains (an objective's heads: ``caft``) are used in the forward pass and
-  reachable from its output, as ``DistributedDataParallel`` requires (it marks parameters it cannot reach from
-  the output as unused, and rebuilds the output from its declared fields);
+- :func:`training_forward`: logits ``[B, T, V]`` of one padded batch (no KV cache) and the output's loss, which
+  only a module attached to the model puts there (an objective's heads: :mod:`trainers.objective_heads`);
 - :func:`output_embedding` / :func:`hidden_size`: the module's output embedding (a ``d -> V`` layer) and ``d``;
-- :func:`decoder_layers`, :class:`LayerInput`, :func:`call_layer`: the stack of decoder layers of any causal LM,
-  the arguments its last layer is called with in a forward pass, and another layer run with those arguments
-  (``caft``'s heads: copies of a decoder layer on the last layer's input, whatever the layer's signature).
+- :func:`decoder_layers`, :func:`call_layer`, :func:`layer_hidden`: the stack of decoder layers of any causal LM,
+  another layer run with the arguments one of them was called with, whatever the layer's signature, and the
+  hidden states among those arguments.
 """
 
 from __future__ import annotations
@@ -20,22 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def training_forward(module: Any, input_ids: Any, attention_mask: Any, final_hidden: bool = False) -> tuple[Any, Any]:
-    """(logits, the loss of the :func:`on_final_hidden` function, or None); ``final_hidden``: run it."""
-    out = module(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, output_hidden_states=final_hidden)
+def training_forward(module: Any, input_ids: Any, attention_mask: Any, **inputs: Any) -> tuple[Any, Any]:
+    """(logits, the output's ``loss`` or None) of one padded batch, no KV cache. No labels are passed, so the model
+    computes no loss of its own: a ``loss`` is what a module attached to it put there; ``inputs``: more keyword
+    arguments of the forward pass (what such a module's hooks take, e.g. :class:`trainers.objective_heads.HeadsCall`)."""
+    out = module(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **inputs)
     return out.logits, out.get("loss")
-
-
-def on_final_hidden(module: Any, fn: Any) -> Any:
-    """Run ``fn(final hidden states) -> scalar loss`` in every forward pass of ``module`` that returns hidden
-    states; returns the hook's handle."""
-
-    def hook(_module, _args, out):
-        if getattr(out, "hidden_states", None) is not None:
-            out["loss"] = fn(out.hidden_states[-1])
-        return out
-
-    return module.register_forward_hook(hook)
 
 
 def output_embedding(module: Any) -> Any:
@@ -60,37 +44,9 @@ def decoder_layers(module: Any) -> Any:
     raise UserError(f"cannot find the {n} decoder layers of {type(module).__name__}")
 
 
-class LayerInput:
-    """The arguments of ``layer``'s call in each forward pass of ``model`` (a forward pre-hook on each): taken
-    once per pass by :meth:`take`. Armed by the model's own call, so the recomputation of an activation-
-    checkpointed layer in the backward pass records nothing. :meth:`remove` takes the hooks off."""
-
-    def __init__(self, model: Any, layer: Any) -> None:
-        self.value: tuple[tuple, dict] | None = None
-        self._armed = False
-        self._handles = [model.register_forward_pre_hook(self._arm),
-                         layer.register_forward_pre_hook(self._record, with_kwargs=True)]
-
-    def _arm(self, _module, _args) -> None:
-        self._armed = True
-
-    def _record(self, _module, args, kwargs) -> None:
-        if self._armed:
-            self.value, self._armed = (tuple(args), dict(kwargs)), False
-
-    def take(self) -> tuple[tuple, dict]:
-        value, self.value = self.value, None
-        assert value is not None, "no forward pass of the model recorded the layer's input"
-        return value
-
-    def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-
-
 def call_layer(layer: Any, hidden: Any, args: tuple, kwargs: dict) -> Any:
     """``layer`` run on ``hidden`` with the other arguments another decoder layer of the model was called with
-    (:class:`LayerInput`); its output hidden states (a tuple's first item in older transformers)."""
+    (``caft``'s heads: :class:`trainers.caft_heads.LayerInput`); its output hidden states (a tuple's first item in older transformers)."""
     if args:
         out = layer(hidden, *args[1:], **kwargs)
     else:
