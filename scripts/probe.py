@@ -30,7 +30,7 @@ SELECTORS = {
     "embedding-contextual": ["--selector", "embedding", "--embedding-mode", "contextual"],
     "embedding-static": ["--selector", "embedding", "--embedding-mode", "static"],
     "llm": ["--selector", "llm", "--limit", "2"],
-    "gold": ["--selector", "gold", "--corpus", "coinco-dev"],
+    "gold": ["--selector", "gold", "--corpus", "coinco-dev", "--heldout-size", "100"],
 }
 OBJECTIVES = {
     "ntp": ["--objective", "ntp", "--lambda", "0"],
@@ -52,20 +52,24 @@ def harness(*args: str, env: dict) -> None:
 
 
 def run(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=False)
+    out.mkdir(parents=True, exist_ok=True)  # a step whose output exists is not run again (resume after a failure)
     env = dict(os.environ, HARNESS_CACHE=tempfile.mkdtemp(prefix="probe-cache-"), HF_HUB_OFFLINE="1")
-    harness("eval", "--model", "smollm2-135m", "--tasks", "all", "--limit", "40", "--results-dir",
-            str(out / "results"), env=env)
+    if not (out / "results").exists():
+        harness("eval", "--model", "smollm2-135m", "--tasks", "all", "--limit", "40", "--results-dir",
+                str(out / "results"), env=env)
     concepts = out / "concepts"
-    concepts.mkdir()
+    concepts.mkdir(exist_ok=True)
     for name, flags in SELECTORS.items():
         limit = [] if "--limit" in flags else ["--limit", "16"]
-        harness("concepts", "build", "--out", str(concepts / f"{name}.jsonl"), *flags, *limit, env=env)
-    harness("concepts", "randomize", str(concepts / "wordnet.jsonl"), str(concepts / "noise.jsonl"), env=env)
+        if not (concepts / f"{name}.jsonl").exists():
+            harness("concepts", "build", "--out", str(concepts / f"{name}.jsonl"), *flags, *limit, env=env)
+    if not (concepts / "noise.jsonl").exists():
+        harness("concepts", "randomize", str(concepts / "wordnet.jsonl"), str(concepts / "noise.jsonl"), env=env)
     for name, flags in OBJECTIVES.items():
         source = concepts / ("noise.jsonl" if name == "concept-noise" else "wordnet.jsonl")
-        harness("train", "--concepts", str(source), "--out", str(out / "train" / name), *flags, "--max-steps", "2",
-                "--no-progress", env=env)
+        if not (out / "train" / name / "adapter_model.safetensors").exists():
+            harness("train", "--concepts", str(source), "--out", str(out / "train" / name), *flags, "--max-steps", "2",
+                    "--no-progress", env=env)
     (out / "digest.json").write_text(json.dumps(digest(out), indent=1, sort_keys=True) + "\n")
 
 
