@@ -61,7 +61,7 @@ def main() -> int:
 
     import torch
 
-    from harness.concepts.content_words import cached_content_words
+    from concepts.content_words import cached_content_words
     from harness.corpora import load_corpus
     from harness.models import load_model
     from harness.runner import evaluate

@@ -28,7 +28,7 @@ COMMAND_MODULES = (
     "harness.commands.eval",
     "harness.commands.compare",
     "harness.commands.results",
-    "harness.commands.concepts",
+    "concepts.commands",
     "workflows.train_commands",
     "workflows.sweep",
     "harness.commands.doctor",

@@ -3,7 +3,7 @@
 A corpus is a list of *sequences*: texts of ``lo < len(text) < hi`` characters (the paper keeps
 50 < characters < 2,000). Every sequence remembers the *document* it came from
 (``Corpus.documents``) and whether it is that whole document, neither cut nor trimmed (``Corpus.whole``:
-the paper profile samples those, :mod:`harness.concepts.sample_rule`). The split assigns whole documents,
+the paper profile samples those, :mod:`concepts.sample_rule`). The split assigns whole documents,
 never single sequences, to held-out, validation and train (:func:`harness.splits.split_corpus`), so no
 document is both trained on and evaluated.
 Names, and what a document is in each:
@@ -24,10 +24,10 @@ Names, and what a document is in each:
   object with a string ``text`` field). Files must be UTF-8. Texts whose paragraphs belong
   together (articles, stories) should come as ``.jsonl``, one text per line, so that the split
   keeps them together.
-- CoInCo (``coinco``, ``coinco-dev``, ``coinco-test``, or a ``coinco.xml.gz`` path; :mod:`harness.concepts.coinco`):
+- CoInCo (``coinco``, ``coinco-dev``, ``coinco-test``, or a ``coinco.xml.gz`` path; :mod:`harness.lexsub_files.coinco`):
   one sequence per sentence, kept whole; a document is a MASC file. ``coinco-dev`` can be trained on; ``coinco``,
   ``coinco-test`` and a file path are evaluation-only.
-- a SemEval-2007 lexical-substitution ``.xml`` (:mod:`harness.concepts.lexsub`): one sequence per distinct
+- a SemEval-2007 lexical-substitution ``.xml`` (:mod:`harness.lexsub_files.semeval2007`): one sequence per distinct
   instance context (head tags removed), kept whole: no character range, no splitting, so every instance's
   text stays as the gold refers to it. A document is a context. It is an *evaluation-only* corpus: build its
   concept sets with ``--split heldout`` and a ``--heldout-size`` of at least its number of contexts.
@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from harness.concepts.coinco import is_coinco
+from harness.lexsub_files.coinco import is_coinco
 from harness.corpus_stream import STREAMED
 from harness.errors import UserError
 
@@ -295,8 +295,8 @@ def _corpus(name: str, texts: list[str], documents: list[int], whole: list[bool]
 
 
 def _coinco_corpus(name: str, limit_chars: tuple[int, int]) -> Corpus:
-    """CoInCo's sentences, whole, a document per MASC file (:mod:`harness.concepts.coinco`)."""
-    from harness.concepts.coinco import EVAL_ONLY, corpus_name, read_coinco
+    """CoInCo's sentences, whole, a document per MASC file (:mod:`harness.lexsub_files.coinco`)."""
+    from harness.lexsub_files.coinco import EVAL_ONLY, corpus_name, read_coinco
 
     data = read_coinco(name)
     return _corpus(corpus_name(name), data.sentences, data.documents, [True] * len(data.sentences),
@@ -306,7 +306,7 @@ def _coinco_corpus(name: str, limit_chars: tuple[int, int]) -> Corpus:
 
 def _lexsub_texts(path: Path) -> tuple[list[str], list[int], list[bool]]:
     """The distinct contexts of a lexical-substitution XML, in file order, each its own (whole) document."""
-    from harness.concepts.lexsub import read_contexts
+    from harness.lexsub_files.semeval2007 import read_contexts
 
     texts = list(dict.fromkeys(c.text for c in read_contexts(path)))
     return texts, list(range(len(texts))), [True] * len(texts)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.concepts.concept_file import ConceptFileWriter, ConceptRecord, ConceptTarget, load_concept_file
-from harness.concepts.concept_header import tokenizer_fingerprint, tokenizer_info
+from concepts.concept_file import ConceptFileWriter, ConceptRecord, ConceptTarget, load_concept_file
+from concepts.concept_header import tokenizer_fingerprint, tokenizer_info
 from harness.errors import UserError
 
 
@@ -126,7 +126,7 @@ def test_noise_control_sets_must_not_hold_the_original(tmp_path):
 
 def test_the_header_is_read_defensively_in_one_place():
     """Builder headers hold blocks; other writers may hold plain strings or nothing."""
-    from harness.concepts.concept_header import ConceptHeader
+    from concepts.concept_header import ConceptHeader
 
     built = ConceptHeader({"corpus": {"name": "wiki", "source": "/x/wiki.bz2", "sha256": "ab"},
                            "split": {"part": "heldout"}, "selector": {"name": "wordnet"}, "model": {"spec": "m"}})

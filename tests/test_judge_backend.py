@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.concepts.candidates import SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
-from harness.concepts.selectors.llm import render_prompt
+from concepts.candidates import SelectionQuery, SelectorContext
+from concepts.selectors import SELECTORS
+from concepts.selectors.llm import render_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.concepts.concept_header import ConceptHeader
+from concepts.concept_header import ConceptHeader
 from harness.config import SEED, nested, option, overrides, recorded
 from harness.data import sha256_of
 from harness.errors import UserError
@@ -104,7 +104,7 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = (), model: Any = None)
     if info.kind != "causal_lm":
         raise UserError(f"--model {config.model} is {'an adapter' if info.kind == 'adapter' else 'an encoder'}: "
                         f"train from a causal LM (a base model)")
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.concept_file import load_concept_file
 
     tokenizer = load_tokenizer(model_folder(info))
     concepts_path = Path(config.concepts).expanduser().resolve()

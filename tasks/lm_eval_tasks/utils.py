@@ -25,7 +25,7 @@ from typing import Any
 
 
 def _heldout(kwargs: dict[str, Any]):
-    from harness.concepts.content_words import cached_content_words
+    from concepts.content_words import cached_content_words
     from harness.corpora import load_corpus
     from harness.models import describe_spec, load_tokenizer, model_folder
     from harness.splits import HELDOUT_SIZE, SPLIT_SEED, split_corpus

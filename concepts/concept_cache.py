@@ -3,7 +3,7 @@
 Files live under ``<cache>/concepts``, named by model, corpus, split part, selector and a key over
 everything that decides their content (the model id and the dtype it runs in, the corpus sha256, the
 split part's own texts, the settings, among them the llm selector's judge and backend when given and the
-sample rule other than ``first`` (:mod:`harness.concepts.sample_rule`), the file format and the candidate
+sample rule other than ``first`` (:mod:`concepts.sample_rule`), the file format and the candidate
 filter). The dtype is the resolved one (``auto`` is ``bfloat16`` on most GPUs, ``float32`` on a CPU): the
 candidates and the judge's answers are the model's numbers, so sets built in float32 are not those of a
 bfloat16 run. A build happens beside the final name and is renamed in under a file lock, so concurrent runs
@@ -24,8 +24,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.concepts.builder import CANDIDATE_FILTER, BuildConfig, build_concepts, corpus_part
-from harness.concepts.concept_file import FORMAT_VERSION
+from concepts.builder import CANDIDATE_FILTER, BuildConfig, build_concepts, corpus_part
+from concepts.concept_file import FORMAT_VERSION
 
 
 def cache_key(model_id: str, dtype: str | None, corpus_sha: str, split: str, selector: str,

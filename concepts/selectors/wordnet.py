@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.concepts.candidates import SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
+from concepts.candidates import SelectionQuery, SelectorContext
+from concepts.selector_registry import SELECTORS
 
 WORDNET_POS = {"NOUN": "n", "VERB": "v", "ADJ": "a"}
 
@@ -21,7 +21,7 @@ class WordNetSelector:
     name = "wordnet"
 
     def __init__(self, ctx: SelectorContext, wordnet: Any = None) -> None:
-        from harness.concepts.wordnet_data import load_wordnet
+        from harness.wordnet_data import load_wordnet
 
         self.wn = wordnet or load_wordnet()
         self.hypernyms = bool(ctx.hypernyms)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from harness.concepts.lexsub_ci import MEASURES, POS_NAMES, Interval
-from harness.concepts.lexsub_score import LexsubScore
+from concepts.lexsub_ci import MEASURES, POS_NAMES, Interval
+from concepts.lexsub_score import LexsubScore
 
 LABELS = {"coverage": "coverage: A / M", "mean_set_size": "mean set size: set words / A",
           "precision": "precision: hits / set words, over M", "recall": "recall: hits / gold substitutes, over M",
@@ -41,7 +41,7 @@ def _cell(iv: Interval) -> str:
 def score_markdown(s: LexsubScore, name: str, cis: dict[str, dict[str, Interval]],
                    left_out: dict[str, int] | None = None, n_resamples: int = 1000, seed: int = 0) -> str:
     """Counts, then one row per measure and one column per POS (value [95% interval]); ``cis`` from
-    :func:`harness.concepts.lexsub_ci.by_pos`."""
+    :func:`concepts.lexsub_ci.by_pos`."""
     from tabulate import tabulate
 
     parts = [p for p in cis if p != "all"]

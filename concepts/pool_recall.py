@@ -1,9 +1,9 @@
 """The candidate pool's ceiling: how many human substitutes are in the model's top-k candidates at all.
 
-A selector only chooses among the pool (:mod:`harness.concepts.candidates`: the top-k next tokens at the
-word, whole-word alphabetic, less what :mod:`harness.concepts.candidate_rules` removes), so no selector can
+A selector only chooses among the pool (:mod:`concepts.candidates`: the top-k next tokens at the
+word, whole-word alphabetic, less what :mod:`concepts.candidate_rules` removes), so no selector can
 recall a substitute the pool never held. For each gold target whose head is a content word (the same
-targets :mod:`harness.concepts.lexsub_score` matches: a single-token, whole-word NOUN/VERB/ADJ after a space;
+targets :mod:`concepts.lexsub_score` matches: a single-token, whole-word NOUN/VERB/ADJ after a space;
 other heads are counted by reason, not scored) and each k, with ``P_k`` the pool from the first k candidates
 and ``G_i^1`` the target's single-word (alphabetic) substitutes, the ones a pool of whole-word tokens can hold:
 
@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from harness.concepts.lexsub import GoldInstance, LexsubInstance
+from harness.lexsub_files.semeval2007 import GoldInstance, LexsubInstance
 
 NOT_CONTENT = "head is not a single-token content word"
 NO_CONTEXT = "no context"
@@ -76,7 +76,7 @@ class PoolRecall:
 def locate(contexts: list[LexsubInstance], gold: dict[tuple[str, str], GoldInstance], tokenizer: Any,
            nlp: Any = None) -> tuple[list[PoolTarget], Counter]:
     """Each gold target (with substitutes) whose head span is a content word of its text (module docstring)."""
-    from harness.concepts.content_words import find_content_words
+    from concepts.content_words import find_content_words
 
     by_key = {c.key: c for c in contexts}
     texts = list(dict.fromkeys(c.text for c in contexts))
@@ -103,7 +103,7 @@ def locate(contexts: list[LexsubInstance], gold: dict[tuple[str, str], GoldInsta
 def count_hits(targets: list[PoolTarget], tops: list[list[int]], vocab: Any, ks: list[int],
                lemmatize: Callable[[str, str], str]) -> list[PoolRow]:
     """The bookkeeping of the module docstring: ``tops[i]`` is target i's candidate ids, most likely first."""
-    from harness.concepts.candidate_rules import apply_rules
+    from concepts.candidate_rules import apply_rules
 
     rows = []
     for t, top in zip(targets, tops):
@@ -123,7 +123,7 @@ def pool_recall(model: Any, contexts: list[LexsubInstance], gold: dict[tuple[str
                 ks: list[int], lemmatize: Callable[[str, str], str], nlp: Any = None,
                 max_batch_tokens: int | None = None) -> PoolRecall:
     """Locate the targets, take the model's top-max(k) candidates at each (one pass per sequence), count."""
-    from harness.concepts.candidates import WholeWordVocab
+    from concepts.candidates import WholeWordVocab
 
     targets, unmatched = locate(contexts, gold, model.tokenizer, nlp)
     by_seq: dict[tuple[int, ...], list[int]] = {}
@@ -143,7 +143,7 @@ def pool_recall(model: Any, contexts: list[LexsubInstance], gold: dict[tuple[str
 def pool_markdown(r: PoolRecall, name: str) -> str:
     from tabulate import tabulate
 
-    from harness.concepts.lexsub_ci import POS_NAMES
+    from concepts.lexsub_ci import POS_NAMES
 
     def f(x: float) -> str:
         return "–" if x != x else f"{x:.3f}"

@@ -1,10 +1,10 @@
 """A concept file's synonym sets against human substitutes (``harness concepts score``).
 
-Matching: a gold instance i (SemEval-2007, :mod:`harness.concepts.lexsub`, or CoInCo, :mod:`harness.concepts.
+Matching: a gold instance i (SemEval-2007, :mod:`harness.lexsub_files.semeval2007`, or CoInCo, :mod:`concepts.
 coinco`: the same instance model) is *matched* when the concept file holds a sequence
 whose text is the instance's context and a target whose character span is the head's (the target's span comes
 from re-tokenising the text with the file's tokenizer: ``offsets[position]`` less the word's leading space).
-A head that is not a whole-word single-token content word of the model's tokenizer (:mod:`harness.concepts.
+A head that is not a whole-word single-token content word of the model's tokenizer (:mod:`concepts.
 content_words`) has no target, and such instances are counted, not scored: a text-initial head, a head the
 tokenizer splits, an adverb item (``.r``: content words are nouns, verbs and adjectives), a head spaCy tags
 otherwise, or one the build's ``--proportion`` left out.
@@ -41,7 +41,7 @@ and average per instance. For a set of at most 10 words, an instance's oot credi
 recall and its best credit is that divided by |S_i|, so best falls as sets grow, which set precision need not;
 ``mean_set_size`` = Σ|S_i| / |A| and F1 = 2PR / (P + R) of set precision and recall. All are sums
 of per-instance columns (:class:`InstanceScore`), which is what the bootstrap over targets resamples
-(:mod:`harness.concepts.lexsub_ci`).
+(:mod:`concepts.lexsub_ci`).
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from harness.concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
-from harness.concepts.file_stats import ratio, synonym_words
-from harness.concepts.lexsub import GoldInstance, LexsubInstance
+from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
+from concepts.file_stats import ratio, synonym_words
+from harness.lexsub_files.semeval2007 import GoldInstance, LexsubInstance
 
 Lemmatizer = Callable[[str, str], str]  # (lowercased word, WordNet POS letter) -> lemma
 UNIVERSAL_TO_WORDNET = {"NOUN": "n", "VERB": "v", "ADJ": "a", "ADV": "r"}
@@ -62,8 +62,8 @@ NOT_A_TARGET = "head is not a target"
 
 
 def wordnet_lemmatizer() -> Lemmatizer:
-    """``morphy(word, pos)`` of the harness's WordNet (:func:`harness.concepts.wordnet_data.load_wordnet`)."""
-    from harness.concepts.wordnet_data import load_wordnet
+    """``morphy(word, pos)`` of the harness's WordNet (:func:`harness.wordnet_data.load_wordnet`)."""
+    from harness.wordnet_data import load_wordnet
 
     wn = load_wordnet()
 
@@ -180,7 +180,7 @@ class LexsubScore:
 def target_spans(rec: ConceptRecord, tokenizer: Any) -> dict[tuple[int, int], ConceptTarget] | None:
     """Each target of ``rec`` by its word's character span in ``rec.text`` (None when the tokenizer does not
     give the record's ids back)."""
-    from harness.concepts.content_words import encode
+    from concepts.content_words import encode
 
     ids, offsets = encode([rec.text], tokenizer)[0]
     if ids != rec.input_ids:

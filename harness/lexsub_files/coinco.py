@@ -6,7 +6,7 @@ The official ``coinco.xml.gz`` (its README describes the format) is a list of
 substitutes, ``<subst lemma pos freq>`` with ``freq`` = the annotators who gave it (TreeTagger lemmas; a multiword
 substitute has a lemma per word: ``go quickly``). The file is strict XML (entities included), so ElementTree reads it.
 
-What it becomes, in the instance model of :mod:`harness.concepts.lexsub` (so :mod:`harness.concepts.lexsub_score`
+What it becomes, in the instance model of :mod:`harness.lexsub_files.semeval2007` (so :mod:`concepts.lexsub_score`
 scores it as it scores SemEval-2007):
 
 - the **text** of a sentence is ``<targetsentence>`` with every run of white space made one space (trimmed): the
@@ -16,7 +16,7 @@ scores it as it scores SemEval-2007):
   token is left unaligned and the search stays where it was. A target's head span ``start:end`` is its aligned
   wordform; the few unaligned targets (15 of 15,629, in two sentences whose tokens differ from the text) are left
   out and counted (``unaligned``).
-- a **target** is a :class:`~harness.concepts.lexsub.LexsubInstance` + :class:`~harness.concepts.lexsub.
+- a **target** is a :class:`~harness.lexsub_files.semeval2007.LexsubInstance` + :class:`~harness.lexsub_files.semeval2007.
   GoldInstance` keyed by ``(item, id)``: ``item = lemma.pos`` (TreeTagger lemma, the wordform where it is
   ``<unknown>``; ``pos`` from ``posMASC``: ``NN*`` n, ``VB*`` v, ``JJ*`` a, ``RB*`` r), ``id`` the token id.
   Substitutes are lowercased with white space normalised (case variants add up), multiword ones kept (the score
@@ -42,7 +42,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.concepts.lexsub import GoldInstance, LexsubInstance
+from harness.lexsub_files.semeval2007 import GoldInstance, LexsubInstance
 from harness.errors import UserError
 
 NAMES = {"coinco": None, "coinco-dev": "dev", "coinco-test": "test"}  # corpus / gold name -> official part

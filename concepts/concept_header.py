@@ -1,6 +1,6 @@
 """The header of a concept file (its first line), read into :class:`ConceptHeader` once.
 
-A header written by :mod:`harness.concepts.builder` holds blocks (``model``, ``tokenizer``, ``corpus``,
+A header written by :mod:`concepts.builder` holds blocks (``model``, ``tokenizer``, ``corpus``,
 ``split``, ``selector``: objects with a ``name``, a sha256, ...); files written by other tools or older
 versions may hold plain strings or lack blocks. Every reader (the trainer, the geometry tasks, the LM
 tasks' domain check, ``harness concepts show``) asks :class:`ConceptHeader`, which reads each block
@@ -72,7 +72,7 @@ class ConceptHeader:
     def corpus_spec(self) -> str | None:
         """What ``load_corpus`` takes for the corpus the file was built from: a built-in (or CoInCo) corpus's name, else
         its source (a file path)."""
-        from harness.concepts.coinco import NAMES as COINCO_NAMES
+        from harness.lexsub_files.coinco import NAMES as COINCO_NAMES
         from harness.corpora import BUILTIN
 
         block = self.block("corpus")

@@ -15,8 +15,5 @@ it is built.
 
 from __future__ import annotations
 
-from harness.registry import Registry
-
-SELECTORS: Registry = Registry("selector")
-
-from harness.concepts.selectors import embedding, gold, llm, wordnet  # noqa: E402,F401  (register the built-ins)
+from concepts.selector_registry import SELECTORS  # noqa: F401  (what callers import from here)
+from concepts.selectors import embedding, gold, llm, wordnet  # noqa: E402,F401  (register the built-ins)

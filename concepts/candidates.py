@@ -6,7 +6,7 @@ tokens of ``p(· | input_ids[:p])``: the logits at position ``p − 1``
 
 Selectors see only *whole-word alphabetic* candidates: tokens that begin a word and are made of
 letters (``Ġsurf``, ``▁surf``, WordPiece ``surf``), read from the tokenizer's own word-boundary
-convention (:class:`WholeWordVocab`), then filtered by :mod:`harness.concepts.candidate_rules`
+convention (:class:`WholeWordVocab`), then filtered by :mod:`concepts.candidate_rules`
 (no form of the target word itself, no inflection that disagrees with it).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from harness.concepts.concept_sets import MAX_SYNONYMS
+from concepts.concept_sets import MAX_SYNONYMS
 
 
 @dataclass
@@ -34,7 +34,7 @@ class SelectionQuery:
     tag: str = ""  # spaCy's fine-grained (Penn) tag of the word in context: its inflection
 
 
-EMBEDDING_MODES = ("contextual", "static")  # the embedding selector's modes (harness.concepts.selectors.embedding)
+EMBEDDING_MODES = ("contextual", "static")  # the embedding selector's modes (concepts.selectors.embedding)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.commands.common import add_device_args
-from harness.concepts.concept_sets import DEFAULT_MASS_THRESHOLD
+from concepts.concept_sets import DEFAULT_MASS_THRESHOLD
 from harness.config import SEED, Check, add_flag
 
 
@@ -71,8 +71,8 @@ def add_score_parser(csub) -> None:
 
 def load_gold(gold: str, contexts: str | None, header, what: str) -> tuple[list, dict, dict[str, int]]:
     """(contexts, gold instances, targets left out by reason) of a SemEval-2007 gold file or a CoInCo name."""
-    from harness.concepts.coinco import is_coinco, read_coinco
-    from harness.concepts.lexsub import read_contexts, read_gold
+    from harness.lexsub_files.coinco import is_coinco, read_coinco
+    from harness.lexsub_files.semeval2007 import read_contexts, read_gold
     from harness.errors import UserError
 
     if is_coinco(gold):
@@ -99,9 +99,9 @@ def _outputs(args) -> tuple[Path | None, Path | None]:
 
 def run_stats(args) -> int:
     from harness.atomic import atomic_write_text
-    from harness.concepts.concept_file import load_concept_file
-    from harness.concepts.file_stats import compare_files, mass_stats, summarize_file
-    from harness.concepts.stats_report import markdown, plot
+    from concepts.concept_file import load_concept_file
+    from concepts.file_stats import compare_files, mass_stats, summarize_file
+    from concepts.stats_report import markdown, plot
     from harness.errors import UserError
 
     md, png = _outputs(args)
@@ -139,10 +139,10 @@ def run_stats(args) -> int:
 
 
 def run_score(args) -> int:
-    from harness.concepts.concept_file import load_concept_file, read_header
-    from harness.concepts.lexsub_ci import by_pos
-    from harness.concepts.lexsub_report import score_json, score_markdown
-    from harness.concepts.lexsub_score import NOT_IN_FILE, score, wordnet_lemmatizer
+    from concepts.concept_file import load_concept_file, read_header
+    from concepts.lexsub_ci import by_pos
+    from concepts.lexsub_report import score_json, score_markdown
+    from concepts.lexsub_score import NOT_IN_FILE, score, wordnet_lemmatizer
     from harness.errors import UserError
     from harness.models import describe_spec, load_tokenizer, model_folder
     from harness.outputs import check_output_file
@@ -185,9 +185,9 @@ def add_pool_parser(csub) -> None:
 def run_pool_recall(args) -> int:
     from dataclasses import asdict
 
-    from harness.concepts.concept_header import ConceptHeader
-    from harness.concepts.lexsub_score import wordnet_lemmatizer
-    from harness.concepts.pool_recall import pool_markdown, pool_recall
+    from concepts.concept_header import ConceptHeader
+    from concepts.lexsub_score import wordnet_lemmatizer
+    from concepts.pool_recall import pool_markdown, pool_recall
     from harness.errors import UserError
     from harness.models import EMBEDDED_DEFAULT, load_model
     from harness.outputs import check_output_file

@@ -15,11 +15,11 @@ Every further line is one sequence::
 is predicted from the prefix ``input_ids[:position]``. ``set_ids`` is the concept set T*: in a
 built file the original token first, then the first token of ``" " + synonym`` for each synonym
 (de-duplicated, at most 10 synonyms); in a noise control (header block ``randomized``,
-:mod:`harness.concepts.randomize`) random tokens that never include the original token. So only
+:mod:`concepts.randomize`) random tokens that never include the original token. So only
 ``token_id`` and ``position`` say which token the text holds; no consumer may take column 0 of a
 set for it. ``set_words`` is parallel to ``set_ids``. The concept loss of the trainer is
 ``-log Σ_{t ∈ set_ids} p(t | input_ids[:position])``. ``candidates`` (built files) counts the
-sequence's candidates per filter step (:mod:`harness.concepts.build_stats`); the header's
+sequence's candidates per filter step (:mod:`concepts.build_stats`); the header's
 ``build_stats`` block, added when a build ends, sums them over the file.
 
 The writer appends and flushes one line per sequence, so a killed build leaves at most one
@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.concepts.concept_header import ConceptHeader
+from concepts.concept_header import ConceptHeader
 from harness.errors import UserError
 
 FORMAT_VERSION = 1

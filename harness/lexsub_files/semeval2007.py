@@ -12,7 +12,7 @@
 
 ``harness concepts build --corpus lexsub_test.xml --split heldout --heldout-size N`` makes one sequence per
 distinct context (:func:`harness.corpora.load_corpus`; an evaluation-only corpus); ``harness concepts score``
-compares the built sets with the gold (:mod:`harness.concepts.lexsub_score`).
+compares the built sets with the gold (:mod:`concepts.lexsub_score`).
 """
 
 from __future__ import annotations

@@ -4,19 +4,19 @@ Pipeline, over one part of the corpus split (``train`` by default; ``validation`
 ``heldout`` exist for evaluation tasks that need concept sets of held-out text, never for
 training):
 
-1. content words of each sequence (:mod:`harness.concepts.content_words`);
-2. the share of them that gets a concept set (``proportion``, :mod:`harness.concepts.concept_sets`);
+1. content words of each sequence (:mod:`concepts.content_words`);
+2. the share of them that gets a concept set (``proportion``, :mod:`concepts.concept_sets`);
 3. the base model's top-``k`` next tokens at each kept position, one batched forward pass per
-   batch of sequences (:mod:`harness.concepts.candidates`);
-4. the whole-word alphabetic candidates, less what :mod:`harness.concepts.candidate_rules` removes
+   batch of sequences (:mod:`concepts.candidates`);
+4. the whole-word alphabetic candidates, less what :mod:`concepts.candidate_rules` removes
    (forms of the word itself, case variants, letters, disagreeing inflections), so every selector
    obeys the same rules;
 5. the selector's synonyms among them;
 6. T* = original token + first tokens of ``" " + synonym`` (≤ 10, de-duplicated).
 
 Each record carries its candidate counts; when the build ends, the header gains ``build_stats``
-(their sums and the set statistics, :mod:`harness.concepts.build_stats`). A build whose sets are
-all singletons stops with a user error (:func:`~harness.concepts.build_stats.check_not_all_singletons`).
+(their sums and the set statistics, :mod:`concepts.build_stats`). A build whose sets are
+all singletons stops with a user error (:func:`~concepts.build_stats.check_not_all_singletons`).
 
 Sequences are processed in fixed chunks of ``chunk_size`` consecutive indices and written in
 index order, one flushed line each. ``resume`` keeps the finished lines and recomputes the
@@ -33,15 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.concepts.build_stats import BuildStats, check_not_all_singletons, counts, file_stats
-from harness.concepts.candidate_rules import DESCRIPTION as CANDIDATE_RULES
-from harness.concepts.candidates import EMBEDDING_MODES
-from harness.concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION,
+from concepts.build_stats import BuildStats, check_not_all_singletons, counts, file_stats
+from concepts.candidate_rules import DESCRIPTION as CANDIDATE_RULES
+from concepts.candidates import EMBEDDING_MODES
+from concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION,
                                            finalize_header)
-from harness.concepts.concept_header import tokenizer_info
-from harness.concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
-from harness.concepts.sample_rule import SAMPLE_RULES, apply_rule
-from harness.concepts.selectors.llm import JUDGE_BACKENDS
+from concepts.concept_header import tokenizer_info
+from concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
+from concepts.sample_rule import SAMPLE_RULES, apply_rule
+from concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_1, SEED, SHARE, Check, check_fields, option
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
@@ -86,13 +86,13 @@ class BuildConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
-        from harness.concepts.selectors import SELECTORS
+        from concepts.selectors import SELECTORS
 
         SELECTORS.get(self.selector)
         self.proportion = parse_proportion(self.proportion)
         check_fields(self)  # the declared checks (flags were checked when parsed; this is for Python callers)
         if self.judge_backend == "vllm" and self.selector == "llm":
-            from harness.concepts.selectors.judge_vllm import require_vllm
+            from concepts.selectors.judge_vllm import require_vllm
 
             require_vllm()  # before any corpus or model is loaded
         if self.max_synonyms < 0:
@@ -137,6 +137,8 @@ def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[s
                   "split_seed": cfg.split_seed, "method": split_record.get("method"), "sizes": split_record.get("sizes"),
                   "documents": split_record.get("documents_per_part"),
                   **({"sample": split_record["sample"]} if "sample" in split_record else {})},
+        # a recorded string (every concept file's header): a stable identifier of the rule, kept literally although
+        # the module it names is now concepts.content_words
         "content_words": "harness.concepts.content_words: whole-word single-token NOUN/VERB/ADJ (spaCy-aligned)",
         "selector": {"name": cfg.selector, "settings": selector.settings()},
         "k": cfg.k, "candidate_filter": CANDIDATE_FILTER,
@@ -163,15 +165,15 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
                    **settings: Any) -> BuildStats:
     """Build (or resume) the concept file ``out``; ``model`` is a spec or a loaded model, ``corpus``
     a name/path or a :class:`~harness.corpora.Corpus`; ``settings`` are :class:`BuildConfig` fields."""
-    from harness.concepts.candidates import SelectorContext
-    from harness.concepts.coinco import NAMES as COINCO_NAMES, is_coinco
-    from harness.concepts.content_words import load_spacy
-    from harness.concepts.selectors import SELECTORS
+    from concepts.candidates import SelectorContext
+    from harness.lexsub_files.coinco import NAMES as COINCO_NAMES, is_coinco
+    from concepts.content_words import load_spacy
+    from concepts.selectors import SELECTORS
 
     cfg = BuildConfig(selector=selector, **settings)
     cfg.check()
     if cfg.selector == "llm":  # a judge this machine cannot get fails before the corpus and the model load
-        from harness.concepts.judge_check import require_judge
+        from concepts.judge_check import require_judge
 
         require_judge(cfg.judge, "--judge")
     out = Path(out)
@@ -215,8 +217,8 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
          stats: BuildStats) -> None:
     from tqdm import tqdm
 
-    from harness.concepts.candidates import WholeWordVocab
-    from harness.concepts.content_words import find_content_words
+    from concepts.candidates import WholeWordVocab
+    from concepts.content_words import find_content_words
 
     tok = loaded.tokenizer
     vocab = WholeWordVocab(tok)
@@ -287,8 +289,8 @@ def _queries(plans: list[dict[str, Any]], tops: list[list[list[int]]], vocab: An
              ) -> tuple[list, list, list[Counter]]:
     """The selector's queries (whole-word candidates less what the candidate rules remove), where each
     belongs (plan, target), and each plan's candidate counts."""
-    from harness.concepts.candidate_rules import apply_rules
-    from harness.concepts.candidates import SelectionQuery
+    from concepts.candidate_rules import apply_rules
+    from concepts.candidates import SelectionQuery
 
     queries, where, plan_counts = [], [], []
     for n, plan in enumerate(plans):

@@ -1,17 +1,17 @@
 """``gold``: the human substitutes of a gold-annotated corpus (CoInCo) as the concept set, not the model's pool.
 
 For a content word whose character span in its sentence is a CoInCo target's head
-(:mod:`harness.concepts.coinco`), the synonyms are that target's substitutes, most annotators first (ties
+(:mod:`harness.lexsub_files.coinco`), the synonyms are that target's substitutes, most annotators first (ties
 alphabetical), mapped to words of the model's vocabulary under the rules every selector's pool obeys:
 
 1. single alphabetic words only (a multiword or hyphenated substitute has no single token);
 2. the substitute is a lemma (CoInCo gives TreeTagger lemmas), so it is put in the target's inflection first:
    lemminflect's first ``tag`` form of it (``sprint`` for ``ran``/VBD → ``sprinted``), the lemma itself where
-   the tag is no inflection of the word's POS (:data:`~harness.concepts.candidate_rules.INFLECTION_TAGS`) or
+   the tag is no inflection of the word's POS (:data:`~concepts.candidate_rules.INFLECTION_TAGS`) or
    lemminflect has no form;
-3. the candidate rules (:func:`~harness.concepts.candidate_rules.rule_against`: not the target or another form of
+3. the candidate rules (:func:`~concepts.candidate_rules.rule_against`: not the target or another form of
    it, case, single letters, inflection);
-4. one token: ``' ' + word`` is a single whole-word token of the tokenizer (:class:`~harness.concepts.candidates.
+4. one token: ``' ' + word`` is a single whole-word token of the tokenizer (:class:`~concepts.candidates.
    WholeWordVocab`: ``first_token(word)`` decodes back to the whole word), so the set rule's first token *is* the
    word, never the first piece of a longer one.
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.concepts.candidates import SelectionQuery, SelectorContext, WholeWordVocab
-from harness.concepts.selectors import SELECTORS
+from concepts.candidates import SelectionQuery, SelectorContext, WholeWordVocab
+from concepts.selector_registry import SELECTORS
 from harness.errors import UserError
 
 
@@ -32,7 +32,7 @@ def inflect(lemma: str, pos: str, tag: str) -> str:
     """Rule 2 of the module docstring."""
     import lemminflect
 
-    from harness.concepts.candidate_rules import INFLECTION_TAGS
+    from concepts.candidate_rules import INFLECTION_TAGS
 
     if tag not in INFLECTION_TAGS.get(pos, ()):
         return lemma
@@ -44,7 +44,7 @@ class GoldSelector:
     name = "gold"
 
     def __init__(self, ctx: SelectorContext) -> None:
-        from harness.concepts.coinco import is_coinco, read_coinco
+        from harness.lexsub_files.coinco import is_coinco, read_coinco
 
         if not ctx.gold or not is_coinco(ctx.gold):
             raise UserError("the gold selector needs CoInCo substitutes: build from --corpus coinco / coinco-dev / "
@@ -64,7 +64,7 @@ class GoldSelector:
         return tid is not None and self.vocab.word(tid) == word
 
     def select(self, queries: list[SelectionQuery]) -> list[list[str]]:
-        from harness.concepts.candidate_rules import rule_against
+        from concepts.candidate_rules import rule_against
 
         out = []
         for q in queries:

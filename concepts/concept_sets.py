@@ -6,7 +6,7 @@ at most ``max_synonyms`` (10) synonyms besides the original token. The leading s
 the synonym a whole word continuing the prefix, as the original content word does (content
 words begin with a space): the first token is the one that begins the synonym after a
 preceding word, in the tokenizer's own convention (``Ġ``, ``▁`` or WordPiece's unprefixed
-word start: :meth:`harness.concepts.candidates.WholeWordVocab.first_token`); a synonym whose
+word start: :meth:`concepts.candidates.WholeWordVocab.first_token`); a synonym whose
 first token does not begin a word there is skipped.
 
 Proportion (paper section 5.4): ``1.0``, ``0.5``, ``0.25`` keep ``max(1, round(share · n))`` of
@@ -33,7 +33,7 @@ DEFAULT_MASS_THRESHOLD = 0.6
 def build_concept_set(token_id: int, word: str, synonyms: Sequence[str], vocab: Any,
                       max_synonyms: int = MAX_SYNONYMS) -> tuple[list[int], list[str]]:
     """(set_ids, set_words) of T* (module docstring); ``vocab`` is the tokenizer's
-    :class:`~harness.concepts.candidates.WholeWordVocab`; ``set_words[j]`` is the text of ``set_ids[j]``
+    :class:`~concepts.candidates.WholeWordVocab`; ``set_words[j]`` is the text of ``set_ids[j]``
     (the original word, then each synonym's first token without its leading space)."""
     ids, words = [int(token_id)], [word]
     for syn in synonyms:

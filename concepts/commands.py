@@ -1,13 +1,13 @@
 """``harness concepts build`` (corpus -> concept-set file), ``randomize`` (noise control), ``show``; ``stats`` and
-``score`` (reports on a file) live in :mod:`harness.commands.concept_reports`."""
+``score`` (reports on a file) live in :mod:`concepts.report_commands`."""
 
 from __future__ import annotations
 
 import argparse
 
-from harness.concepts.builder import BuildConfig
+from concepts.builder import BuildConfig
 from harness.commands.common import add_device_args
-from harness.commands.concept_reports import add_pool_parser, add_score_parser, add_stats_parser
+from concepts.report_commands import add_pool_parser, add_score_parser, add_stats_parser
 from harness.config import SEED, add_arguments, add_flag
 from harness.models import EMBEDDED_DEFAULT
 
@@ -47,7 +47,7 @@ def add_parser(sub) -> None:
 def run_build(args) -> int:
     from dataclasses import asdict
 
-    from harness.concepts.builder import build_concepts
+    from concepts.builder import build_concepts
     from harness.config import from_args
     from harness.plugins import load_plugins
 
@@ -60,7 +60,7 @@ def run_build(args) -> int:
 
 
 def run_randomize(args) -> int:
-    from harness.concepts.randomize import randomize_file
+    from concepts.randomize import randomize_file
 
     cf = randomize_file(args.input, args.output, args.seed, overwrite=args.overwrite)
     n = sum(1 for _ in cf.targets())
@@ -70,7 +70,7 @@ def run_randomize(args) -> int:
 
 
 def run_show(args) -> int:
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.concept_file import load_concept_file
 
     tokenizer = None
     if args.model:
@@ -85,7 +85,7 @@ def run_show(args) -> int:
           + (", fits the model's tokenizer" if tokenizer is not None else ""))
     candidates = h.block("build_stats").get("candidates")
     if candidates:
-        from harness.concepts.build_stats import candidate_line
+        from concepts.build_stats import candidate_line
 
         print(f"candidates: {candidate_line(candidates)}")
     return 0

@@ -1,7 +1,7 @@
 """What a concept file holds (``harness concepts stats``): coverage, set sizes, POS, frequent sets, set mass
-under the base model, and the agreement of two files' selectors. Rendering: :mod:`harness.concepts.stats_report`.
+under the base model, and the agreement of two files' selectors. Rendering: :mod:`concepts.stats_report`.
 
-Definitions (one target = one content word with its set T*, :mod:`harness.concepts.concept_file`):
+Definitions (one target = one content word with its set T*, :mod:`concepts.concept_file`):
 
 - a target's *synonyms* ``syn(t) = T* \\ {original token}`` (token ids; a built set puts the original first, a
   noise control never holds it); the set is *non-empty* when ``|syn(t)| ≥ 1``;
@@ -10,7 +10,7 @@ Definitions (one target = one content word with its set T*, :mod:`harness.concep
 - most frequent sets: the non-empty ``(word, sorted synonym words)`` pairs (word lowercased), by count;
 - *mass* ``m(t) = Σ_{u∈T*} p(u | input_ids[:position])`` under a model (the file's base model by default), and
   the share of targets with ``m(t) ≥ θ`` (θ = the objectives' mass threshold,
-  :data:`~harness.concepts.concept_sets.DEFAULT_MASS_THRESHOLD`): the concept loss of those targets is 0 from
+  :data:`~concepts.concept_sets.DEFAULT_MASS_THRESHOLD`): the concept loss of those targets is 0 from
   the first step (``keep_i = [p(T*_i) < θ]`` in ``trainers.objectives``). The same share for the original token
   alone, ``p(x_p | prefix) ≥ θ``, says how much of it the synonyms add.
 
@@ -26,8 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
-from harness.concepts.concept_sets import DEFAULT_MASS_THRESHOLD
+from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
+from concepts.concept_sets import DEFAULT_MASS_THRESHOLD
 
 TOP_SETS = 10
 

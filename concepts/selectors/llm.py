@@ -8,12 +8,12 @@ through the judge's chat template (as is, when the tokenizer has none). Decoding
 after ``max_new_tokens``. Prompts are batched by the model interface
 (:meth:`harness.lm.interface.LanguageModel.generate`: each prompt prefilled alone, then decoded in
 groups of similar length of at most ``batch_size`` rows and ``max_batch_tokens`` cache slots). The answer goes through
-:func:`~harness.concepts.selectors.parse.parse_synonyms`, so only pool words survive.
+:func:`~concepts.selectors.parse.parse_synonyms`, so only pool words survive.
 
 The judge is ``--judge SPEC`` (any instruct causal LM spec :func:`harness.models.load_model`
 accepts), the embedded SmolLM2-135M-Instruct by default. ``--judge-backend`` says what runs it: ``hf``
 (the model interface's greedy path, :mod:`harness.lm.greedy`) or ``vllm``
-(:mod:`harness.concepts.selectors.judge_vllm`); both get the same chat-templated prompts and their answers go
+(:mod:`concepts.selectors.judge_vllm`); both get the same chat-templated prompts and their answers go
 through the same parser.
 """
 
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.concepts.candidates import SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
-from harness.concepts.selectors.parse import parse_synonyms
+from concepts.candidates import SelectionQuery, SelectorContext
+from concepts.selector_registry import SELECTORS
+from concepts.selectors.parse import parse_synonyms
 
 DEFAULT_JUDGE = "smollm2-135m"
 REPETITION_PENALTY = 1.1
@@ -83,7 +83,7 @@ class LLMSelector:
         self.judge_id, self.tokenizer = self.judge.info.id, self.judge.tokenizer
 
     def _vllm(self, info: Any, ctx: SelectorContext, own: bool) -> None:
-        from harness.concepts.selectors.judge_vllm import VLLMJudge
+        from concepts.selectors.judge_vllm import VLLMJudge
         from harness.models import load_tokenizer, model_folder
 
         self.judge_id = info.id

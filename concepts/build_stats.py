@@ -2,8 +2,8 @@
 
 Candidate counts (per sequence record, summed in :class:`BuildStats` and in the file header's
 ``build_stats`` block): ``top_k`` candidates seen, of which ``whole_word`` passed the whole-word
-filter (:class:`~harness.concepts.candidates.WholeWordVocab`); each rule of
-:mod:`harness.concepts.candidate_rules` removed ``target``/``lemma``/``case``/``letter``/
+filter (:class:`~concepts.candidates.WholeWordVocab`); each rule of
+:mod:`concepts.candidate_rules` removed ``target``/``lemma``/``case``/``letter``/
 ``inflection`` of those, and ``pool`` were left for the selector.
 
 A build whose concept sets all hold only the original token would train plain next-token
@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.concepts.candidate_rules import RULES
+from concepts.candidate_rules import RULES
 from harness.errors import UserError
 
 COUNT_KEYS = ("top_k", "whole_word", *RULES, "pool")
@@ -119,7 +119,7 @@ def check_not_all_singletons(stats: BuildStats, tokenizer_name: str, selector: s
 def file_stats(path: Any) -> dict[str, Any]:
     """The header's ``build_stats``: set statistics and candidate counts summed over every record of the
     file (so a resumed build reports the same as an uninterrupted one)."""
-    from harness.concepts.concept_file import iter_records
+    from concepts.concept_file import iter_records
 
     words = with_synonyms = size_sum = 0
     total: Counter = Counter()

@@ -22,7 +22,7 @@ gain, and the control cannot learn the text's next token through the concept ter
 ``random.Random(seed)`` walks the targets in file order, so the same seed gives the same file.
 Positions, texts, ids and the header are kept; the header gains a ``randomized`` block (seed,
 source file and its sha256, pool size, method), which is how readers know a set need not hold
-the original token (:attr:`harness.concepts.concept_header.ConceptHeader.is_noise_control`).
+the original token (:attr:`concepts.concept_header.ConceptHeader.is_noise_control`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import hashlib
 import random
 from pathlib import Path
 
-from harness.concepts.concept_file import ConceptFile, load_concept_file, write_concept_file
-from harness.concepts.concept_header import ConceptHeader
+from concepts.concept_file import ConceptFile, load_concept_file, write_concept_file
+from concepts.concept_header import ConceptHeader
 from harness.errors import UserError
 
 METHOD = ("each set replaced by |T*| draws (the original's slot included) from the pooled synonyms (with "

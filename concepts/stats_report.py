@@ -1,4 +1,4 @@
-"""Markdown and PNG of ``harness concepts stats`` (the figures: :mod:`harness.concepts.file_stats`).
+"""Markdown and PNG of ``harness concepts stats`` (the figures: :mod:`concepts.file_stats`).
 
 Markdown tables are GitHub's (tabulate ``github``); no cell holds a ``|``. The PNG (a bare matplotlib ``Figure``,
 rendered by Agg) is written under a temporary name and renamed; an existing file is replaced only with
@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from harness.concepts.file_stats import FileStats, PairStats
+from concepts.file_stats import FileStats, PairStats
 from harness.errors import UserError
 
 
