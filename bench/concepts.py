@@ -90,7 +90,7 @@ def main() -> int:
     from concepts.builder import build_concepts
     from concepts.content_words import load_spacy
     from harness.corpora import load_corpus
-    from harness.models import load_model
+    from harness.lm.load import load_model
 
     lm = load_model(args.model, device="cpu", dtype="float32")
     corpus = load_corpus(args.corpus)

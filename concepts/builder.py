@@ -182,7 +182,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     corpus_spec = corpus if isinstance(corpus, str) else corpus.name if corpus.name in COINCO_NAMES else ""
     corpus, texts, split_record = corpus_part(corpus, cfg)
     if isinstance(model, str):
-        from harness.models import load_model
+        from harness.lm.load import load_model
 
         loaded = load_model(model, device=device, dtype=dtype)
     else:

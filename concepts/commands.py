@@ -74,7 +74,9 @@ def run_show(args) -> int:
 
     tokenizer = None
     if args.model:
-        from harness.models import describe_spec, load_tokenizer, model_folder
+        from harness.lm.load import model_folder
+        from harness.lm.tokenizer import load_tokenizer
+        from harness.models import describe_spec
 
         tokenizer = load_tokenizer(model_folder(describe_spec(args.model)))
     cf = load_concept_file(args.file, tokenizer=tokenizer)

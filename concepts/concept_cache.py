@@ -39,7 +39,7 @@ def cache_key(model_id: str, dtype: str | None, corpus_sha: str, split: str, sel
 def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, *, dtype: str | None,
                        **settings: Any) -> Path:
     """Where the concept file of base model ``info`` (a :class:`~harness.models.ModelInfo`) running in ``dtype``
-    (a resolved name, :func:`harness.models.resolved_dtype`), ``corpus`` (a name/path or a Corpus), ``split``
+    (a resolved name, :func:`harness.lm.load.resolved_dtype`), ``corpus`` (a name/path or a Corpus), ``split``
     part, ``selector`` and :class:`BuildConfig` ``settings`` is cached (whether or not it was built yet); needs
     no model."""
     from harness.corpora import load_corpus, texts_sha256
@@ -72,7 +72,8 @@ def cached_concept_file(model: Any, corpus: Any, split: str, selector: str, sepa
     from filelock import FileLock
 
     from harness.corpora import load_corpus
-    from harness.models import describe_spec, dtype_name, resolved_dtype
+    from harness.lm.load import resolved_dtype
+    from harness.models import describe_spec, dtype_name
 
     run_opts = {k: settings.pop(k) for k in ("device", "dtype", "nlp") if k in settings}
     if isinstance(model, str):

@@ -118,7 +118,7 @@ def run_stats(args) -> int:
             if not spec:
                 raise UserError(f"concept file {path} names no model: pass --model, or --no-mass")
             if spec not in models:
-                from harness.models import load_model
+                from harness.lm.load import load_model
 
                 models[spec] = load_model(spec, device=args.device, dtype=args.dtype)
             model = models[spec]
@@ -144,7 +144,9 @@ def run_score(args) -> int:
     from concepts.lexsub_report import score_json, score_markdown
     from concepts.lexsub_score import NOT_IN_FILE, score, wordnet_lemmatizer
     from harness.errors import UserError
-    from harness.models import describe_spec, load_tokenizer, model_folder
+    from harness.lm.load import model_folder
+    from harness.lm.tokenizer import load_tokenizer
+    from harness.models import describe_spec
     from harness.outputs import check_output_file
 
     out = check_output_file(args.out, "--out", overwrite=args.overwrite) if args.out else None
@@ -189,7 +191,8 @@ def run_pool_recall(args) -> int:
     from concepts.lexsub_score import wordnet_lemmatizer
     from concepts.pool_recall import pool_markdown, pool_recall
     from harness.errors import UserError
-    from harness.models import EMBEDDED_DEFAULT, load_model
+    from harness.lm.load import load_model
+    from harness.models import EMBEDDED_DEFAULT
     from harness.outputs import check_output_file
 
     try:

@@ -21,7 +21,8 @@ from pathlib import Path
 from harness.embedding import check_layers
 from harness.errors import UserError
 from harness.lm.interface import LanguageModel
-from harness.models import ModelInfo, describe_spec, dtype_name, load_model, resolved_dtype
+from harness.lm.load import load_model, resolved_dtype
+from harness.models import ModelInfo, describe_spec, dtype_name
 from harness.plugins import load_plugins
 from harness.provenance import git_commit, package_versions
 from harness.registry import parse_names

@@ -96,11 +96,11 @@ def test_build_with_the_gold_selector(coinco, tmp_path, tiny_llama, smollm2_toke
 def test_cli_pool_recall_writes_the_report(coinco, tmp_path, tiny_llama, monkeypatch, capsys):  # noqa: F811
     import json
 
-    import harness.models
+    import harness.lm.load
     from harness.cli import main
     from concepts.pool_recall import NOT_CONTENT
 
-    monkeypatch.setattr(harness.models, "load_model", lambda spec, device="auto", dtype="auto": tiny_llama)
+    monkeypatch.setattr(harness.lm.load, "load_model", lambda spec, device="auto", dtype="auto": tiny_llama)
     js = tmp_path / "pool.json"
     assert main(["concepts", "pool-recall", "--gold", "coinco-test", "--k", "50,10", "--json", str(js)]) == 0
     report = json.loads(js.read_text(encoding="utf-8"))

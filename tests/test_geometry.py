@@ -412,7 +412,7 @@ def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
     from peft import LoraConfig
 
     from harness.lm.hf_load import wrap_lora
-    from harness.models import load_model
+    from harness.lm.load import load_model
     from harness.runner import evaluate
     from harness.task import EvalOptions
 

@@ -64,13 +64,13 @@ def no_model_loads(monkeypatch) -> None:
     are imported first, so the stand-ins never outlive the test)."""
     import concepts.builder
     import concepts.concept_cache
-    import harness.models
+    import harness.lm.load
     import harness.runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("nothing may be loaded or built here")
 
-    for module in (harness.models, harness.runner):
+    for module in (harness.lm.load, harness.runner):
         monkeypatch.setattr(module, "load_model", refuse)
     for module in (concepts.builder, concepts.concept_cache):
         monkeypatch.setattr(module, "build_concepts", refuse)
@@ -264,13 +264,13 @@ def test_judge_and_sample_flags_reach_the_concept_build(tiny_folder, corpus, iso
     child process; its header records both, its records are the expected sample."""
     import shutil
 
-    import harness.models
+    import harness.lm.load
     import harness.runner  # noqa: F401  (imported before the patch, so it keeps the real load_model)
     from harness.models import describe_spec
 
     judge = tmp_path / "judge-model"
     shutil.copytree(tiny_folder, judge)
-    monkeypatch.setattr(harness.models, "load_model", lambda *a, **k: (_ for _ in ()).throw(Loaded()))
+    monkeypatch.setattr(harness.lm.load, "load_model", lambda *a, **k: (_ for _ in ()).throw(Loaded()))
     with pytest.raises(Loaded):
         main(["train-and-eval", "--model", str(tiny_folder), "--selector", "llm", "--judge", str(judge),
               "--concept-sample", "paper", "--concept-sequences", "2", "--train-corpus", str(corpus), *split_flags(),

@@ -35,8 +35,10 @@ from concepts.concept_header import ConceptHeader
 from harness.config import SEED, nested, option, overrides, recorded
 from harness.data import sha256_of
 from harness.errors import UserError
-from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo, describe_spec,
-                            load_tokenizer, model_folder, parse_device, portable_base, resolved_dtype)
+from harness.lm.load import model_folder, resolved_dtype
+from harness.lm.tokenizer import load_tokenizer
+from harness.models import (DEVICE_HELP, DTYPE_HELP, DTYPES, EMBEDDED_DEFAULT, TRAIN_CONFIG_FILE, ModelInfo,
+                            describe_spec, parse_device, portable_base)
 from harness.atomic import atomic_write_json, atomic_write_text
 from harness.seen_texts import TRAINING_TEXTS_FILE, training_texts_file
 from trainers.objectives import OBJECTIVES, HeadsContext, ObjectiveSettings, method_name
@@ -139,7 +141,7 @@ def _train_into(out: Path, config: TrainConfig, identity: dict[str, Any], info: 
     if state == "new" and is_main_process():
         clear_unstarted(out, created=False)  # what a run killed before its first checkpoint left
 
-    from harness.models import load_model
+    from harness.lm.load import load_model
     from harness.runner import seed_everything
 
     check_disk_space(out, estimate_disk_bytes(count_lora_parameters(model_folder(info), hyper)))

@@ -7,7 +7,7 @@
    profile's judge and sample rule, :func:`concept_recipe`): built once, then reused. The
    build runs in a child process with its own copy of the model, which exits before training, so
    the training step does not carry the build's spaCy, WordNet and heap (0.55 GB of peak memory);
-2. the base model, loaded once for the rest (:func:`harness.models.load_model`);
+2. the base model, loaded once for the rest (:func:`harness.lm.load.load_model`);
 3. :func:`trainers.recipe.train` into ``out`` (default ``runs/<model>-<method>-lam<λ>-...``) of that same
    loaded base, trained in place and given back unchanged (LoRA layers removed, never merged), so the
    weights are loaded once and held once: the memory peak is the training step, not two copies of the
@@ -137,7 +137,8 @@ def check_judge(cfg: TrainAndEval, hyper: Hyper) -> None:
     if cfg.train.concepts is not None or selector != "llm" or not offline_missing(judge):
         return
     from concepts.concept_cache import concept_cache_path
-    from harness.models import describe_spec, resolved_dtype
+    from harness.lm.load import resolved_dtype
+    from harness.models import describe_spec
 
     dtype = resolved_dtype(cfg.train.device, cfg.train.dtype)
     if concept_cache_path(describe_spec(cfg.train.model), corpus, "train", selector, dtype=dtype, **settings).is_file():
@@ -244,7 +245,8 @@ def refresh_leaderboard(results_dir: Path, file: TextIO) -> None:
 
 
 def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEvalResult:
-    from harness.models import describe_spec, load_model, with_adapter
+    from harness.lm.load import load_model, with_adapter
+    from harness.models import describe_spec
     from harness.runner import evaluate, print_summary, select_tasks
     from trainers.recipe import train
 
@@ -289,7 +291,8 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     print(f"[2/4] training {out} ({t.objective}, profile {t.profile})", file=file)
     t1 = time.perf_counter()
     lm = load_model(t.model, device=t.device, dtype=t.dtype, info=base_info)
-    from harness.models import dtype_name, resolved_dtype
+    from harness.lm.load import resolved_dtype
+    from harness.models import dtype_name
     from trainers.run_folder import CHECKPOINTS, last_checkpoint
 
     resume = last_checkpoint(Path(out) / CHECKPOINTS) is not None  # an interrupted run of its own continues

@@ -10,7 +10,7 @@ after ``max_new_tokens``. Prompts are batched by the model interface
 groups of similar length of at most ``batch_size`` rows and ``max_batch_tokens`` cache slots). The answer goes through
 :func:`~concepts.selectors.parse.parse_synonyms`, so only pool words survive.
 
-The judge is ``--judge SPEC`` (any instruct causal LM spec :func:`harness.models.load_model`
+The judge is ``--judge SPEC`` (any instruct causal LM spec :func:`harness.lm.load.load_model`
 accepts), the embedded SmolLM2-135M-Instruct by default. ``--judge-backend`` says what runs it: ``hf``
 (the model interface's greedy path, :mod:`harness.lm.greedy`) or ``vllm``
 (:mod:`concepts.selectors.judge_vllm`); both get the same chat-templated prompts and their answers go
@@ -73,7 +73,7 @@ class LLMSelector:
         if own:
             self.judge = ctx.model  # no second copy
         else:
-            from harness.models import load_model
+            from harness.lm.load import load_model
 
             self.judge = load_model(self.judge_spec, device=ctx.device, dtype=ctx.dtype)
         if self.judge.info.kind == "encoder":
@@ -84,7 +84,8 @@ class LLMSelector:
 
     def _vllm(self, info: Any, ctx: SelectorContext, own: bool) -> None:
         from concepts.selectors.judge_vllm import VLLMJudge
-        from harness.models import load_tokenizer, model_folder
+        from harness.lm.load import model_folder
+        from harness.lm.tokenizer import load_tokenizer
 
         self.judge_id = info.id
         self.tokenizer = ctx.model.tokenizer if own else load_tokenizer(model_folder(info))
