@@ -87,10 +87,10 @@ def main() -> int:
     ap.add_argument("--embedding-modes", default="contextual", help="comma-separated: contextual, static")
     args = ap.parse_args()
 
-    from harness.concepts.builder import build_concepts
-    from harness.concepts.content_words import load_spacy
+    from concepts.builder import build_concepts
+    from concepts.content_words import load_spacy
     from harness.corpora import load_corpus
-    from harness.models import load_model
+    from harness.lm.load import load_model
 
     lm = load_model(args.model, device="cpu", dtype="float32")
     corpus = load_corpus(args.corpus)
@@ -144,7 +144,7 @@ def judge_variants(lm: Any, corpus: Any, nlp: Any, args: argparse.Namespace) -> 
     """The judge alone on the first ``--judge-prompts`` prompts of the build (collected with the judge answering
     nothing), HF generate against variants of the fast path; answers compared with HF's."""
     import harness.lm.greedy as greedy
-    from harness.concepts.builder import build_concepts
+    from concepts.builder import build_concepts
     from harness.errors import UserError
     from harness.lm.hf_causal import HFCausalLM
 

@@ -40,7 +40,8 @@ def main() -> None:
 
     import torch
 
-    from harness.models import describe_spec, load_model
+    from harness.lm.load import load_model
+    from harness.models import describe_spec
     from harness.runner import evaluate
     from harness.task import EvalContext, EvalOptions
     from tasks.geometry_data import inputs_of, prepare

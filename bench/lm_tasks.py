@@ -61,9 +61,9 @@ def main() -> int:
 
     import torch
 
-    from harness.concepts.content_words import cached_content_words
+    from concepts.content_words import cached_content_words
     from harness.corpora import load_corpus
-    from harness.models import load_model
+    from harness.lm.load import load_model
     from harness.runner import evaluate
     from harness.splits import split_corpus
     from harness.task import EvalOptions

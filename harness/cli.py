@@ -5,11 +5,11 @@ import torch at import time (``harness --help`` and ``harness list`` answer in w
 under a second). A :class:`~harness.errors.UserError` ends in one line on stderr and
 exit status 2.
 
-The engine's own commands live in :mod:`harness.commands`; the commands that orchestrate
-several packages (train, train-and-eval, sweep, leaderboard) live in the application layer,
-:mod:`workflows`, which the engine reaches by module name only, as it reaches plugins: no
-``import`` of it here, so the layers' contract (``workflows`` above everything, ``harness`` at
-the bottom) holds, and ``python -m harness.cli`` stays the one entry point (``accelerate launch
+The engine's own commands live in :mod:`harness.commands`; ``harness concepts`` lives with the concept
+pipeline (:mod:`concepts.commands`), and the commands that orchestrate several packages (train,
+train-and-eval, sweep, leaderboard) in the application layer, :mod:`workflows`: the engine reaches
+both by module name only, as it reaches plugins: no ``import`` of them here, so the layers' contract
+(``workflows`` above everything, ``harness`` at the bottom) holds, and ``python -m harness.cli`` stays the one entry point (``accelerate launch
 -m harness.cli train ...``).
 """
 
@@ -28,7 +28,7 @@ COMMAND_MODULES = (
     "harness.commands.eval",
     "harness.commands.compare",
     "harness.commands.results",
-    "harness.commands.concepts",
+    "concepts.commands",
     "workflows.train_commands",
     "workflows.sweep",
     "harness.commands.doctor",

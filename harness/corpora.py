@@ -3,7 +3,7 @@
 A corpus is a list of *sequences*: texts of ``lo < len(text) < hi`` characters (the paper keeps
 50 < characters < 2,000). Every sequence remembers the *document* it came from
 (``Corpus.documents``) and whether it is that whole document, neither cut nor trimmed (``Corpus.whole``:
-the paper profile samples those, :mod:`harness.concepts.sample_rule`). The split assigns whole documents,
+the paper profile samples those, :mod:`concepts.sample_rule`). The split assigns whole documents,
 never single sequences, to held-out, validation and train (:func:`harness.splits.split_corpus`), so no
 document is both trained on and evaluated.
 Names, and what a document is in each:
@@ -24,19 +24,16 @@ Names, and what a document is in each:
   object with a string ``text`` field). Files must be UTF-8. Texts whose paragraphs belong
   together (articles, stories) should come as ``.jsonl``, one text per line, so that the split
   keeps them together.
-- CoInCo (``coinco``, ``coinco-dev``, ``coinco-test``, or a ``coinco.xml.gz`` path; :mod:`harness.concepts.coinco`):
+- CoInCo (``coinco``, ``coinco-dev``, ``coinco-test``, or a ``coinco.xml.gz`` path; :mod:`harness.lexsub_files.coinco`):
   one sequence per sentence, kept whole; a document is a MASC file. ``coinco-dev`` can be trained on; ``coinco``,
   ``coinco-test`` and a file path are evaluation-only.
-- a SemEval-2007 lexical-substitution ``.xml`` (:mod:`harness.concepts.lexsub`): one sequence per distinct
+- a SemEval-2007 lexical-substitution ``.xml`` (:mod:`harness.lexsub_files.semeval2007`): one sequence per distinct
   instance context (head tags removed), kept whole: no character range, no splitting, so every instance's
   text stays as the gold refers to it. A document is a context. It is an *evaluation-only* corpus: build its
   concept sets with ``--split heldout`` and a ``--heldout-size`` of at least its number of contexts.
 
-Documents longer than the range are split, not dropped, so long news articles still count:
-at blank lines, then line breaks, then sentence ends (``.!?`` followed by white space), packing
-consecutive units greedily into pieces shorter than ``hi``; pieces of ``lo`` characters or less
-(and a single sentence of ``hi`` or more) are dropped. Duplicate sequences are kept once (first
-occurrence, in the document of that occurrence), so no text can be both trained on and held out.
+Documents longer than the range are split, not dropped (:mod:`harness.sequence_cutting`), so long news articles
+still count; duplicate sequences are kept once, so no text can be both trained on and held out.
 
 ``Corpus.sha256`` is the sha256 of the sequences as used (joined with ``"\\n\\x00"``): it changes
 when the source or the processing changes. A split's record carries its method
@@ -53,9 +50,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from harness.concepts.coinco import is_coinco
 from harness.corpus_stream import STREAMED
 from harness.errors import UserError
+from harness.lexsub_files.coinco import is_coinco
+from harness.sequence_cutting import PARAGRAPH_BREAK, to_sequences
 
 BUILTIN = ("wiki", "lee", "c4", "openwebtext")
 EVAL_ONLY = frozenset({"lee"})
@@ -63,8 +61,6 @@ WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz
 LEE_FILE = "lee_background.cor"
 GENSIM_FIX = "pip install --force-reinstall gensim==4.4.0"  # the wheel ships WIKI_FILE and LEE_FILE
 PROCESSING_VERSION = 2  # bump when the text processing changes (invalidates the wiki cache); 2: articles kept
-_LEVELS = (re.compile(r"\n[ \t]*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"))
-_JOINERS = ("\n\n", "\n", " ")
 _WIKI_MARKUP_LINE = tuple("=*#:;|!{}+")
 
 
@@ -101,58 +97,6 @@ def texts_sha256(texts: Iterable[str]) -> str:
         h.update(t.encode("utf-8"))
         h.update(b"\n\x00")
     return h.hexdigest()
-
-
-# ------------------------------------------------------------------ sequences from documents
-
-
-def _pack(units: list[str], joiner: str, hi: int) -> list[str]:
-    """Greedily join consecutive units with ``joiner`` while the piece stays shorter than ``hi``."""
-    pieces, cur = [], ""
-    for u in units:
-        cand = f"{cur}{joiner}{u}" if cur else u
-        if len(cand) < hi:
-            cur = cand
-        else:
-            if cur:
-                pieces.append(cur)
-            cur = u
-    if cur:
-        pieces.append(cur)
-    return pieces
-
-
-def split_document(doc: str, lo: int, hi: int, level: int = 0) -> list[str]:
-    """Pieces of ``doc`` with ``lo < len < hi`` (module docstring: blank lines, lines, sentences)."""
-    doc = doc.strip()
-    if len(doc) < hi:
-        return [doc] if len(doc) > lo else []
-    if level >= len(_LEVELS):
-        return []  # one sentence of hi characters or more: dropped
-    units = [u.strip() for u in _LEVELS[level].split(doc) if u.strip()]
-    out = []
-    for piece in _pack(units, _JOINERS[level], hi):
-        out.extend(split_document(piece, lo, hi, level + 1))
-    return out
-
-
-def to_sequences(docs: Iterable[list[str]], lo: int, hi: int) -> tuple[list[str], list[int], list[bool]]:
-    """(sequences, document of each, whether it is its whole document): each piece (e.g. paragraph) of
-    document d through :func:`split_document`; a duplicate sequence is kept once, in the document where it
-    came first. A sequence is whole when its document is one piece that :func:`split_document` kept as it is."""
-    seen: set[str] = set()
-    texts: list[str] = []
-    documents: list[int] = []
-    whole: list[bool] = []
-    for d, pieces in enumerate(docs):
-        out = [s for piece in pieces for s in split_document(piece, lo, hi)]
-        for s in out:
-            if s not in seen:
-                seen.add(s)
-                texts.append(s)
-                documents.append(d)
-                whole.append(len(pieces) == 1 and out == [pieces[0].strip()])
-    return texts, documents, whole
 
 
 # ------------------------------------------------------------------ sources
@@ -194,7 +138,7 @@ def wiki_documents(path: Path) -> list[list[str]]:
     with bz2.open(path, "rb") as fh:
         for _title, text, _pageid in extract_pages(fh):
             paragraphs = []
-            for para in _LEVELS[0].split(filter_wiki(text)):
+            for para in PARAGRAPH_BREAK.split(filter_wiki(text)):
                 lines = [ln.strip() for ln in para.split("\n")]
                 lines = [ln for ln in lines if ln and not ln.startswith(_WIKI_MARKUP_LINE)
                          and not ln.upper().startswith("#REDIRECT")]
@@ -231,7 +175,7 @@ def _read_utf8(path: Path) -> str:
 
 def txt_documents(text: str) -> list[str]:
     """One document per blank-line-separated paragraph; a paragraph's lines joined with spaces."""
-    return [" ".join(ln.strip() for ln in para.split("\n") if ln.strip()) for para in _LEVELS[0].split(text)]
+    return [" ".join(ln.strip() for ln in para.split("\n") if ln.strip()) for para in PARAGRAPH_BREAK.split(text)]
 
 
 def jsonl_documents(text: str, path: Path) -> list[str]:
@@ -295,8 +239,8 @@ def _corpus(name: str, texts: list[str], documents: list[int], whole: list[bool]
 
 
 def _coinco_corpus(name: str, limit_chars: tuple[int, int]) -> Corpus:
-    """CoInCo's sentences, whole, a document per MASC file (:mod:`harness.concepts.coinco`)."""
-    from harness.concepts.coinco import EVAL_ONLY, corpus_name, read_coinco
+    """CoInCo's sentences, whole, a document per MASC file (:mod:`harness.lexsub_files.coinco`)."""
+    from harness.lexsub_files.coinco import EVAL_ONLY, corpus_name, read_coinco
 
     data = read_coinco(name)
     return _corpus(corpus_name(name), data.sentences, data.documents, [True] * len(data.sentences),
@@ -306,7 +250,7 @@ def _coinco_corpus(name: str, limit_chars: tuple[int, int]) -> Corpus:
 
 def _lexsub_texts(path: Path) -> tuple[list[str], list[int], list[bool]]:
     """The distinct contexts of a lexical-substitution XML, in file order, each its own (whole) document."""
-    from harness.concepts.lexsub import read_contexts
+    from harness.lexsub_files.semeval2007 import read_contexts
 
     texts = list(dict.fromkeys(c.text for c in read_contexts(path)))
     return texts, list(range(len(texts))), [True] * len(texts)

@@ -37,7 +37,7 @@ def streamed_texts(name: str, lo: int, hi: int, max_sequences: int) -> tuple[lis
     and whether each is its whole row (one piece of ``lo < len < hi`` characters, not cut)."""
     from tqdm import tqdm
 
-    from harness.corpora import split_document
+    from harness.sequence_cutting import split_document
 
     seen: set[str] = set()
     texts: list[str] = []

@@ -1,4 +1,4 @@
-"""The embedding protocol of the paper's section 4.1, and the per-run cache of embedded texts.
+"""The embedding protocol of the paper's section 4.1 (the per-run cache of texts: :mod:`harness.embedding_cache`).
 
 The model interface computes the vectors (:meth:`harness.lm.interface.LanguageModel.embed_layers`);
 this module says what they are. Each text becomes one token row ``[c] + prefix + body + suffix`` and
@@ -37,14 +37,9 @@ Pooling (``pooling``; ``body`` is the text's tokens unless said otherwise):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Iterable
-
-import numpy as np
+from typing import Any, Iterable
 
 from harness.errors import UserError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from harness.lm.interface import LanguageModel
 
 BOS_MODES = ("context", "declared", "native", "add")
 END_OF_TEXT_NAMES = ("<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>", "<|eot_id|>")  # document separators
@@ -187,29 +182,3 @@ def protocol_record(tokenizer: Any, protocol: EmbeddingProtocol) -> dict[str, An
         why = document_token(tokenizer)[1] if protocol.bos in ("context", "add") else "--bos declared: the declared BOS"
     return {**protocol.to_dict(), "context_token": tokenizer.convert_ids_to_tokens(c) if c is not None else None,
             "context_token_why": why, "tokenizer_prefix": tokenizer.convert_ids_to_tokens(own_prefix)}
-
-
-class EmbeddingCache:
-    """Each distinct text is embedded once per model run and layer, whichever tasks ask for it."""
-
-    def __init__(self, lm: "LanguageModel", protocol: EmbeddingProtocol, max_batch_tokens: int | None = None) -> None:
-        self.lm, self.protocol, self.max_batch_tokens = lm, protocol, max_batch_tokens
-        self._vectors: dict[tuple[int, str], np.ndarray] = {}
-        self.embedded = 0  # how many texts were actually run through the model
-
-    def describe(self) -> dict[str, Any]:
-        return protocol_record(self.lm.tokenizer, self.protocol)
-
-    def get(self, texts: Iterable[str], layers: tuple[int, ...] | None = None) -> np.ndarray:
-        """Vectors of the protocol's layer, shape ``(n, d)``; with ``layers``, shape ``(len(layers), n, d)``,
-        every missing text run once for all of them."""
-        texts = list(texts)
-        wanted = (self.protocol.layer,) if layers is None else tuple(layers)
-        missing = sorted({t for t in texts for layer in wanted if (layer, t) not in self._vectors})
-        if missing:
-            vecs = self.lm.embed_layers(missing, self.protocol, wanted, self.max_batch_tokens)
-            for slot, layer in enumerate(wanted):
-                self._vectors.update(((layer, t), v) for t, v in zip(missing, vecs[slot]))
-            self.embedded += len(missing)
-        out = np.stack([np.stack([self._vectors[(layer, t)] for t in texts]) for layer in wanted])
-        return out[0] if layers is None else out

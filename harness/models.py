@@ -1,4 +1,4 @@
-"""Model specs -> one loaded model.
+"""Model specs: what a ``--model`` names, described without loading it (the loading: :mod:`harness.lm.load`).
 
 A spec given to ``--model`` is one of:
 - ``smollm2-135m``: the embedded default, SmolLM2-135M-Instruct shipped as a GGUF file by
@@ -11,7 +11,7 @@ A spec given to ``--model`` is one of:
 - a Hugging Face causal LM folder (``config.json``) or hub id.
 
 :func:`describe_spec` resolves a spec without importing torch (the result's ``model``
-block and id); :func:`load_model` loads it behind the model interface (:mod:`harness.lm`).
+block and id); :func:`harness.lm.load.load_model` loads it behind the model interface (:mod:`harness.lm`).
 Device: CUDA when present, else CPU.
 """
 
@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import UserError
-from harness.paths import cache_dir, cache_root, package_dir, slug
+from harness.paths import cache_root, package_dir, slug
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.lm.interface import LanguageModel
     from harness.seen_texts import TrainedTexts
 
 EMBEDDED_DEFAULT = "smollm2-135m"
@@ -110,7 +109,7 @@ def folder_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _package_folder(package: str) -> Path:
+def package_folder(package: str) -> Path:
     folder = package_dir(package)
     if folder is None:
         raise UserError(f"package {package} is not installed (pip install {package.replace('_', '-')})")
@@ -120,26 +119,6 @@ def _package_folder(package: str) -> Path:
 def embedded_default_target() -> Path:
     """Where the converted embedded default lives (``config.json`` there means converted)."""
     return cache_root() / "models" / EMBEDDED_DEFAULT
-
-
-def embedded_default_folder() -> Path:
-    """The converted embedded default model; converts the GGUF once (~30 s on 2 CPU cores) and reuses it."""
-    target = embedded_default_target()
-    if (target / "config.json").is_file():
-        return target
-    from filelock import FileLock
-
-    cache_dir("models")
-    with FileLock(str(target) + ".lock"):
-        if (target / "config.json").is_file():
-            return target
-        src = _package_folder(EMBEDDED_PACKAGE)
-        if not (src / EMBEDDED_GGUF).is_file():
-            raise UserError(f"{src / EMBEDDED_GGUF} is missing: {GGUF_FIX}")
-        from harness.lm.hf_load import convert_gguf
-
-        convert_gguf(src, EMBEDDED_GGUF, target)
-    return target
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -170,7 +149,7 @@ def _describe(spec: str, base: str | None) -> ModelInfo:
         if spec == EMBEDDED_DEFAULT:
             return ModelInfo(id=f"{spec}-{_short_hash('causal_lm', spec)}", name=spec, spec=spec,
                              kind="causal_lm", base=spec, path="")
-        path = _package_folder(ENCODER_PACKAGE) / "model"
+        path = package_folder(ENCODER_PACKAGE) / "model"
         return ModelInfo(id=f"{spec}-{_short_hash('encoder', spec)}", name=spec, spec=spec,
                          kind="encoder", base=spec, path=str(path))
     path = Path(spec).expanduser()
@@ -276,53 +255,6 @@ def parse_device(text: str) -> str:
     return text
 
 
-def model_folder(info: ModelInfo) -> str:
-    """Where to read the (base) weights from: a folder, or the hub id."""
-    if info.base == EMBEDDED_DEFAULT:
-        return str(embedded_default_folder())
-    return info.path or info.base
-
-
-def load_tokenizer(source: str):
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(source)
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    tok.padding_side = "right"
-    return tok
-
-
-def load_model(spec: str, base: str | None = None, device: str = "auto", dtype: str = "auto",
-               info: ModelInfo | None = None) -> "LanguageModel":
-    """Load a model spec (see module docstring) onto the chosen device, in eval mode, behind the model
-    interface (:mod:`harness.lm`); ``info``: the spec already resolved by :func:`describe_spec` (so an
-    adapter is not hashed twice)."""
-    from harness.lm.hf_load import load_hf, pick_device, pick_dtype
-
-    info = info or describe_spec(spec, base)
-    dev = pick_device(device)
-    return load_hf(info, model_folder(info), dev, pick_dtype(dtype, dev))
-
-
-def resolved_dtype(device: str = "auto", dtype: str = "auto") -> str:
-    """The name (``float32``, ``bfloat16``, ...) of the dtype :func:`load_model` gives ``dtype`` on ``device`` on
-    this machine (``auto`` resolved), known before any weights are read."""
-    from harness.lm.hf_load import pick_device, pick_dtype
-
-    return dtype_name(pick_dtype(dtype, pick_device(device)))
-
-
 def dtype_name(dtype: Any) -> str:
     """``torch.bfloat16`` -> ``bfloat16``: a loaded model's dtype as result and concept files record it."""
     return str(dtype).removeprefix("torch.")
-
-
-def with_adapter(base: "LanguageModel", info: ModelInfo) -> "LanguageModel":
-    """The adapter ``info`` (a described adapter spec) on an already loaded base model, without loading
-    the base again. The base's module is changed in place (peft injects the adapter's layers): use
-    ``base`` for nothing else afterwards."""
-    from harness.lm.hf_load import adapter_on_loaded
-
-    assert info.kind == "adapter" and info.base_id == base.info.id, "an adapter of this very base model"
-    return adapter_on_loaded(base, info)

@@ -16,7 +16,8 @@ reusing it (:func:`measured_by_older_protocol`).
 from __future__ import annotations
 
 from harness.errors import UserError
-from harness.results import MetricComparison, ResultRecord
+from harness.comparison import MetricComparison
+from harness.results import ResultRecord
 
 # harness.embedding.EmbeddingProtocol's fields, and what protocol_record adds (tests/test_pairing.py checks both)
 EMBEDDING_SETTINGS = ("layer", "bos", "pooling", "template", "normalize", "max_length")

@@ -14,7 +14,7 @@ import pkgutil
 BUILTIN_PLUGINS = (
     "tasks",
     "trainers.objectives",
-    "harness.concepts.selectors",
+    "concepts.selectors",
 )
 
 _loaded = False

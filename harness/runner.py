@@ -18,15 +18,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.comparison import Comparison, MetricComparison
 from harness.embedding import check_layers
 from harness.errors import UserError
 from harness.lm.interface import LanguageModel
-from harness.models import ModelInfo, describe_spec, dtype_name, load_model, resolved_dtype
+from harness.lm.load import load_model, resolved_dtype
+from harness.models import ModelInfo, describe_spec, dtype_name
 from harness.plugins import load_plugins
 from harness.provenance import git_commit, package_versions
 from harness.registry import parse_names
 from harness.result_files import load_result, result_path, write_result
-from harness.results import Comparison, Items, MetricComparison, ResultModel, ResultRecord, split_layer
+from harness.results import Items, ResultModel, ResultRecord, split_layer
 from harness.task import TASKS, EvalContext, EvalOptions, Task, TaskOutput, aggregations, directions
 
 

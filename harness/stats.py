@@ -49,8 +49,9 @@ import numpy as np
 
 from harness.aggregate import SUM_DECOMPOSABLE, ResampledSpearman, aggregate, from_sums
 from harness.compaction import ITEMS_COLUMN, comparable
+from harness.comparison import MetricComparison
 from harness.errors import UserError
-from harness.results import MetricComparison, ResultRecord
+from harness.results import ResultRecord
 
 UNITS = ("sequence", "item")
 

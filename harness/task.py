@@ -277,7 +277,7 @@ class EvalContext:
         return self._base_dtype() if self._base_dtype is not None else None
 
     def embeddings(self, lm: LanguageModel):
-        from harness.embedding import EmbeddingCache
+        from harness.embedding_cache import EmbeddingCache
 
         if self._embedding_cache is None or self._embedding_cache.lm is not lm:
             self._embedding_cache = EmbeddingCache(lm, self.options.embedding_protocol(), self.options.max_batch_tokens)

@@ -20,6 +20,7 @@ import math
 from typing import Callable
 
 from harness.paths import slug
+from leaderboard.ci_bars import draw_ci_bars
 from leaderboard.plot_data import LAYER_METHODS, LayerLine, layer_lines
 from leaderboard.table import EXTERNAL_GROUP, Column, Leaderboard
 
@@ -44,8 +45,6 @@ def layer_figure(title: str, columns: list[Column], lines: dict[str, list[LayerL
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
-
-    from leaderboard.plots import draw_ci_bars
 
     ncols = min(2, len(columns))  # wide panels: a layer axis has tens of points, each with its bar
     nrows = math.ceil(len(columns) / ncols)

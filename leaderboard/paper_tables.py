@@ -29,7 +29,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from harness.results import MetricComparison, ResultModel
+from harness.comparison import MetricComparison
+from harness.results import ResultModel
 from leaderboard.configs import Config, configuration, settings_differences
 from leaderboard.reader import Summary
 from leaderboard.significance import Comparer, seed_mark

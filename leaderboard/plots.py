@@ -33,6 +33,7 @@ from typing import Callable
 from harness.atomic import atomic_write_text
 from harness.errors import UserError
 from harness.paths import slug
+from leaderboard.ci_bars import draw_ci_bars
 from leaderboard.plot_data import Panel, ci_bar, panel_data
 from leaderboard.render import family_title, method_label
 from leaderboard.table import Column, Leaderboard
@@ -54,20 +55,6 @@ CI_LABEL = "95% CI of Δ vs base (paired bootstrap);\nseed groups: mean of the s
 
 def plot_filename(family: str) -> str:
     return slug(family_title(family).lower()) + ".png"
-
-
-def draw_ci_bars(ax, bars: list[tuple[float, float, float, str]], caps: bool = True, alpha: float = 0.8) -> None:
-    """Vertical error bars ``(x, low, high, colour)``, with caps unless ``caps`` is False, as collections."""
-    if not bars:
-        return
-    from matplotlib.collections import LineCollection
-
-    colors = [b[3] for b in bars]
-    ax.add_collection(LineCollection([[(x, lo), (x, hi)] for x, lo, hi, _ in bars], colors=colors, linewidths=1.0,
-                                     alpha=alpha, zorder=2))
-    if caps:
-        ax.scatter([b[0] for b in bars] * 2, [b[1] for b in bars] + [b[2] for b in bars], marker="_", s=30,
-                   c=colors * 2, linewidths=1.0, alpha=alpha, zorder=2)
 
 
 class _Styles:

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.atomic import atomic_write_text
+from harness.comparison import MetricComparison
 from harness.result_files import Result, ResultError, iter_result_files, load_result
-from harness.results import MetricComparison, ResultModel
+from harness.results import ResultModel
 
 INDEX_NAME = ".leaderboard-index.json"
 INDEX_VERSION = 2  # 2: typed summaries (model block and comparisons as records)

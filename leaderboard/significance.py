@@ -22,9 +22,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from harness.comparison import MetricComparison
 from harness.errors import UserError
 from harness.result_files import ResultError, load_result
-from harness.results import MetricComparison, ResultRecord
+from harness.results import ResultRecord
 from leaderboard.reader import Summary
 
 BETTER, WORSE, NONE = 1, -1, 0

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.results import MetricComparison, ResultModel, layer_name
+from harness.comparison import MetricComparison
+from harness.results import ResultModel, layer_name
 from leaderboard.reader import Summary
 
 METHOD_ORDER = {"base": 0, "ntp": 1, "concept": 2, "noise": 3}

@@ -27,7 +27,7 @@ python -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smoll
 # WordNet 3.0 for the wordnet synonym selector, unless the harness already finds a complete one:
 # Debian's wordnet-base (the database) and wordnet-sense-index (index.sense, which NLTK's reader
 # opens), as root or through passwordless sudo. Without them doctor names the missing files.
-if ! python -c "import sys; from harness.concepts.wordnet_data import locate_wordnet; sys.exit(not locate_wordnet().ok)"; then
+if ! python -c "import sys; from harness.wordnet_data import locate_wordnet; sys.exit(not locate_wordnet().ok)"; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
   if command -v apt-get >/dev/null && $SUDO true 2>/dev/null; then
     ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends wordnet-base wordnet-sense-index >/dev/null) \

@@ -1,6 +1,6 @@
 """Representation-geometry tasks (paper section 5.1): ``clustering`` and ``centroid_similarity``.
 
-Inputs (:mod:`tasks.geometry_data`) are the held-out concept sets of the base model (:mod:`harness.concepts.builder`,
+Inputs (:mod:`tasks.geometry_data`) are the held-out concept sets of the base model (:mod:`concepts.builder`,
 split ``heldout`` of the document-level split with ``--split-seed`` and ``--heldout-size``, never
 training text), built from ``--geometry-corpus`` with ``--geometry-selector`` (default wiki and
 wordnet; ``train-and-eval`` and ``sweep`` pass the training corpus and selector), so a base model
@@ -16,7 +16,7 @@ The choice of concepts depends only on the concept file, the split seed and the 
 never on the model or the run seed, so every model compared gets exactly the same variant token
 ids. Each concept is its own bootstrap cluster (one per held-out sequence). The
 hidden states are computed once per model run and shared by both tasks (``ctx.shared``).
-Metric formulas and the per-concept bootstrap pseudo-values: :mod:`harness.geometry`.
+Metric formulas and the per-concept bootstrap pseudo-values: :mod:`tasks.geometry_metrics`.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def hidden_vectors(lm: "LanguageModel", ctx: "EvalContext", inputs: GeometryInpu
 
 
 def run_clustering(lm: "LanguageModel", ctx: "EvalContext", plan: GeometryPlan) -> list[TaskOutput]:
-    from harness.geometry import clustering_stats
+    from tasks.geometry_metrics import clustering_stats
 
     inputs = inputs_of(ctx, plan)
     vectors = hidden_vectors(lm, ctx, inputs)
@@ -74,7 +74,7 @@ def run_clustering(lm: "LanguageModel", ctx: "EvalContext", plan: GeometryPlan) 
 
 
 def run_centroids(lm: "LanguageModel", ctx: "EvalContext", plan: GeometryPlan) -> list[TaskOutput]:
-    from harness.geometry import centroid_stats
+    from tasks.geometry_metrics import centroid_stats
 
     inputs = inputs_of(ctx, plan)
     vectors = hidden_vectors(lm, ctx, inputs)

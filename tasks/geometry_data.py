@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.concepts.concept_header import ConceptHeader
-from harness.concepts.selectors.llm import JUDGE_BACKENDS
+from concepts.concept_header import ConceptHeader
+from concepts.selectors.llm import JUDGE_BACKENDS
 from harness.errors import UserError
 from harness.config import AT_LEAST_1
 from harness.task import TaskOption
 from tasks.heldout import HELDOUT_OPTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
+    from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
     from harness.task import EvalContext
 
 DEFAULT_CORPUS = "wiki"
@@ -143,7 +143,7 @@ def _build_settings(ctx: "EvalContext", settings: dict[str, Any]) -> dict[str, A
 
 def prepare(ctx: "EvalContext") -> GeometryPlan:
     """Find (and, when it exists, read) the held-out concept sets; both tasks share the plan."""
-    from harness.concepts.concept_cache import concept_cache_path
+    from concepts.concept_cache import concept_cache_path
     from harness.models import describe_spec
 
     settings = settings_of(ctx)
@@ -168,7 +168,7 @@ def prepare(ctx: "EvalContext") -> GeometryPlan:
     if path.is_file():
         plan.inputs = _read(path, settings, ctx)
     elif settings["selector"] == "llm":  # a judge this machine cannot get fails before any model loads
-        from harness.concepts.judge_check import require_judge
+        from concepts.judge_check import require_judge
 
         require_judge(settings["judge"], "--geometry-judge", "download it or pass --geometry-judge <folder or hub id>")
     ctx.shared[key] = plan
@@ -178,7 +178,7 @@ def prepare(ctx: "EvalContext") -> GeometryPlan:
 def inputs_of(ctx: "EvalContext", plan: GeometryPlan) -> GeometryInputs:
     """The plan's inputs, building the cached held-out concept sets with the base model first if missing."""
     if plan.inputs is None:
-        from harness.concepts.concept_cache import cached_concept_file
+        from concepts.concept_cache import cached_concept_file
 
         s = plan.settings
         base = ctx.base_model()
@@ -197,7 +197,7 @@ def _cannot_build(settings: dict[str, Any], spec: str, exc: UserError) -> UserEr
 
 def _read(path: Path, settings: dict[str, Any], ctx: "EvalContext") -> GeometryInputs:
     """Read the concept file and choose the concepts (user errors for training text or too few concepts)."""
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.concept_file import load_concept_file
     from harness.data import sha256_of
 
     cf = load_concept_file(path)
@@ -242,6 +242,8 @@ def protocol_block(inputs: GeometryInputs, ctx: "EvalContext", vectors: list[np.
             "checked_unseen": inputs.checked_unseen,
             "concepts": len(vectors),
             "variants": int(sum(len(v) for v in vectors)),
+            # a recorded string (every geometry result file): a stable identifier, kept literally although the
+            # module it names is now tasks.geometry_metrics
             "bootstrap": "per-concept influence-function pseudo-values (harness.geometry)"}
 
 

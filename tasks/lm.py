@@ -11,7 +11,7 @@ predicted from ``input_ids[:p]``:
     NLL_p = −log softmax(logits_{p−1})[x_p],   correct_p = [argmax logits_{p−1} = x_p]
 
 - ``global_ppl``: over every scored token (all but the first of each sequence);
-- ``content_word_ppl``: over content-word tokens only (:mod:`harness.concepts.content_words`).
+- ``content_word_ppl``: over content-word tokens only (:mod:`concepts.content_words`).
 
 Both report ``nll = Σ NLL / N`` (mean NLL in nats, what the paper's tables 1-2 compare),
 ``perplexity = exp(nll)`` (lower is better) and ``accuracy = Σ correct / N`` (greedy top-1; higher
@@ -39,7 +39,7 @@ from harness.task import Metric, Task, TaskOption, TaskOutput, register_task
 from tasks.heldout import HELDOUT_OPTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.concepts.content_words import ContentWords
+    from concepts.content_words import ContentWords
     from harness.corpora import Corpus
     from harness.splits import CorpusSplit
     from harness.lm.interface import LanguageModel, TokenScores
@@ -115,7 +115,7 @@ def prepare(ctx: "EvalContext") -> list[HeldOut]:
 def corpus_pass(lm: "LanguageModel", ctx: "EvalContext", held: HeldOut) -> CorpusPass:
     """The shared pass: content words and per-token scores of one corpus, computed once per model run
     (one context evaluates one model)."""
-    from harness.concepts.content_words import cached_content_words, spacy_model_id
+    from concepts.content_words import cached_content_words, spacy_model_id
 
     key = ("lm_pass", lm.info.id, held.split.record["heldout_sha256"], len(held.texts))
     if key not in ctx.shared:
@@ -139,7 +139,7 @@ def domain(corpus: "Corpus", texts: list[str], info: "ModelInfo | None") -> dict
     digests for every corpus, in- and out-of-domain (:func:`harness.seen_texts.check_unseen`; a shared
     document is a UserError); None when there is nothing to check (a base model, an adapter the harness did
     not train or trained before it recorded its texts)."""
-    from harness.concepts.concept_header import ConceptHeader
+    from concepts.concept_header import ConceptHeader
     from harness.seen_texts import check_unseen
 
     header = ConceptHeader.of(((info.training if info else None) or {}).get("concept_header"))
@@ -153,7 +153,7 @@ def domain(corpus: "Corpus", texts: list[str], info: "ModelInfo | None") -> dict
 def task_output(held: HeldOut, lm_pass: CorpusPass, content_only: bool) -> TaskOutput:
     """Items at the task's positions and the metrics aggregated from them."""
     from harness.aggregate import exp_ratio, ratio
-    from harness.concepts.content_words import content_fraction
+    from concepts.content_words import content_fraction
 
     ids: list[str] = []
     clusters: list[int] = []

@@ -25,14 +25,14 @@ if "HARNESS_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
 @pytest.fixture(scope="session")
 def smollm2_folder() -> Path:
     """The converted embedded default (converted once per cache, then reused)."""
-    from harness.models import embedded_default_folder
+    from harness.lm.load import embedded_default_folder
 
     return embedded_default_folder()
 
 
 @pytest.fixture(scope="session")
 def smollm2_tokenizer(smollm2_folder):
-    from harness.models import load_tokenizer
+    from harness.lm.tokenizer import load_tokenizer
 
     return load_tokenizer(str(smollm2_folder))
 
@@ -48,6 +48,6 @@ def tiny_llama(smollm2_tokenizer):
 @pytest.fixture(scope="session")
 def smollm2():
     """The real embedded default model, loaded once for the session."""
-    from harness.models import load_model
+    from harness.lm.load import load_model
 
     return load_model("smollm2-135m", device="cpu", dtype="float32")

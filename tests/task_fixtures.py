@@ -46,9 +46,9 @@ SENTENCES = [  # text, content word, synonyms (each the first token of " " + syn
 
 def write_concept_file(path: Path, tokenizer) -> Path:
     """Held-out concept sets of :data:`SENTENCES` (one target each, three members) for ``tokenizer``."""
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
-    from harness.concepts.concept_file import write_concept_file as write
-    from harness.concepts.concept_header import tokenizer_info
+    from concepts.concept_file import ConceptRecord, ConceptTarget
+    from concepts.concept_file import write_concept_file as write
+    from concepts.concept_header import tokenizer_info
 
     records = []
     for i, (text, word, syns) in enumerate(SENTENCES):

@@ -147,7 +147,7 @@ def test_a_list_of_negative_layers_is_a_value_not_a_flag(w, capsys, tmp_path):
 def test_a_set_that_lists_a_token_twice_counts_it_once_with_a_note(w, capsys):
     """T* is a set (the builder de-duplicates; ``set_log_probs`` counts a token once): the reader drops the repeat,
     so the trainer's loss cannot count its probability twice."""
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.concept_file import load_concept_file
 
     cf = load_concept_file(w.member)
     assert "1 concept set(s) list a token more than once; each counts once" in capsys.readouterr().err

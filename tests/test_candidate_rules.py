@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.concepts.candidate_rules import apply_rules, rule_against
-from harness.concepts.candidates import SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
+from concepts.candidate_rules import apply_rules, rule_against
+from concepts.candidates import SelectionQuery, SelectorContext
+from concepts.selectors import SELECTORS
 
 
 @pytest.fixture(scope="module")

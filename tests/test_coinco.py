@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.concepts.coinco import align, read_coinco
-from harness.concepts.concept_file import load_concept_file
-from harness.concepts.lexsub_score import NOT_A_TARGET, score, wordnet_lemmatizer
+from harness.lexsub_files.coinco import align, read_coinco
+from concepts.concept_file import load_concept_file
+from concepts.lexsub_score import NOT_A_TARGET, score, wordnet_lemmatizer
 
 from coinco_fixtures import SENT_A, SENT_B, SENT_C, coinco  # noqa: F401  (coinco: the fixture)
 
@@ -72,7 +72,7 @@ SYNONYMS = {"bright": ["smart", "clever", "shiny"], "answered": ["responded", "r
 
 
 def hand_file(path: Path, tokenizer, spec: str) -> Path:
-    from harness.concepts.concept_header import tokenizer_info
+    from concepts.concept_header import tokenizer_info
 
     lines = [{"type": "header", "format_version": 1, "model": {"spec": spec}, "tokenizer": tokenizer_info(tokenizer),
               "corpus": {"name": "coinco-dev"}, "selector": {"name": "hand"}}]
@@ -123,8 +123,8 @@ def test_score_against_coinco_by_hand(coinco, tmp_path, smollm2_tokenizer):
 
 
 def test_oot_counts_ten_guesses_undivided_best_divides():
-    from harness.concepts.lexsub import GoldInstance
-    from harness.concepts.lexsub_score import instance_score
+    from harness.lexsub_files.semeval2007 import GoldInstance
+    from concepts.lexsub_score import instance_score
 
     g = GoldInstance(item="x.n", id="1", substitutes={"a": 4, "b": 2, "c": 2})  # |H| = 8, mode a
     guesses = [f"w{i}" for i in range(9)] + ["b", "a"]  # b is the 10th guess, a the 11th
@@ -137,9 +137,9 @@ def test_oot_counts_ten_guesses_undivided_best_divides():
 
 
 def test_bootstrap_is_deterministic_and_degenerate_when_targets_agree():
-    from harness.concepts.lexsub import GoldInstance
-    from harness.concepts.lexsub_ci import by_pos, intervals
-    from harness.concepts.lexsub_score import LexsubScore, instance_score
+    from harness.lexsub_files.semeval2007 import GoldInstance
+    from concepts.lexsub_ci import by_pos, intervals
+    from concepts.lexsub_score import LexsubScore, instance_score
 
     g = GoldInstance(item="x.n", id="1", substitutes={"a": 3, "b": 1})
     same = LexsubScore([instance_score(g, "n", ["a", "z"]) for _ in range(5)])

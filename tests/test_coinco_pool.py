@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.concepts.coinco import read_coinco
-from harness.concepts.lexsub_score import wordnet_lemmatizer
+from harness.lexsub_files.coinco import read_coinco
+from concepts.lexsub_score import wordnet_lemmatizer
 from coinco_fixtures import SENT_A, coinco  # noqa: F401  (the fixture)
 
 RANKINGS = {  # head -> its candidates, most likely first (words after a space: one SmolLM2 token each)
@@ -37,7 +37,7 @@ class FixedModel:
 
 
 def test_pool_recall_by_hand(coinco, smollm2_tokenizer):  # noqa: F811
-    from harness.concepts.pool_recall import NOT_CONTENT, pool_recall
+    from concepts.pool_recall import NOT_CONTENT, pool_recall
 
     dev = read_coinco("coinco-dev")
     gold = {k: g for k, g in dev.gold.items() if k[1] in ("1", "3", "5")}  # bright, answered, garlicky
@@ -56,8 +56,8 @@ def test_pool_recall_by_hand(coinco, smollm2_tokenizer):  # noqa: F811
 
 
 def test_gold_selector_maps_substitutes_to_single_tokens(coinco, smollm2_tokenizer):  # noqa: F811
-    from harness.concepts.candidates import SelectionQuery, SelectorContext
-    from harness.concepts.selectors import SELECTORS
+    from concepts.candidates import SelectionQuery, SelectorContext
+    from concepts.selectors import SELECTORS
 
     sel = SELECTORS.get("gold")(SelectorContext(model=FixedModel(smollm2_tokenizer), gold="coinco-dev"))
     def query(word: str, pos: str, tag: str) -> SelectionQuery:
@@ -72,8 +72,8 @@ def test_gold_selector_maps_substitutes_to_single_tokens(coinco, smollm2_tokeniz
 
 
 def test_gold_selector_needs_coinco(smollm2_tokenizer):
-    from harness.concepts.candidates import SelectorContext
-    from harness.concepts.selectors import SELECTORS
+    from concepts.candidates import SelectorContext
+    from concepts.selectors import SELECTORS
     from harness.errors import UserError
 
     with pytest.raises(UserError, match="gold selector needs CoInCo"):
@@ -81,8 +81,8 @@ def test_gold_selector_needs_coinco(smollm2_tokenizer):
 
 
 def test_build_with_the_gold_selector(coinco, tmp_path, tiny_llama, smollm2_tokenizer):  # noqa: F811
-    from harness.concepts.builder import build_concepts
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.builder import build_concepts
+    from concepts.concept_file import load_concept_file
 
     out = tmp_path / "gold.jsonl"
     build_concepts(tiny_llama, "coinco", "gold", out, split="heldout", heldout_size=10, k=5)
@@ -96,11 +96,11 @@ def test_build_with_the_gold_selector(coinco, tmp_path, tiny_llama, smollm2_toke
 def test_cli_pool_recall_writes_the_report(coinco, tmp_path, tiny_llama, monkeypatch, capsys):  # noqa: F811
     import json
 
-    import harness.models
+    import harness.lm.load
     from harness.cli import main
-    from harness.concepts.pool_recall import NOT_CONTENT
+    from concepts.pool_recall import NOT_CONTENT
 
-    monkeypatch.setattr(harness.models, "load_model", lambda spec, device="auto", dtype="auto": tiny_llama)
+    monkeypatch.setattr(harness.lm.load, "load_model", lambda spec, device="auto", dtype="auto": tiny_llama)
     js = tmp_path / "pool.json"
     assert main(["concepts", "pool-recall", "--gold", "coinco-test", "--k", "50,10", "--json", str(js)]) == 0
     report = json.loads(js.read_text(encoding="utf-8"))

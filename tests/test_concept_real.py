@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from harness.concepts.builder import build_concepts
-from harness.concepts.concept_file import load_concept_file
+from concepts.builder import build_concepts
+from concepts.concept_file import load_concept_file
 
 pytestmark = pytest.mark.slow
 
 
 def test_wordnet_build_on_smollm2(smollm2, tmp_path):
-    from harness.concepts.wordnet_data import load_wordnet
+    from harness.wordnet_data import load_wordnet
 
     out = tmp_path / "wn.jsonl"
     stats = build_concepts(smollm2, "wiki", "wordnet", out, limit=2, device="cpu", dtype="float32")

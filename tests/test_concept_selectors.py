@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.concepts.candidates import SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
-from harness.concepts.selectors.parse import parse_synonyms
+from concepts.candidates import SelectionQuery, SelectorContext
+from concepts.selectors import SELECTORS
+from concepts.selectors.parse import parse_synonyms
 from harness.errors import UserError
 
 
@@ -56,7 +56,7 @@ def test_wordnet_hypernyms_add_broader_words():
 
 
 def test_wordnet_missing_data_says_how_to_install(tmp_path, monkeypatch):
-    from harness.concepts.wordnet_data import load_wordnet
+    from harness.wordnet_data import load_wordnet
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     with pytest.raises(UserError) as e:
@@ -66,7 +66,7 @@ def test_wordnet_missing_data_says_how_to_install(tmp_path, monkeypatch):
 
 
 def test_wordnet_setup_copies_database_with_lexnames(tmp_path, monkeypatch):
-    from harness.concepts.wordnet_data import load_wordnet
+    from harness.wordnet_data import load_wordnet
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     wn = load_wordnet(search_nltk=False)
@@ -146,7 +146,7 @@ def test_embedding_selector_cosine_and_pos(tiny_llama):
 
 
 def test_llm_prompt_is_the_papers():
-    from harness.concepts.selectors.llm import render_prompt
+    from concepts.selectors.llm import render_prompt
 
     q = query("this website is safe to browse", "browse", "VERB", ["surf", "visit"])
     p = render_prompt(q)

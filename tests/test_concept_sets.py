@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from harness.concepts.candidates import WholeWordVocab
-from harness.concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
-from harness.concepts.concept_header import ConceptHeader
-from harness.concepts.concept_sets import build_concept_set, choose_targets, parse_proportion, sequence_rng
-from harness.concepts.randomize import randomize_sets, synonym_pool
+from concepts.candidates import WholeWordVocab
+from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
+from concepts.concept_header import ConceptHeader
+from concepts.concept_sets import build_concept_set, choose_targets, parse_proportion, sequence_rng
+from concepts.randomize import randomize_sets, synonym_pool
 from harness.errors import UserError
 
 

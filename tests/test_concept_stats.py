@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.concepts.concept_file import load_concept_file
-from harness.concepts.file_stats import compare_files, mass_stats, summarize_file
+from concepts.concept_file import load_concept_file
+from concepts.file_stats import compare_files, mass_stats, summarize_file
 
 # (word, pos, synonyms as (id, word)) per target; ids are arbitrary (no tokenizer is involved without the mass)
 A_TARGETS = [[("big", "NOUN", [(11, "a"), (12, "b")]), ("go", "VERB", []), ("red", "ADJ", [(14, "d")])],
@@ -80,7 +80,7 @@ def test_set_log_probs_against_a_full_forward(tiny_llama, monkeypatch):
 
 
 def tiny_concept_file(tmp_path, tokenizer, spec: str) -> tuple[Path, list[list[int]], list]:
-    from harness.concepts.concept_header import tokenizer_info
+    from concepts.concept_header import tokenizer_info
 
     texts = ["The old farmer walked slowly across the green field", "A large dog barked at the postman today"]
     ids = [tokenizer(t)["input_ids"] for t in texts]
@@ -119,7 +119,7 @@ def test_mass_share_against_an_independent_softmax(tiny_llama, tmp_path):
 
 
 def test_cli_stats_with_mass_writes_report_and_plot(tiny_llama, tmp_path, capsys):
-    from harness.concepts.concept_sets import DEFAULT_MASS_THRESHOLD
+    from concepts.concept_sets import DEFAULT_MASS_THRESHOLD
     from trainers.objectives import ObjectiveSettings
 
     assert ObjectiveSettings().mass_threshold == DEFAULT_MASS_THRESHOLD  # the one default, shared
@@ -127,7 +127,7 @@ def test_cli_stats_with_mass_writes_report_and_plot(tiny_llama, tmp_path, capsys
     tiny_llama.module.save_pretrained(folder)
     tiny_llama.tokenizer.save_pretrained(folder)
     path, ids, targets = tiny_concept_file(tmp_path, tiny_llama.tokenizer, str(folder))
-    from harness.concepts.concept_header import tokenizer_info
+    from concepts.concept_header import tokenizer_info
 
     b = write_file(tmp_path / "n.jsonl", targets[:1], {"model": {"spec": str(folder)},
                                                        "tokenizer": tokenizer_info(tiny_llama.tokenizer)}, input_ids=ids[:1])

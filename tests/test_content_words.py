@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from harness.concepts.content_words import content_fraction, content_positions, find_content_words, load_spacy
+from concepts.content_words import content_fraction, content_positions, find_content_words, load_spacy
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_slow_tokenizer_is_a_user_error(nlp):
 
 
 def test_cache_gives_the_same_answer(smollm2_tokenizer, nlp, tmp_path, monkeypatch):
-    from harness.concepts.content_words import cached_content_words
+    from concepts.content_words import cached_content_words
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     texts = [c[0] for c in CASES]

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from harness.corpora import Corpus, load_corpus, split_document
+from harness.corpora import Corpus, load_corpus
+from harness.sequence_cutting import split_document
 from harness.splits import split_corpus
 from harness.errors import UserError
 

@@ -199,7 +199,7 @@ def test_every_layer_from_one_pass_matches_explicit_hidden_states(tiny_llama):
 
 
 def test_per_layer_spearman_against_hand_computation(tiny_llama):
-    from harness.embedding import EmbeddingCache
+    from harness.embedding_cache import EmbeddingCache
 
     words = ["cat", "dog", "car", "house", "tree", "river", "bird", "money"]
     pairs = [Pair(a, b, float(s), i) for i, (a, b, s) in enumerate(

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.concepts.candidates import SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
+from concepts.candidates import SelectionQuery, SelectorContext
+from concepts.selectors import SELECTORS
 
 TEXT = "He parked the car outside the house yesterday, then walked to the old market."
 WORDS = ["house", "dog", "city", "water", "green", "run", "table", "music", "river", "small", "bright", "road",
@@ -108,7 +108,7 @@ def test_contextual_keeps_at_most_ten_in_rank_order(tiny_llama):
 
 
 def test_contextual_pos_rule_with_spacy(tiny_llama):
-    from harness.concepts.content_words import load_spacy
+    from concepts.content_words import load_spacy
 
     q = make_query(tiny_llama, "car", "NOUN", ["automobile", "quickly", "vehicle", "truck"])
     sel = SELECTORS.get("embedding")(SelectorContext(model=tiny_llama, nlp=load_spacy(), threshold=-2.0))

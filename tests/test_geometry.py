@@ -2,7 +2,7 @@
 across models, the prefix-cache forward, and the CLI's one-line errors.
 
 Expected values come from explicit loops over all pairs written here, independent of
-harness.geometry's closed forms.
+tasks.geometry_metrics's closed forms.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.geometry import centroid_stats, clustering_stats
+from tasks.geometry_metrics import centroid_stats, clustering_stats
 from task_fixtures import SENTENCES, write_concept_file
 
 # ------------------------------------------------------------------ independent reference
@@ -118,7 +118,7 @@ def test_bootstrap_pseudo_values_follow_exact_resampling():
 
 
 def _record(index: int, ids: list[int], targets: list[tuple[int, list[int]]]):
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
+    from concepts.concept_file import ConceptRecord, ConceptTarget
 
     ts = [ConceptTarget(position=p, token_id=ids[p], word=f"w{ids[p]}", pos="NOUN", set_ids=[ids[p]] + syn,
                         set_words=[f"w{ids[p]}"] + [f"w{s}" for s in syn]) for p, syn in targets]
@@ -149,7 +149,7 @@ def test_choose_concepts_seeded_uniform_among_sets_of_two_or_more():
 
 def test_concepts_do_not_move_with_the_run_seed(tmp_path):
     """The run seed drives training (and the bootstrap), never which held-out concepts are measured."""
-    from harness.concepts.concept_file import write_concept_file
+    from concepts.concept_file import write_concept_file
     from harness.task import EvalContext, EvalOptions
     from tasks.geometry_data import prepare
 
@@ -168,7 +168,7 @@ def test_concepts_do_not_move_with_the_run_seed(tmp_path):
 def test_choose_concepts_reads_the_original_from_the_record_not_the_set():
     """A noise control's sets never hold the original token: the variants still start with it (the
     record's token_id), followed by the noise members, and a one-member noise set is eligible."""
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
+    from concepts.concept_file import ConceptRecord, ConceptTarget
     from tasks.geometry_data import choose_concepts
 
     ids = [10, 11, 12, 13]
@@ -300,7 +300,7 @@ def test_same_seed_same_numbers_and_protocol(two_runs):
 
 
 def test_paired_bootstrap_recomputes_geometry_metrics(two_runs):
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.concept_file import load_concept_file
     from harness.stats import paired_bootstrap
     from tasks.geometry import variant_hidden_states
     from tasks.geometry_data import choose_concepts
@@ -335,7 +335,7 @@ def test_prepare_loads_no_model_and_run_builds_the_missing_file_with_the_evaluat
         tmp_path, monkeypatch, smollm2_tokenizer):
     """A held-out concept file not cached yet: ``prepare`` only says where it will be; ``run`` builds it once
     with the model being evaluated (never another copy), and both tasks use it."""
-    import harness.concepts.concept_cache as concept_cache
+    import concepts.concept_cache as concept_cache
     import harness.lm.hf_load as hf_load
     from tiny_models import tiny_llama_model
     from harness.lm.hf_causal import HFCausalLM
@@ -412,7 +412,7 @@ def test_smollm2_base_and_adapter_share_heldout_sets(tmp_path):
     from peft import LoraConfig
 
     from harness.lm.hf_load import wrap_lora
-    from harness.models import load_model
+    from harness.lm.load import load_model
     from harness.runner import evaluate
     from harness.task import EvalOptions
 

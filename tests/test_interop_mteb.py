@@ -59,7 +59,7 @@ def task_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def minilm():
-    from harness.models import load_model
+    from harness.lm.load import load_model
 
     return load_model("all-minilm-l6-v2", device="cpu", dtype="float32")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.concepts.candidates import SelectionQuery, SelectorContext
-from harness.concepts.selectors import SELECTORS
-from harness.concepts.selectors.llm import render_prompt
+from concepts.candidates import SelectionQuery, SelectorContext
+from concepts.selectors import SELECTORS
+from concepts.selectors.llm import render_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +68,8 @@ def test_vllm_backend_passes_the_papers_decoding_contract(tiny_llama, monkeypatc
     prefix caching, greedy decoding with penalty 1.1, stop at ``]`` kept in the output, 64 new tokens; prompts are the
     chat-templated appendix-A prompts as token ids without added special tokens; answers come back in order and
     go through the parser."""
-    from harness.models import describe_spec, model_folder
+    from harness.lm.load import model_folder
+    from harness.models import describe_spec
 
     fake = _Recorder()
     monkeypatch.setitem(sys.modules, "vllm", fake.module)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.concepts.concept_file import load_concept_file
-from harness.concepts.lexsub import read_contexts, read_gold
-from harness.concepts.lexsub_score import NO_CONTEXT, NOT_A_TARGET, NOT_IN_FILE, score, wordnet_lemmatizer
+from concepts.concept_file import load_concept_file
+from harness.lexsub_files.semeval2007 import read_contexts, read_gold
+from concepts.lexsub_score import NO_CONTEXT, NOT_A_TARGET, NOT_IN_FILE, score, wordnet_lemmatizer
 
 XML = """<?xml version="1.0" encoding="utf-8"?>
 <corpus lang="english">
@@ -57,7 +57,7 @@ def lexsub(tmp_path) -> tuple[Path, Path]:
 
 def hand_file(path: Path, xml: Path, tokenizer, spec: str) -> Path:
     """One record per context of instances 1–4, the head of 1–3 a target with SYNONYMS (first tokens)."""
-    from harness.concepts.concept_header import tokenizer_info
+    from concepts.concept_header import tokenizer_info
 
     lines = [{"type": "header", "format_version": 1, "model": {"spec": spec}, "tokenizer": tokenizer_info(tokenizer),
               "corpus": {"name": "lexsub_test", "source": str(xml)}, "selector": {"name": "hand"}}]
@@ -133,7 +133,7 @@ def test_cli_score_reads_the_contexts_from_the_header(lexsub, tmp_path, smollm2_
 
 
 def test_the_xml_is_an_evaluation_corpus_one_sequence_per_context(lexsub, tmp_path, tiny_llama, smollm2_tokenizer):
-    from harness.concepts.builder import build_concepts
+    from concepts.builder import build_concepts
     from harness.corpora import load_corpus
 
     xml, gold = lexsub

@@ -20,7 +20,7 @@ def golden(lm, texts, content_only):
     """Independent reference: each text alone (no padding, no batching), NLL and top-1 by hand."""
     import torch
 
-    from harness.concepts.content_words import find_content_words
+    from concepts.content_words import find_content_words
 
     nll, ok = [], []
     for cw in find_content_words(texts, lm.tokenizer):

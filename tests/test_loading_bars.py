@@ -18,7 +18,7 @@ def tiny_folder(tmp_path_factory, smollm2_tokenizer) -> Path:
 
 
 def load(folder: Path):
-    from harness.models import load_model
+    from harness.lm.load import load_model
 
     return load_model(str(folder), device="cpu", dtype="float32")
 
@@ -69,7 +69,7 @@ def test_the_embedded_gguf_converts_without_bars(tmp_path, capfd):
     """The one-time conversion (a 98 MB GGUF file): no dequantising, loading or writing bar."""
     from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
-    from harness.lm.hf_load import convert_gguf
+    from harness.lm.gguf import convert_gguf
     from harness.models import EMBEDDED_GGUF, EMBEDDED_PACKAGE
     from harness.paths import package_dir
 

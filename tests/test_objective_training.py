@@ -152,9 +152,9 @@ def test_bad_settings_end_in_one_line(command, flags, needle, capsys, tmp_path):
 
 
 def test_augmentation_with_an_empty_concept_file_is_a_user_error(tiny_folder, smollm2_tokenizer, capsys, tmp_path):
-    from harness.concepts.concept_file import ConceptRecord
-    from harness.concepts.concept_file import write_concept_file as write
-    from harness.concepts.concept_header import tokenizer_info
+    from concepts.concept_file import ConceptRecord
+    from concepts.concept_file import write_concept_file as write
+    from concepts.concept_header import tokenizer_info
 
     ids = smollm2_tokenizer.encode("a sequence whose words carry no concept set", add_special_tokens=False)
     empty = tmp_path / "empty.jsonl"

@@ -252,12 +252,12 @@ def test_registry_and_method_names():
 
 def noise_batch(seed: int = 3):
     """A built concept file over token ids < V (every original also a frequent synonym elsewhere), made
-    a noise control by ``harness.concepts.randomize``, then through the trainer's own data path."""
+    a noise control by ``concepts.randomize``, then through the trainer's own data path."""
     import random
 
-    from harness.concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
-    from harness.concepts.concept_header import ConceptHeader
-    from harness.concepts.randomize import randomize_sets
+    from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
+    from concepts.concept_header import ConceptHeader
+    from concepts.randomize import randomize_sets
     from trainers.data import ConceptCollator, examples_from_records, pop_concept_batch
 
     rng = random.Random(seed)

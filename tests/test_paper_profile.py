@@ -62,19 +62,19 @@ def isolated(tmp_path, monkeypatch) -> Path:
 def no_model_loads(monkeypatch) -> None:
     """Every way to load a model or build concepts fails the test (the modules that bind those names at import
     are imported first, so the stand-ins never outlive the test)."""
-    import harness.concepts.builder
-    import harness.concepts.concept_cache
-    import harness.models
+    import concepts.builder
+    import concepts.concept_cache
+    import harness.lm.load
     import harness.runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("nothing may be loaded or built here")
 
-    for module in (harness.models, harness.runner):
+    for module in (harness.lm.load, harness.runner):
         monkeypatch.setattr(module, "load_model", refuse)
-    for module in (harness.concepts.builder, harness.concepts.concept_cache):
+    for module in (concepts.builder, concepts.concept_cache):
         monkeypatch.setattr(module, "build_concepts", refuse)
-    monkeypatch.setattr(harness.concepts.concept_cache, "_build_in_child", refuse)
+    monkeypatch.setattr(concepts.concept_cache, "_build_in_child", refuse)
 
 
 def expected_sample(corpus_path: Path, n: int) -> tuple[list[str], int]:
@@ -139,7 +139,7 @@ def test_dry_run_finds_a_judge_in_the_hub_cache_and_marks_given_values(corpus, i
 
 
 def test_paper_sample_is_whole_documents_drawn_with_the_split_seed(corpus, capsys):
-    from harness.concepts.builder import BuildConfig, corpus_part
+    from concepts.builder import BuildConfig, corpus_part
     from harness.corpora import load_corpus
 
     loaded = load_corpus(str(corpus))
@@ -159,7 +159,7 @@ def test_paper_sample_is_whole_documents_drawn_with_the_split_seed(corpus, capsy
 
 
 def test_paper_sample_without_whole_documents_is_a_user_error(tmp_path):
-    from harness.concepts.builder import BuildConfig, corpus_part
+    from concepts.builder import BuildConfig, corpus_part
     from harness.corpora import load_corpus
     from harness.errors import UserError
 
@@ -172,9 +172,9 @@ def test_paper_sample_without_whole_documents_is_a_user_error(tmp_path):
 def test_cpu_builds_keep_their_cache_key_and_header(tiny_llama, corpus, isolated):
     """A cpu-profile build names no sample rule: its key is the one over the settings it always had, and its
     header's split block has the keys it always had."""
-    from harness.concepts.builder import BuildConfig, corpus_part
-    from harness.concepts.concept_cache import cache_key, cached_concept_file, concept_cache_path
-    from harness.concepts.concept_file import read_header
+    from concepts.builder import BuildConfig, corpus_part
+    from concepts.concept_cache import cache_key, cached_concept_file, concept_cache_path
+    from concepts.concept_file import read_header
     from harness.corpora import load_corpus, texts_sha256
     from trainers.profiles import resolve_profile
     from workflows.train_and_eval import TrainAndEval, build_settings, eval_options_for
@@ -264,13 +264,13 @@ def test_judge_and_sample_flags_reach_the_concept_build(tiny_folder, corpus, iso
     child process; its header records both, its records are the expected sample."""
     import shutil
 
-    import harness.models
+    import harness.lm.load
     import harness.runner  # noqa: F401  (imported before the patch, so it keeps the real load_model)
     from harness.models import describe_spec
 
     judge = tmp_path / "judge-model"
     shutil.copytree(tiny_folder, judge)
-    monkeypatch.setattr(harness.models, "load_model", lambda *a, **k: (_ for _ in ()).throw(Loaded()))
+    monkeypatch.setattr(harness.lm.load, "load_model", lambda *a, **k: (_ for _ in ()).throw(Loaded()))
     with pytest.raises(Loaded):
         main(["train-and-eval", "--model", str(tiny_folder), "--selector", "llm", "--judge", str(judge),
               "--concept-sample", "paper", "--concept-sequences", "2", "--train-corpus", str(corpus), *split_flags(),

@@ -119,7 +119,7 @@ def _lm_heldout(run_seed: int, **extra) -> dict[str, list[str]]:
 def test_run_seed_moves_neither_heldout_nor_training_text(run_seed):
     """What a run with --seed N evaluates equals what --seed 0 evaluates, and shares no Wikipedia article
     with the concept file train-and-eval builds (its train part, same split settings)."""
-    from harness.concepts.builder import BuildConfig, corpus_part
+    from concepts.builder import BuildConfig, corpus_part
 
     heldout = _lm_heldout(run_seed)
     assert heldout == _lm_heldout(0)

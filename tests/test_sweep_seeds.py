@@ -124,9 +124,9 @@ def test_every_seed_is_evaluated_alike_on_the_same_heldout_text(tmp_path):
 def test_every_seed_trains_on_the_same_concept_file_and_noise_file(tmp_path, smollm2_tokenizer, monkeypatch):
     """The concept file's cache key does not hold the training seed, and the noise control is drawn with the
     split seed (5 here), so seeds 1 and 2 share both files; seed 0 is not special."""
-    import harness.concepts.concept_cache as concept_cache
-    from harness.concepts.concept_file import read_header
-    from harness.concepts.randomize import randomize_file
+    import concepts.concept_cache as concept_cache
+    from concepts.concept_file import read_header
+    from concepts.randomize import randomize_file
     from trainer_fixtures import write_concept_file
     from trainers.profiles import resolve_profile
     from workflows.train_and_eval import build_settings, concept_file_for, eval_options_for, training_setup
@@ -154,7 +154,7 @@ def test_every_seed_trains_on_the_same_concept_file_and_noise_file(tmp_path, smo
 
 
 def sets_of(path: Path) -> list[list[int]]:
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.concept_file import load_concept_file
 
     return [t.set_ids for _, t in load_concept_file(path).targets()]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.concepts.candidates import WholeWordVocab
-from harness.concepts.concept_sets import build_concept_set
+from concepts.candidates import WholeWordVocab
+from concepts.concept_sets import build_concept_set
 from tokenizer_families import FAMILIES, TRAINING_TEXT, family_tokenizer
 
 MARK = {"bytelevel": "Ġ", "metaspace": "▁", "sentencepiece": "▁", "wordpiece": ""}
@@ -70,7 +70,7 @@ def test_concept_set_gets_each_synonyms_word_initial_token(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_content_words_for_each_family(family):
-    from harness.concepts.content_words import find_content_words, load_spacy
+    from concepts.content_words import find_content_words, load_spacy
 
     tok = family_tokenizer(family)
     nlp = load_spacy()
@@ -106,9 +106,9 @@ def test_wordnet_build_finds_synonyms_for_every_family(family, family_corpus, tm
     """k = the whole vocabulary, so every whole-word token is a candidate whatever the random model ranks:
     WordNet's synonyms in the vocabulary must reach the sets (car → automobile, big → large), and no set
     may hold an inflection of its word (cars for car: the lemma rule)."""
-    from harness.concepts.builder import build_concepts
-    from harness.concepts.concept_file import load_concept_file
-    from harness.concepts.wordnet_data import load_wordnet
+    from concepts.builder import build_concepts
+    from concepts.concept_file import load_concept_file
+    from harness.wordnet_data import load_wordnet
 
     loaded = family_model(family)
     out = tmp_path / f"{family}.jsonl"

@@ -71,7 +71,7 @@ def test_the_concept_file_is_built_in_a_child_process(tmp_path, smollm2_tokenize
     """Without ``--concepts``, the concept file is built by a spawned child process with its own model (the
     parent loads the base once, after the build, so training does not carry the build's state); the file
     equals the one an in-process build of the same settings writes, byte for byte."""
-    from harness.concepts.builder import build_concepts
+    from concepts.builder import build_concepts
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     model = write_tiny_model(tmp_path / "model", smollm2_tokenizer)

@@ -300,7 +300,7 @@ def test_training_and_loading_the_adapter_warn_nothing(tiny_folder, concepts4, t
     import dataclasses
     import warnings
 
-    from harness.models import load_model
+    from harness.lm.load import load_model
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -361,7 +361,7 @@ def test_training_a_loaded_base_in_place_gives_the_same_adapter_and_the_base_bac
                                                                                    tmp_path):
     """``train(..., model=module)`` (what train-and-eval does): the adapter of loading the base itself, and the
     module afterwards is the base as loaded: same submodules, parameters, no hooks or checkpointing left."""
-    from harness.models import load_model
+    from harness.lm.load import load_model
 
     module = load_model(str(tiny_folder), device="cpu", dtype="float32").module
     before = {k: v.clone() for k, v in module.state_dict().items()}

@@ -21,8 +21,8 @@ LENGTHS = [random.Random(2 + i).randrange(6, 40) for i in range(64)]
 @pytest.fixture(scope="module")
 def varied(tmp_path_factory, smollm2_tokenizer) -> Path:
     """64 sequences of the lengths above, one concept target each."""
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget, write_concept_file
-    from harness.concepts.concept_header import tokenizer_info
+    from concepts.concept_file import ConceptRecord, ConceptTarget, write_concept_file
+    from concepts.concept_header import tokenizer_info
 
     rng = random.Random(1)
     records = []

@@ -120,7 +120,7 @@ def lee_document_pair() -> tuple[str, str, int]:
 def test_a_hand_made_file_with_heldout_text_trains_and_its_evaluation_is_refused(tiny_folder, smollm2_tokenizer,
                                                                                   tmp_path, capsys):
     trained, evaluated, limit = lee_document_pair()
-    from harness.concepts.concept_header import ConceptHeader
+    from concepts.concept_header import ConceptHeader
 
     assert ConceptHeader({"split": None}).split_part == ConceptHeader({"split": {"part": None}}).split_part == ""
     concepts = write_concept_file(tmp_path / "hand.jsonl", smollm2_tokenizer, drop=("split",),

@@ -24,9 +24,9 @@ def write_concept_file(path: Path, tokenizer, n_seq: int = 4, seed: int = 0, hea
     """``n_seq`` sequences of SEQ_LEN random ids, TARGETS_PER_SEQ targets each with 1-4 random synonyms; record
     i's text is ``texts[i]`` (default ``"sequence i"``; the ids do not spell it); ``drop``: header keys left out
     (``("split",)``: a hand-made file that names no split part)."""
-    from harness.concepts.concept_file import ConceptRecord, ConceptTarget
-    from harness.concepts.concept_header import tokenizer_info
-    from harness.concepts.concept_file import write_concept_file as write
+    from concepts.concept_file import ConceptRecord, ConceptTarget
+    from concepts.concept_header import tokenizer_info
+    from concepts.concept_file import write_concept_file as write
 
     rng = random.Random(seed)
     records = []

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Callable
 
-from harness.concepts.concept_sets import DEFAULT_MASS_THRESHOLD
+from concepts.concept_sets import DEFAULT_MASS_THRESHOLD
 from harness.config import SHARE, Check, check_fields, option, provided
 from harness.errors import UserError
 from harness.registry import Registry

@@ -95,7 +95,7 @@ class ConceptRecipe:
 
     corpus: str  # the training corpus when --train-corpus is not given (its partner is the out-of-domain one)
     judge: str | None  # the llm selector's judge (None: the embedded default); used only when llm builds
-    sample: str  # the sample rule of the train part (harness.concepts.sample_rule): first | paper
+    sample: str  # the sample rule of the train part (concepts.sample_rule): first | paper
 
 
 CONCEPT_RECIPES: dict[str, ConceptRecipe] = {

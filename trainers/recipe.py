@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from harness.models import model_folder
+from harness.lm.load import model_folder
 from trainers.run_folder import check_disk_space, count_lora_parameters, estimate_disk_bytes, is_main_process
 from trainers.run_record import save_adapter, train_record
 from trainers.train_config import TrainConfig, TrainResult
@@ -65,7 +65,7 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = (), model: Any = None)
 def load_and_wrap(run: TrainingRun, base: Any, state: str) -> None:
     """``run.model``: the base (loaded unless given) with LoRA added and the objective's heads (built on the base
     before LoRA, so no LoRA layer is copied into them) attached; ``run.resume_from``: its checkpoint, if any."""
-    from harness.models import load_model
+    from harness.lm.load import load_model
     from trainers.objective_heads import AttachedHeads, build_heads
     from trainers.trainer import add_lora
 

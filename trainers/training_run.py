@@ -13,7 +13,9 @@ from typing import Any
 from harness.config import recorded
 from harness.data import sha256_of
 from harness.errors import UserError
-from harness.models import ModelInfo, describe_spec, load_tokenizer, model_folder, resolved_dtype
+from harness.lm.load import model_folder, resolved_dtype
+from harness.lm.tokenizer import load_tokenizer
+from harness.models import ModelInfo, describe_spec
 from harness.seen_texts import training_texts_file
 from trainers.objective_heads import HeadsContext
 from trainers.objectives import OBJECTIVES, Objective, ObjectiveSettings
@@ -35,7 +37,7 @@ class TrainingRun:
     hyper: Hyper
     info: ModelInfo
     tokenizer: Any
-    concept_file: Any  # harness.concepts.concept_file.ConceptFile
+    concept_file: Any  # concepts.concept_file.ConceptFile
     concepts_path: Path
     concepts_sha256: str
     train_set: list
@@ -71,7 +73,7 @@ def prepare_run(config: TrainConfig) -> TrainingRun:
     if info.kind != "causal_lm":
         raise UserError(f"--model {config.model} is {'an adapter' if info.kind == 'adapter' else 'an encoder'}: "
                         f"train from a causal LM (a base model)")
-    from harness.concepts.concept_file import load_concept_file
+    from concepts.concept_file import load_concept_file
 
     tokenizer = load_tokenizer(model_folder(info))
     concepts_path = Path(config.concepts).expanduser().resolve()

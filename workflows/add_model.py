@@ -47,7 +47,8 @@ def add_model(spec: str, results_dir: Path, name: str | None = None, tasks: str 
 
     Not under the results lock while evaluating (minutes); the runner writes each file atomically
     and moves an earlier result of the same model to history/."""
-    from harness.models import describe_spec, load_model
+    from harness.lm.load import load_model
+    from harness.models import describe_spec
     from harness.runner import evaluate, print_summary
     from leaderboard.store import EXTERNAL_ROLE, base_model_ids, leaderboard_tasks
 

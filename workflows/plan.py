@@ -17,7 +17,7 @@ from workflows.train_and_eval import TrainAndEval
 
 def judge_status(spec: str | None) -> str:
     """Where judge ``spec`` comes from here (no model is loaded)."""
-    from harness.concepts.judge_check import HINT, offline_missing
+    from concepts.judge_check import HINT, offline_missing
     from harness.models import ALIASES, describe_spec
     from harness.paths import offline
 
@@ -31,7 +31,7 @@ def judge_status(spec: str | None) -> str:
 
 def sample_line(corpus: str, sample: str, sequences: int, split_seed: int, heldout_size: int) -> str:
     """The sample rule in words, with the supply it draws from when the corpus is read from disk."""
-    from harness.concepts.sample_rule import PAPER_CHARS
+    from concepts.sample_rule import PAPER_CHARS
 
     n = f"{sequences}" if sequences else "all"
     if sample == "first":
@@ -43,7 +43,7 @@ def sample_line(corpus: str, sample: str, sequences: int, split_seed: int, heldo
 
     if corpus in STREAMED:
         return line + f"; {corpus} streams: the supply is counted when it is built"
-    from harness.concepts.sample_rule import eligible
+    from concepts.sample_rule import eligible
     from harness.corpora import load_corpus
     from harness.splits import split_corpus
 

@@ -2,12 +2,12 @@
 
 0. before any work: the user errors a run can meet later (the settings, the output places, every selected
    task's ``prepare``, and a judge the llm selector would need but cannot get offline: :func:`check_judge`);
-1. the concept file: the one given, or :func:`harness.concepts.concept_cache.cached_concept_file` for
+1. the concept file: the one given, or :func:`concepts.concept_cache.cached_concept_file` for
    (base model, training corpus, ``train`` split, selector, settings: :func:`build_settings`, with the
    profile's judge and sample rule, :func:`concept_recipe`): built once, then reused. The
    build runs in a child process with its own copy of the model, which exits before training, so
    the training step does not carry the build's spaCy, WordNet and heap (0.55 GB of peak memory);
-2. the base model, loaded once for the rest (:func:`harness.models.load_model`);
+2. the base model, loaded once for the rest (:func:`harness.lm.load.load_model`);
 3. :func:`trainers.recipe.train` into ``out`` (default ``runs/<model>-<method>-lam<λ>-...``) of that same
    loaded base, trained in place and given back unchanged (LoRA layers removed, never merged), so the
    weights are loaded once and held once: the memory peak is the training step, not two copies of the
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.concepts.sample_rule import SAMPLE_RULES
-from harness.concepts.selectors.llm import JUDGE_BACKENDS
+from concepts.sample_rule import SAMPLE_RULES
+from concepts.selectors.llm import JUDGE_BACKENDS
 from harness.config import AT_LEAST_0, NAMES, nested, option, recorded
 from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
@@ -115,7 +115,7 @@ def concept_recipe(cfg: TrainAndEval, hyper: Hyper) -> tuple[str | None, str, in
 
 
 def build_settings(cfg: TrainAndEval, hyper: Hyper, selector: str, options: EvalOptions) -> dict[str, Any]:
-    """The :class:`~harness.concepts.builder.BuildConfig` settings of the training concept file, from the train part
+    """The :class:`~concepts.builder.BuildConfig` settings of the training concept file, from the train part
     of the evaluation's split (``options``' held-out size and split seed); the sample rule, judge (llm only) and
     backend only when not the defaults (first, embedded, hf): the keys of files built before they existed stay."""
     judge, sample, sequences = concept_recipe(cfg, hyper)
@@ -128,16 +128,17 @@ def build_settings(cfg: TrainAndEval, hyper: Hyper, selector: str, options: Eval
 def check_judge(cfg: TrainAndEval, hyper: Hyper) -> None:
     """Before any work (of ``train-and-eval``, or of a whole sweep): when the llm selector is to build the
     training concept file (none given, none cached) and its judge is a hub id this offline machine lacks, one
-    line naming it (:func:`harness.concepts.judge_check.require_judge`)."""
-    from harness.concepts.judge_check import offline_missing, require_judge
+    line naming it (:func:`concepts.judge_check.require_judge`)."""
+    from concepts.judge_check import offline_missing, require_judge
 
     corpus, selector = training_setup(cfg, hyper)
     settings = build_settings(cfg, hyper, selector, eval_options_for(cfg, hyper))
     judge = settings.get("judge")
     if cfg.train.concepts is not None or selector != "llm" or not offline_missing(judge):
         return
-    from harness.concepts.concept_cache import concept_cache_path
-    from harness.models import describe_spec, resolved_dtype
+    from concepts.concept_cache import concept_cache_path
+    from harness.lm.load import resolved_dtype
+    from harness.models import describe_spec
 
     dtype = resolved_dtype(cfg.train.device, cfg.train.dtype)
     if concept_cache_path(describe_spec(cfg.train.model), corpus, "train", selector, dtype=dtype, **settings).is_file():
@@ -154,13 +155,13 @@ def concept_file_for(cfg: TrainAndEval, selector: str, corpus: str, settings: di
     if t.concepts is not None:
         path = Path(t.concepts)
     else:
-        from harness.concepts.concept_cache import cached_concept_file
+        from concepts.concept_cache import cached_concept_file
 
         path = cached_concept_file(t.model, corpus, "train", selector, separate_process=True, device=t.device,
                                    dtype=t.dtype, **settings)
     if not cfg.randomize:
         return path
-    from harness.concepts.randomize import randomize_file
+    from concepts.randomize import randomize_file
 
     seed = settings["split_seed"]  # the data's seed, never the training seed: every seed of a grid shares the noise
     noise = path.with_name(f"{path.stem}.noise-v2-seed{seed}.jsonl")  # v2: sets without the original token
@@ -174,7 +175,7 @@ def training_setup(cfg: TrainAndEval, hyper: Hyper) -> tuple[str, str]:
     (a built-in corpus by name, a file by its path), else the profile's corpus and selector."""
     corpus, selector = cfg.train_corpus, cfg.selector
     if cfg.train.concepts is not None and not (corpus and selector):
-        from harness.concepts.concept_file import read_header
+        from concepts.concept_file import read_header
 
         header = read_header(cfg.train.concepts)
         corpus = corpus or header.corpus_spec
@@ -223,7 +224,8 @@ def refresh_leaderboard(results_dir: Path, file: TextIO) -> None:
 
 
 def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEvalResult:
-    from harness.models import describe_spec, dtype_name, load_model, resolved_dtype, with_adapter
+    from harness.lm.load import load_model, resolved_dtype, with_adapter
+    from harness.models import describe_spec, dtype_name
     from harness.runner import evaluate, print_summary, select_tasks
     from trainers.recipe import train
     from trainers.run_folder import CHECKPOINTS, last_checkpoint
@@ -262,7 +264,7 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
              f"sample {settings.get('sample', 'first')})")
     print(f"[1/4] concept file {built if t.concepts is None else f'{t.concepts} (given)'}", file=file)
     concepts = concept_file_for(cfg, selector, corpus, settings)
-    from harness.concepts.concept_file import read_header
+    from concepts.concept_file import read_header
 
     read_header(concepts).check_training_part(concepts)  # as training does, but before the model loads
     seconds["concepts"] = time.perf_counter() - t0

@@ -33,7 +33,8 @@ def run(args) -> int:
         print_summary(summary)
         return 0
     from harness.interop.external import prepare, run_external
-    from harness.models import describe_spec, load_model
+    from harness.lm.load import load_model
+    from harness.models import describe_spec
     from harness.outputs import check_output_folder
 
     check_output_folder(options.results_dir, "--results-dir")

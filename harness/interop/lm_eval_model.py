@@ -49,7 +49,7 @@ class HarnessLM(TemplateLM):
         if lm is None:
             if not spec:
                 raise ValueError("the harness model needs model_args spec=SPEC (a harness model spec)")
-            from harness.models import load_model
+            from harness.lm.load import load_model
 
             lm = load_model(spec, base=base, device=device, dtype=dtype)
         self.lm = lm

@@ -39,7 +39,7 @@ class HarnessEncoder:
     @classmethod
     def load(cls, spec: str, base: str | None = None, device: str = "auto", dtype: str = "auto",
              protocol: "EmbeddingProtocol | None" = None) -> "HarnessEncoder":
-        from harness.models import load_model
+        from harness.lm.load import load_model
 
         return cls(load_model(spec, base=base, device=device, dtype=dtype), protocol)
 

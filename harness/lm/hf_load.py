@@ -10,7 +10,6 @@
 - :func:`attach_adapter` / :func:`adapter_on_loaded` / :func:`wrap_lora`: peft wrappers, for evaluation
   (on fresh weights or on a base already loaded) and for training;
 - :func:`linear_layer_sizes`: the model's linear layers built on the meta device (no weights read);
-- :func:`convert_gguf`: a GGUF checkpoint -> an ordinary safetensors folder (the embedded default);
 - :func:`loading_bars`: transformers' progress bars only for checkpoints large enough to need them.
 
 peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` alias whenever it wraps a model
@@ -25,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -77,7 +75,7 @@ def load_hf(info: "ModelInfo", source: str, device: Any, dtype: Any) -> "HFModel
     cut short are reported before any is read (:func:`check_weight_files`)."""
     from harness.lm.hf import HFModel
     from harness.lm.hf_causal import HFCausalLM
-    from harness.models import load_tokenizer
+    from harness.lm.tokenizer import load_tokenizer
 
     if Path(source).is_dir():
         model_config(source)
@@ -267,49 +265,3 @@ def linear_layer_sizes(source: str) -> list[tuple[str, int, int]]:
         model = AutoModelForCausalLM.from_config(model_config(source))
     return [(name, m.in_features, m.out_features) for name, m in model.named_modules()
             if isinstance(m, torch.nn.Linear)]
-
-
-def convert_gguf(src: Path, gguf_file: str, target: Path) -> None:
-    """Dequantise a GGUF checkpoint and save it as an ordinary safetensors folder (atomically); its bars
-    follow :func:`loading_bars` by the GGUF file's size."""
-    with loading_bars((src / gguf_file).stat().st_size) as shown, _gguf_tensor_bar(shown):
-        _convert_gguf(src, gguf_file, target)
-
-
-@contextlib.contextmanager
-def _gguf_tensor_bar(shown: bool) -> Iterator[None]:
-    """transformers' GGUF reader makes its "Converting and de-quantizing GGUF tensors" bar with tqdm itself,
-    outside its progress-bar setting; when the bars are off, the reader gets a tqdm that starts disabled for
-    the conversion, and its own back after it."""
-    import functools
-
-    from transformers import modeling_gguf_pytorch_utils as gguf_utils
-
-    bar = getattr(gguf_utils, "tqdm", None)
-    if shown or bar is None:
-        yield
-        return
-    gguf_utils.tqdm = functools.partial(bar, disable=True)
-    try:
-        yield
-    finally:
-        gguf_utils.tqdm = bar
-
-
-def _convert_gguf(src: Path, gguf_file: str, target: Path) -> None:
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(src, gguf_file=gguf_file)
-    gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=gguf_file, dtype=torch.float32)
-    config_dict = gguf_model.config.to_dict()
-    config_dict.pop("quantization_config", None)
-    config_dict.pop("_name_or_path", None)
-    model_type = config_dict.pop("model_type")
-    config = AutoConfig.for_model(model_type, **config_dict)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.load_state_dict(gguf_model.state_dict())
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    os.replace(tmp, target)

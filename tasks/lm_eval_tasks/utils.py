@@ -25,9 +25,11 @@ from typing import Any
 
 
 def _heldout(kwargs: dict[str, Any]):
-    from harness.concepts.content_words import cached_content_words
+    from concepts.content_words import cached_content_words
     from harness.corpora import load_corpus
-    from harness.models import describe_spec, load_tokenizer, model_folder
+    from harness.lm.load import model_folder
+    from harness.lm.tokenizer import load_tokenizer
+    from harness.models import describe_spec
     from harness.splits import HELDOUT_SIZE, SPLIT_SEED, split_corpus
 
     source = kwargs.get("tokenizer") or kwargs.get("spec") or kwargs.get("pretrained")
