@@ -1,7 +1,14 @@
-"""Named aggregations from per-item columns to a metric value.
+"""Named aggregations from per-item columns to a metric value, in the :data:`AGGREGATIONS` registry.
 
 Kept numpy/scipy-only (no torch) so ``harness compare`` and the leaderboard can
 recompute metrics on bootstrap resamples from result files alone.
+
+A plugin adds one with :func:`register_aggregation` (the idiom of :mod:`harness.registry`): a name, a
+function of the columns a metric's :class:`~harness.results.Aggregation` names and, optionally, a settings
+dataclass of :func:`harness.config.option` fields, whose values the aggregation record carries
+(``Aggregation(fn, columns, settings={...})``) and which arrive as ``fn(*columns, settings)``. The paired
+bootstrap recomputes a registered aggregation on each resample's rows; only the built-in sum-decomposable
+ones (:data:`SUM_DECOMPOSABLE`) take the faster path of :func:`from_sums`.
 
 - ``spearman(human, score)``: Spearman rank correlation ρ of the two columns (:class:`ResampledSpearman`:
   of many column pairs on bootstrap resamples).
@@ -13,11 +20,46 @@ recompute metrics on bootstrap resamples from result files alone.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
+from harness.registry import Registry
 
+
+@dataclass(frozen=True)
+class Aggregator:
+    """A registered aggregation: ``fn(*columns)``, or ``fn(*columns, settings)`` with a settings class."""
+
+    name: str
+    fn: Callable[..., float]
+    description: str = ""
+    settings: type | None = None
+
+    def __call__(self, columns: list[np.ndarray], settings: Any = ()) -> float:
+        if self.settings is None:
+            return self.fn(*columns)
+        return self.fn(*columns, self.settings(**dict(settings)))
+
+
+# the built-ins register below; plugins are found by walking the plugin packages (harness.plugins). Not in
+# `harness list`: a user never names an aggregation, a task's metrics do.
+AGGREGATIONS: Registry[Aggregator] = Registry("aggregation", discover=True, listed=False)
+
+
+def register_aggregation(name: str, description: str = "", settings: type | None = None):
+    """``@register_aggregation("name", "what it computes")`` over ``fn(*columns)`` (with ``settings``, a
+    dataclass of :func:`harness.config.option` fields: ``fn(*columns, settings)``)."""
+
+    def wrap(fn: Callable[..., float]) -> Callable[..., float]:
+        AGGREGATIONS.register(name, Aggregator(name, fn, description, settings))
+        return fn
+
+    return wrap
+
+
+@register_aggregation("spearman", "Spearman rank correlation of two columns")
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's ρ = Pearson correlation of average ranks (ties share their mean rank); undefined (NaN)
     for fewer than 2 items or a constant side, which the result file then reports as undefined (so
@@ -70,15 +112,18 @@ class ResampledSpearman:
         return rho
 
 
+@register_aggregation("mean", "Σx / n")
 def mean(x: np.ndarray) -> float:
     return float(np.mean(x)) if len(x) else float("nan")
 
 
+@register_aggregation("ratio", "Σnum / Σden")
 def ratio(num: np.ndarray, den: np.ndarray) -> float:
     d = float(np.sum(den))
     return float(np.sum(num)) / d if d else float("nan")
 
 
+@register_aggregation("exp_ratio", "exp(Σnum / Σden)")
 def exp_ratio(num: np.ndarray, den: np.ndarray) -> float:
     r = ratio(num, den)
     return math.exp(r) if not math.isnan(r) else float("nan")
@@ -96,17 +141,12 @@ def from_sums(fn: str, sums: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 
 SUM_DECOMPOSABLE = frozenset({"mean", "ratio", "exp_ratio"})  # what from_sums can compute
-AGGREGATORS: dict[str, Callable[..., float]] = {
-    "spearman": spearman,
-    "mean": mean,
-    "ratio": ratio,
-    "exp_ratio": exp_ratio,
-}
 
 
-def aggregate(fn: str, columns: dict[str, np.ndarray], names: tuple[str, ...] | list[str], index: np.ndarray | None = None) -> float:
-    """Apply aggregation ``fn`` to the named columns, optionally on the rows ``index``."""
+def aggregate(fn: str, columns: dict[str, np.ndarray], names: tuple[str, ...] | list[str], index: np.ndarray | None = None,
+              settings: Any = ()) -> float:
+    """Apply aggregation ``fn`` (with its recorded ``settings``) to the named columns, optionally on the rows ``index``."""
     cols = [np.asarray(columns[n], dtype=float) for n in names]
     if index is not None:
         cols = [c[index] for c in cols]
-    return AGGREGATORS[fn](*cols)
+    return AGGREGATIONS.get(fn)(cols, settings)

@@ -93,7 +93,7 @@ def _rank_layers(items: Items, aggregations: dict[str, Aggregation], block: Comp
         return items, aggregations, block
     old_to_new = {old: new for new, old in ranked.items()}
     columns = {old_to_new.get(c, c): dense_ranks(v) if c in old_to_new else v for c, v in items.columns.items()}
-    aggs = {m: Aggregation(a.fn, tuple(old_to_new.get(c, c) for c in a.columns)) for m, a in aggregations.items()}
+    aggs = {m: replace(a, columns=tuple(old_to_new.get(c, c) for c in a.columns)) for m, a in aggregations.items()}
     originals = {m: aggregations[m] for m, a in aggs.items() if a != aggregations[m]}
     block = replace(block, ranked=ranked, aggregations={**block.aggregations, **originals})
     return Items(ids=items.ids, columns=columns, clusters=items.clusters), aggs, block

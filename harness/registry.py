@@ -1,5 +1,19 @@
 """One typed registry: register, get, list. Duplicate names raise; unknown names
-suggest the nearest registered ones, as in ``did you mean simlex999?``."""
+suggest the nearest registered ones, as in ``did you mean simlex999?``.
+
+The one plugin idiom (tasks, objectives, aggregations; selectors next): a plugin is
+
+- a **name** in the :class:`Registry` of its kind, registered by a module-level call of that kind's
+  register function (``register_task``, ``register_objective``, ``register_aggregation``);
+- its **settings**, a dataclass of :func:`harness.config.option` fields declared once beside it and passed as
+  ``settings=``: the fields become flags (with their help, defaults and checks), reach the plugin as a typed
+  instance and land in the records, by the machinery of :mod:`harness.config` (:meth:`Registry.settings_classes`
+  lists them);
+- found by **discovery**: :mod:`harness.plugins` walks the built-in plugin packages and the ``harness.plugins``
+  entry points, so a new plugin is one module and nothing else. A registry made with ``discover=True`` runs that
+  discovery the first time it is asked for a name it lacks or for its full list, so a lookup never depends on
+  which plugin modules happen to have been imported already.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +32,18 @@ class Registry(Generic[T]):
     Every registry is also listed in :data:`REGISTRIES` by kind, so ``harness list`` can show
     the plugins of every kind without importing the packages that define them."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, discover: bool = False, listed: bool = True) -> None:
         self.kind = kind
+        self.discover = discover  # a miss or a full listing first imports every plugin (harness.plugins)
+        self.listed = listed  # shown by ``harness list`` (kinds a user names on the command line)
         self._items: dict[str, T] = {}
         REGISTRIES.setdefault(kind, self)  # the first registry of a kind is the real one
+
+    def _load(self) -> None:
+        if self.discover:
+            from harness.plugins import load_plugins
+
+            load_plugins()
 
     def register(self, name: str, item: T) -> T:
         if name in self._items:
@@ -30,6 +52,8 @@ class Registry(Generic[T]):
         return item
 
     def get(self, name: str) -> T:
+        if name not in self._items:
+            self._load()
         if name not in self._items:
             raise UserError(self.unknown_message(name))
         return self._items[name]
@@ -41,19 +65,29 @@ class Registry(Generic[T]):
         return f"unknown {self.kind} {name!r}{hint} (known: {known})"
 
     def names(self) -> list[str]:
+        self._load()
         return sorted(self._items)
 
     def registered(self) -> list[T]:
         """Every registered object, in registration order."""
+        self._load()
         return list(self._items.values())
 
+    def settings_classes(self) -> list[type]:
+        """The settings dataclasses the registered plugins declare (their ``settings``), once each, in
+        registration order."""
+        return list(dict.fromkeys(s for s in (getattr(i, "settings", None) for i in self.registered()) if s is not None))
+
     def __contains__(self, name: object) -> bool:
+        if name not in self._items:
+            self._load()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._load()
         return len(self._items)
 
 

@@ -107,8 +107,9 @@ def _non_finite_items(columns: dict[str, list[Any]]) -> list[str]:
 
 
 def _aggregation_problems(aggregations: Any, items: Any) -> list[str]:
-    """Each aggregation names a known function and columns the items hold (what the bootstrap recomputes)."""
-    from harness.aggregate import AGGREGATORS
+    """Each aggregation names a registered function (a plugin's too: :data:`~harness.aggregate.AGGREGATIONS`
+    discovers them), columns the items hold (what the bootstrap recomputes) and settings that function accepts."""
+    from harness.aggregate import AGGREGATIONS
 
     if aggregations is None:
         return []
@@ -116,10 +117,30 @@ def _aggregation_problems(aggregations: Any, items: Any) -> list[str]:
         return ["'aggregations' must be an object"]
     columns = items.get("columns") if isinstance(items, dict) and isinstance(items.get("columns"), dict) else {}
     for metric, agg in aggregations.items():
-        if not (isinstance(agg, dict) and agg.get("fn") in AGGREGATORS and isinstance(agg.get("columns"), list)
+        if not (isinstance(agg, dict) and isinstance(agg.get("fn"), str) and agg["fn"] in AGGREGATIONS
+                and isinstance(agg.get("columns"), list)
                 and all(isinstance(c, str) and (not columns or c in columns) for c in agg["columns"])):
-            return [f"aggregation of {metric!r:.60} must name one of {', '.join(AGGREGATORS)} and columns of 'items'"]
+            known = ", ".join(a.name for a in AGGREGATIONS.registered())
+            return [f"aggregation of {metric!r:.60} must name one of {known} and columns of 'items'"]
+        problem = _settings_problem(AGGREGATIONS.get(agg["fn"]).settings, agg.get("settings"))
+        if problem:
+            return [f"aggregation of {metric!r:.60}: {problem}"]
     return []
+
+
+def _settings_problem(cls: type | None, given: Any) -> str | None:
+    """Why recorded aggregation settings ``given`` do not fit the aggregation's settings class ``cls``."""
+    if given is None:
+        return None
+    if cls is None or not isinstance(given, dict):
+        return "'settings' must be an object of the aggregation's own settings"
+    from harness.errors import UserError
+
+    try:
+        cls(**given)  # a settings class that runs check_fields refuses a value out of its bounds
+    except (TypeError, ValueError, UserError) as exc:
+        return f"settings {str(exc).splitlines()[0]:.120}"
+    return None
 
 
 def _name_problem(what: str, value: Any) -> list[str]:

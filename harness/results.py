@@ -57,13 +57,24 @@ def split_layer(name: str) -> tuple[str, int | None]:
 
 @dataclass(frozen=True)
 class Aggregation:
-    """``metric = AGGREGATORS[fn](*[items.columns[c] for c in columns])`` (:mod:`harness.aggregate`)."""
+    """``metric = AGGREGATIONS.get(fn)(*[items.columns[c] for c in columns])`` (:mod:`harness.aggregate`);
+    ``settings``: a registered aggregation's own settings (a plugin's), recorded beside ``fn`` so every
+    recomputation uses the values the metric was computed with (none: no ``settings`` key, as always)."""
 
     fn: str
     columns: tuple[str, ...]
+    settings: tuple[tuple[str, Any], ...] = ()  # given as a dict: kept as sorted pairs (hashable)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.settings, dict):
+            object.__setattr__(self, "settings", tuple(sorted(self.settings.items())))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fn": self.fn, "columns": list(self.columns)}
+        return {"fn": self.fn, "columns": list(self.columns), **({"settings": dict(self.settings)} if self.settings else {})}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Aggregation:
+        return cls(str(d["fn"]), tuple(d["columns"]), dict(d.get("settings") or {}))
 
 
 @dataclass
@@ -160,7 +171,7 @@ class Compaction:
                    source_items=int(d.get("source_items") or 0), summed=tuple(d.get("summed") or ()),
                    items_column=d.get("items_column"), ranked=dict(_dict(d.get("ranked"))),
                    dropped=tuple(d.get("dropped") or ()),
-                   aggregations={m: Aggregation(str(a["fn"]), tuple(a["columns"])) for m, a in aggs.items()})
+                   aggregations={m: Aggregation.from_dict(a) for m, a in aggs.items()})
 
 
 _TYPED = ("schema_version", "task", "variant", "model", "metrics", "undefined", "main_metric", "higher_is_better",
@@ -232,7 +243,7 @@ class ResultRecord:
             metrics={k: None if v is None else float(v) for k, v in d["metrics"].items()},
             undefined={str(k): str(v) for k, v in _dict(d.get("undefined")).items()}, main_metric=str(d["main_metric"]),
             higher_is_better={k: v for k, v in (hib or {}).items() if isinstance(v, bool)},
-            aggregations={m: Aggregation(str(a["fn"]), tuple(a["columns"])) for m, a in aggs.items()},
+            aggregations={m: Aggregation.from_dict(a) for m, a in aggs.items()},
             protocol=_dict(d.get("protocol")), data=_dict(d.get("data")),
             seed=d.get("seed") if isinstance(d.get("seed"), int) else None, options=_dict(d.get("options")),
             provenance={k: v for k, v in d.items() if k not in _TYPED},

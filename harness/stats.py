@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -102,11 +103,12 @@ def pair_items(rec_a: ResultRecord, rec_b: ResultRecord, unit: str = "sequence")
     return PairedItems(cols_a, cols_b, codes, int(codes.max()) + 1, "sequence", n_items, np.argsort(ib))
 
 
-def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n_resamples: int,
+def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str], Any]], n_resamples: int,
                     seed: int) -> np.ndarray:
-    """(n_resamples, len(metrics)): metric(B) − metric(A) on each resample of units."""
+    """(n_resamples, len(metrics)): metric(B) − metric(A) on each resample of units; ``metrics`` holds
+    (name, aggregation, its columns, its recorded settings)."""
     C = p.n_units
-    summed = [j for j, (_, fn, _) in enumerate(metrics) if fn in SUM_DECOMPOSABLE]
+    summed = [j for j, (_, fn, _, _) in enumerate(metrics) if fn in SUM_DECOMPOSABLE]
     gathered = [j for j in range(len(metrics)) if j not in summed]
     ranked = [j for j in gathered if metrics[j][1] == "spearman"]  # all at once per resample
     rank_pairs = [(metrics[j][2][0], metrics[j][2][1]) for j in ranked]
@@ -134,11 +136,11 @@ def resampled_diffs(p: PairedItems, metrics: list[tuple[str, str, list[str]]], n
             offsets = np.repeat(starts[draw] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
             idx = members[offsets + np.arange(int(lens.sum()))]
             for j in gathered:
-                _, fn, names = metrics[j]
-                diffs[r, j] = aggregate(fn, p.cols_b, names, idx) - aggregate(fn, p.cols_a, names, idx)
+                _, fn, names, settings = metrics[j]
+                diffs[r, j] = aggregate(fn, p.cols_b, names, idx, settings) - aggregate(fn, p.cols_a, names, idx, settings)
     count = totals[:, -1]
     for j in summed:
-        _, fn, names = metrics[j]
+        _, fn, names, _ = metrics[j]
         side = {s: totals[:, [keys.index((s, c)) for c in names]] for s in "ab"}
         diffs[:, j] = from_sums(fn, side["b"], count) - from_sums(fn, side["a"], count)
     return diffs
@@ -153,14 +155,15 @@ def paired_bootstrap(rec_a: ResultRecord, rec_b: ResultRecord, n_resamples: int 
             raise UserError(f"{rec.task} result of {rec.model.name} has no per-item values to bootstrap")
     rec_a, rec_b = comparable(rec_a, rec_b, unit)
     p = pair_items(rec_a, rec_b, unit)
-    metrics = [(m, agg.fn, list(agg.columns)) for m, agg in rec_b.aggregations.items() if m in rec_a.aggregations]
+    metrics = [(m, agg.fn, list(agg.columns), agg.settings) for m, agg in rec_b.aggregations.items()
+               if m in rec_a.aggregations]
     diffs = resampled_diffs(p, metrics, n_resamples, seed)
     alpha = (1 - confidence) / 2
     hib = rec_b.higher_is_better
     out = []
-    for j, (metric, fn, names) in enumerate(metrics):
-        a_full = aggregate(fn, p.cols_a, names)
-        b_full = aggregate(fn, p.cols_b, names)
+    for j, (metric, fn, names, settings) in enumerate(metrics):
+        a_full = aggregate(fn, p.cols_a, names, settings=settings)
+        b_full = aggregate(fn, p.cols_b, names, settings=settings)
         d = diffs[:, j][np.isfinite(diffs[:, j])]
         if not (len(d) and math.isfinite(a_full) and math.isfinite(b_full)):
             continue  # undefined on these items (e.g. a correlation of constant values): nothing to compare

@@ -3,7 +3,10 @@
 A task declares its name, description, metrics (each with ``higher_is_better`` and the
 :class:`~harness.results.Aggregation` that recomputes it from per-item columns: lm-eval's
 ``MetricSpec`` idea), main metric, its data files by split (:class:`~harness.data.DataFile`, with
-checksum and parser) and its own command-line options (:class:`TaskOption`). It turns a loaded
+checksum and parser) and its own command-line options: :class:`TaskOption` s, or a settings dataclass of
+:func:`harness.config.option` fields (``settings=``, the idiom of :mod:`harness.registry`; a task family's
+shared settings, e.g. :class:`tasks.heldout.HeldoutSettings`, are one such class), read back typed with
+:meth:`EvalContext.settings`. It turns a loaded
 model into :class:`TaskOutput` s; the runner (:mod:`harness.runner`) writes them. The engine learns
 options and data files from the registered tasks (:func:`declared_options`, :func:`declared_data`),
 never from a table of its own.
@@ -15,11 +18,11 @@ What a task sees besides the model is an :class:`EvalContext`: the run's :class:
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from harness.config import AT_LEAST_1, NO_CHECK, SEED, Check, add_flag, option
+from harness.config import AT_LEAST_1, NO_CHECK, SEED, Check, add_flag, builtin_type, option, option_fields, spec_of
 from harness.errors import UserError
 from harness.registry import Registry
 from harness.results import Aggregation, Items
@@ -65,6 +68,22 @@ class TaskOption:
         add_flag(parser, self.flag, self.name, self.default, self.help, self.type, self.choices, check=self.check)
 
 
+def settings_options(cls: type) -> tuple[TaskOption, ...]:
+    """The task options of settings dataclass ``cls``: one per :func:`harness.config.option` field, named by
+    the field (its flag ``--`` + name with ``-``), with its help, default, type, choices and check."""
+    out = []
+    for f in option_fields(cls):
+        spec, default = spec_of(f), (None if f.default is MISSING else f.default)
+        out.append(TaskOption(f.name, spec.help, type=spec.type or builtin_type(default), default=default,
+                              choices=spec.choices, check=spec.check))
+    return tuple(out)
+
+
+def task_settings(cls: type, options: EvalOptions) -> Any:
+    """Settings dataclass ``cls`` from the run's task option values (a value not given: the field's default)."""
+    return cls(**{f.name: options.task_option(f.name, f.default) for f in fields(cls) if f.default is not MISSING})
+
+
 @dataclass
 class TaskOutput:
     """What one task run produced for one model (and one variant, e.g. one corpus): values of declared
@@ -89,7 +108,8 @@ class Task:
     runs: a setting that does not fit the model (a layer out of range) fails before anything is written.
     ``requires`` names model capabilities: ``"hidden_states"`` (any model), ``"causal_lm"``
     (next-token logits; not sentence encoders). ``data`` maps a split to its benchmark file;
-    ``default_split`` is the one read without options (the main job's).
+    ``default_split`` is the one read without options (the main job's). ``settings``: a dataclass of
+    :func:`harness.config.option` fields whose options follow ``options`` (:attr:`all_options`).
     """
 
     name: str
@@ -103,11 +123,17 @@ class Task:
     options: tuple[TaskOption, ...] = ()
     data: dict[str, DataFile] = field(default_factory=dict)
     default_split: str = "test"
+    settings: type | None = None
 
     def __post_init__(self) -> None:
         names = {m.name for m in self.metrics}
         assert self.main_metric in names, f"{self.name}: main metric not among metrics"
         assert not self.data or self.default_split in self.data, f"{self.name}: no data file for its default split"
+
+    @property
+    def all_options(self) -> tuple[TaskOption, ...]:
+        """``options``, then those of ``settings``: the flags this task adds."""
+        return self.options + (settings_options(self.settings) if self.settings is not None else ())
 
     @property
     def higher_is_better(self) -> dict[str, bool]:
@@ -146,11 +172,11 @@ def aggregations(metrics: tuple[Metric, ...]) -> dict[str, Aggregation]:
     return {m.name: m.aggregation for m in metrics if m.aggregation is not None}
 
 
-TASKS: Registry[Task] = Registry("task")
+TASKS: Registry[Task] = Registry("task", discover=True)  # found by walking tasks/ (harness.plugins)
 
 
 def register_task(task: Task) -> Task:
-    for opt in task.options:  # one flag, one meaning: a name two tasks declare must be the same option
+    for opt in task.all_options:  # one flag, one meaning: a name two tasks declare must be the same option
         for other in declared_options():
             if other.name == opt.name and other != opt:
                 raise ValueError(f"task {task.name} declares option {opt.flag} unlike an earlier task")
@@ -159,17 +185,11 @@ def register_task(task: Task) -> Task:
 
 def declared_options() -> list[TaskOption]:
     """Every option of the registered tasks (built-in and plugins), once, in registration order."""
-    from harness.plugins import load_plugins
-
-    load_plugins()
-    return list({o.name: o for t in TASKS.registered() for o in t.options}.values())
+    return list({o.name: o for t in TASKS.registered() for o in t.all_options}.values())
 
 
 def declared_data() -> list[tuple[Task, str, DataFile]]:
     """(task, split, data file) of every registered task's benchmark files (built-in and plugins)."""
-    from harness.plugins import load_plugins
-
-    load_plugins()
     return [(t, split, df) for t in TASKS.registered() for split, df in t.data.items()]
 
 
@@ -219,23 +239,6 @@ class EvalOptions:
         value = self.task_options.get(name)
         return default if value is None else value
 
-    def heldout_limit(self) -> int | None:
-        """Cap on held-out sequences of corpus-based tasks: the smaller of --limit and --heldout-limit."""
-        caps = [c for c in (self.limit, self.task_option("heldout_limit")) if c]
-        return min(caps) if caps else None
-
-    def heldout_size(self) -> int:
-        """Held-out sequences split off each corpus (--heldout-size)."""
-        from harness.splits import HELDOUT_SIZE
-
-        return int(self.task_option("heldout_size", HELDOUT_SIZE))
-
-    def split_seed(self) -> int:
-        """Seed of every corpus split (--split-seed): fixed, never ``seed``, so held-out sets do not move with it."""
-        from harness.splits import SPLIT_SEED
-
-        return int(self.task_option("split_seed", SPLIT_SEED))
-
     def recorded(self) -> dict[str, Any]:
         d = asdict(self)
         d["results_dir"] = str(self.results_dir)
@@ -266,6 +269,10 @@ class EvalContext:
         if name not in declared:
             raise KeyError(f"no registered task declares option {name!r}")
         return self.options.task_option(name, declared[name].default)
+
+    def settings(self, cls: type) -> Any:
+        """The settings dataclass ``cls`` a task declared (``Task(settings=cls)``), from the values given."""
+        return task_settings(cls, self.options)
 
     def base_model(self) -> LanguageModel:
         if self._base_model is None:

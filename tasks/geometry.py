@@ -29,6 +29,7 @@ from harness.results import Aggregation, Items
 from harness.task import Metric, Task, TaskOutput, register_task
 from tasks.geometry_data import OPTIONS, ConceptVariants, GeometryInputs, GeometryPlan, data_block, inputs_of, prepare, \
     protocol_block
+from tasks.heldout import HeldoutSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.lm.interface import LanguageModel
@@ -94,7 +95,7 @@ register_task(Task(
              Metric("inter", False, "mean cosine over all pairs from different concepts",
                     Aggregation("mean", ("inter_item",)))),
     main_metric="clustering_score", run=run_clustering, prepare=prepare, requires=frozenset({"causal_lm"}),
-    options=OPTIONS))
+    options=OPTIONS, settings=HeldoutSettings))
 
 register_task(Task(
     name="centroid_similarity",
@@ -102,4 +103,4 @@ register_task(Task(
     metrics=(Metric("centroid_similarity", False, "mean pairwise cosine across concept centroids",
                     Aggregation("mean", ("item",))),),
     main_metric="centroid_similarity", run=run_centroids, prepare=prepare, requires=frozenset({"causal_lm"}),
-    options=OPTIONS))
+    options=OPTIONS, settings=HeldoutSettings))

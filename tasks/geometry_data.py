@@ -21,7 +21,7 @@ from concepts.selectors.llm import JUDGE_BACKENDS
 from harness.errors import UserError
 from harness.config import AT_LEAST_1
 from harness.task import TaskOption
-from tasks.heldout import HELDOUT_OPTIONS
+from tasks.heldout import HeldoutSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
@@ -42,8 +42,7 @@ OPTIONS = (
                                  "train-and-eval and sweep: the training judge)"),
     TaskOption("geometry_judge_backend", "what runs --geometry-judge: hf (default) or vllm (train-and-eval and sweep: "
                                          "the training backend)", choices=JUDGE_BACKENDS),
-    *HELDOUT_OPTIONS,
-)
+)  # and those of HeldoutSettings (the tasks' settings=)
 
 
 @dataclass(frozen=True)
@@ -122,12 +121,13 @@ def settings_of(ctx: "EvalContext") -> dict[str, Any]:
     samples = int(ctx.option("geometry_samples"))
     if samples < 2:
         raise UserError("--geometry-samples must be at least 2")
-    if ctx.options.heldout_limit():
-        samples = min(samples, ctx.options.heldout_limit())
+    heldout = ctx.settings(HeldoutSettings)
+    if heldout.sequence_limit(ctx.options.limit):
+        samples = min(samples, heldout.sequence_limit(ctx.options.limit))
     return {"corpus": ctx.option("geometry_corpus") or DEFAULT_CORPUS,
             "selector": ctx.option("geometry_selector") or DEFAULT_SELECTOR,
             "concepts": ctx.option("geometry_concepts"), "samples": samples,
-            "heldout_size": ctx.options.heldout_size(), "split_seed": ctx.options.split_seed(),
+            "heldout_size": heldout.heldout_size, "split_seed": heldout.split_seed,
             "judge": ctx.option("geometry_judge"), "judge_backend": ctx.option("geometry_judge_backend")}
 
 
@@ -137,7 +137,7 @@ def _build_settings(ctx: "EvalContext", settings: dict[str, Any]) -> dict[str, A
     defaults: the cache keys of the builds made before these options existed stay the same)."""
     llm = settings["selector"] == "llm"
     judge = {"judge": settings["judge"], "judge_backend": settings["judge_backend"]} if llm else {}
-    return {"limit": ctx.options.heldout_limit(), "heldout_size": settings["heldout_size"],
+    return {"limit": ctx.settings(HeldoutSettings).sequence_limit(ctx.options.limit), "heldout_size": settings["heldout_size"],
             "split_seed": settings["split_seed"], **{k: v for k, v in judge.items() if v not in (None, "hf")}}
 
 

@@ -36,7 +36,7 @@ from harness.errors import UserError
 from harness.results import Aggregation, Items
 from harness.config import NAMES
 from harness.task import Metric, Task, TaskOption, TaskOutput, register_task
-from tasks.heldout import HELDOUT_OPTIONS
+from tasks.heldout import HeldoutSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from concepts.content_words import ContentWords
@@ -61,7 +61,7 @@ CORPUS_OPTION = TaskOption("corpus", "comma-separated corpora for content_word_p
                                      "openwebtext, or .txt/.jsonl files (default: wiki,lee; train-and-eval and sweep: "
                                      "the training corpus, then its out-of-domain partner: wiki -> lee, c4 <-> "
                                      "openwebtext, a file -> lee)", check=NAMES)
-OPTIONS = (CORPUS_OPTION, *HELDOUT_OPTIONS)
+OPTIONS = (CORPUS_OPTION,)  # and those of HeldoutSettings (settings=)
 
 
 @dataclass
@@ -97,9 +97,8 @@ def prepare(ctx: "EvalContext") -> list[HeldOut]:
     from harness.corpora import load_corpus
     from harness.splits import split_corpus
 
-    heldout_size = ctx.options.heldout_size()
-    split_seed = ctx.options.split_seed()
-    limit = ctx.options.heldout_limit()
+    heldout = ctx.settings(HeldoutSettings)
+    heldout_size, split_seed, limit = heldout.heldout_size, heldout.split_seed, heldout.sequence_limit(ctx.options.limit)
     key = ("lm_heldout", tuple(corpus_names(ctx)), heldout_size, split_seed, limit)  # one context: one model
     if key not in ctx.shared:
         out = []
@@ -202,11 +201,11 @@ register_task(Task(
     description="perplexity and accuracy of next-token prediction on content words (whole-word nouns, "
                 "verbs, adjectives) of each corpus's held-out set",
     metrics=METRICS, main_metric="perplexity", run=make_run(True), prepare=prepare,
-    requires=frozenset({"causal_lm"}), options=OPTIONS,
+    requires=frozenset({"causal_lm"}), options=OPTIONS, settings=HeldoutSettings,
 ))
 register_task(Task(
     name="global_ppl",
     description="perplexity and accuracy of next-token prediction on every token of each corpus's held-out set",
     metrics=METRICS, main_metric="perplexity", run=make_run(False), prepare=prepare,
-    requires=frozenset({"causal_lm"}), options=OPTIONS,
+    requires=frozenset({"causal_lm"}), options=OPTIONS, settings=HeldoutSettings,
 ))

@@ -3,7 +3,8 @@
 Tests never touch the network: the hub is offline, benchmark files come from
 ``shared/data`` beside the project (or ``HARNESS_DATA_DIR``) and the packages.
 Nothing imports this module: helpers that tests import live in modules of their own
-(``tiny_models``, ``trainer_fixtures``, ...), imported by name from ``tests/``.
+(``task_fixtures``, ``trainer_fixtures``, ...), imported by name from ``tests/``, and in :mod:`harness.testing`
+(the tiny model, fixture files), which plugin authors use too.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def smollm2_tokenizer(smollm2_folder):
 @pytest.fixture()
 def tiny_llama(smollm2_tokenizer):
     """A tiny random Llama with the real SmolLM2 tokenizer behind the model interface, on the CPU."""
-    from tiny_models import tiny_lm
+    from harness.testing import tiny_lm
 
     return tiny_lm(smollm2_tokenizer)
 

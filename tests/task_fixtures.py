@@ -1,9 +1,12 @@
 """Fixture data for every built-in task, written by the tests: benchmark files in their original formats
-(a few pairs each), a small corpus, and held-out concept sets for a tokenizer."""
+(a few pairs each) and held-out concept sets for a tokenizer; the tiny model and the generic writers (a data
+file, a small corpus) are in :mod:`harness.testing`."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from harness.testing import write_data_file
 
 # Benchmark files by DataFile key, in each file's original format (header lines included).
 PAIRS = [("car", "automobile", 9.1), ("coast", "shore", 8.7), ("cup", "mug", 7.9), ("king", "queen", 7.0),
@@ -20,18 +23,8 @@ BENCHMARKS = {
 def write_benchmarks(folder: Path, data_files) -> Path:
     """``folder`` laid out like shared/data, holding the fixture of every DataFile in ``data_files``."""
     for df in data_files:
-        path = folder / df.relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(BENCHMARKS[df.key], encoding="utf-8")
+        write_data_file(folder, df, BENCHMARKS[df.key])
     return folder
-
-
-def write_corpus(path: Path, documents: int = 12) -> Path:
-    """A .txt corpus of ``documents`` paragraphs of plain English sentences (content words in each)."""
-    paragraphs = [f"The old farmer {k} walked across the green field to the river. He carried a heavy basket of "
-                  f"fresh apples and sold them at the busy market before the evening rain." for k in range(documents)]
-    path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    return path
 
 
 SENTENCES = [  # text, content word, synonyms (each the first token of " " + synonym)

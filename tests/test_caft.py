@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tiny_models import tiny_llama_model
+from harness.testing import tiny_llama_model
 from trainers import caft_stage1
 from trainers.caft import CaftSettings, build_heads
 from trainers.data import TrainExample

@@ -131,7 +131,7 @@ def test_adapter_of_the_default_model_differs_from_base(capsys, tmp_path, smollm
 
 
 def test_adapter_whose_base_does_not_fit(capsys, tmp_path, smollm2_folder):
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
 
     _save_adapter(tiny_llama_model(49152), tmp_path / "tiny-adapter", "smollm2-135m")
     code, _, err = run_cli(capsys, "eval", "--model", str(tmp_path / "tiny-adapter"), "--tasks", "wordsim353",

@@ -169,7 +169,7 @@ def test_the_cache_key_holds_the_dtype_the_sets_are_built_in(tiny_llama, tiny_fo
     from concepts.concept_cache import concept_cache_path
     from harness.corpora import load_corpus
     from harness.models import describe_spec
-    from tiny_models import tiny_lm, tiny_llama_model
+    from harness.testing import tiny_lm, tiny_llama_model
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     corpus = load_corpus(str(corpus_file))

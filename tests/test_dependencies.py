@@ -96,7 +96,7 @@ def test_from_pretrained_takes_dtype(tmp_path):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
 
     tiny_llama_model(64).save_pretrained(tmp_path)
     assert AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.bfloat16).dtype == torch.bfloat16

@@ -229,7 +229,7 @@ def _record_backbone_calls(lm) -> list[tuple]:
 
 
 def _tiny(tokenizer, seed: int, name: str):
-    from tiny_models import tiny_lm
+    from harness.testing import tiny_lm
 
     return tiny_lm(tokenizer, seed=seed, name=name)
 
@@ -337,7 +337,7 @@ def test_prepare_loads_no_model_and_run_builds_the_missing_file_with_the_evaluat
     with the model being evaluated (never another copy), and both tasks use it."""
     import concepts.concept_cache as concept_cache
     import harness.lm.hf_load as hf_load
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
     from harness.lm.hf_causal import HFCausalLM
     from harness.models import describe_spec, dtype_name
     from harness.runner import evaluate

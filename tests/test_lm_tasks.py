@@ -90,7 +90,7 @@ def test_comparison_against_the_base_model(tiny_llama, tmp_path, capsys):
 
     from harness.lm.hf_load import wrap_lora
     from harness.runner import print_summary
-    from tiny_models import tiny_llama_model, tiny_lm
+    from harness.testing import tiny_llama_model, tiny_lm
 
     opts = options(tmp_path, limit=3)
     base = evaluate("tiny-llama", "content_word_ppl,global_ppl", opts, lm=tiny_llama)

@@ -49,7 +49,7 @@ def test_an_old_base_result_is_neither_reference_nor_reused(tiny_llama, tmp_path
     from peft import LoraConfig
 
     from harness.lm.hf_load import wrap_lora
-    from tiny_models import tiny_llama_model, tiny_lm
+    from harness.testing import tiny_llama_model, tiny_lm
     from workflows.base_results import missing_base_tasks
 
     options = EvalOptions(results_dir=tmp_path / "results", limit=20)

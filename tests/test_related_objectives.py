@@ -167,7 +167,7 @@ def test_gradients_reach_the_lora_weights_and_the_caft_joint_heads():
     is 0 while B is at its zero init) gets a gradient, and caft-joint's auxiliary term alone reaches both the heads
     and the LoRA weights."""
     from harness.lm.hf_train import output_embedding
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
     from trainers.profiles import resolve_profile
     from trainers.trainer import add_lora
 

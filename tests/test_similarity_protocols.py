@@ -41,7 +41,7 @@ def test_layers_all_scores_every_layer_and_keeps_the_main_metric(tiny_llama, dat
 def test_paired_bootstrap_compares_every_layer(smollm2_tokenizer, data_dir, tmp_path):
     from harness.runner import evaluate
     from harness.stats import paired_bootstrap
-    from tiny_models import tiny_lm
+    from harness.testing import tiny_lm
 
     a, b = (evaluate(lm.info.spec, "wordsim353", _options(tmp_path / lm.info.name, data_dir, layers="0,2"), lm=lm).records[0]
             for lm in (tiny_lm(smollm2_tokenizer, seed=0, name="a"), tiny_lm(smollm2_tokenizer, seed=1, name="b")))
@@ -107,7 +107,7 @@ def test_leaderboard_draws_layer_profiles_and_ci_bars_and_shows_a_chosen_layer(s
     from leaderboard.reader import read_summaries
     from leaderboard.render import format_value
     from leaderboard.table import build_table
-    from tiny_models import tiny_lm
+    from harness.testing import tiny_lm
 
     base = tiny_lm(smollm2_tokenizer, seed=0, name="tiny-base")
     adapter = tiny_lm(smollm2_tokenizer, seed=1, name="tiny-concept", kind="adapter", base="tiny-base",

@@ -13,7 +13,8 @@ from harness.aggregate import aggregate
 from harness.plugins import load_plugins
 from harness.results import Items
 from harness.task import TASKS, EvalOptions, Metric, Task, TaskOutput, declared_data
-from task_fixtures import write_benchmarks, write_concept_file, write_corpus
+from harness.testing import write_corpus
+from task_fixtures import write_benchmarks, write_concept_file
 
 load_plugins()
 

@@ -96,7 +96,7 @@ def family_corpus(tmp_path):
 
 
 def family_model(family: str):
-    from tiny_models import tiny_lm
+    from harness.testing import tiny_lm
 
     return tiny_lm(family_tokenizer(family), name=f"tiny-{family}")
 
@@ -138,7 +138,7 @@ def test_a_tokenizer_whose_word_starts_cannot_be_read_fails_loudly(tmp_path, fam
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
     from harness.cli import main
 
     words = sorted(set(TRAINING_TEXT.replace(".", " . ").replace(",", " , ").split()))

@@ -320,7 +320,7 @@ def test_peft_reads_the_checkpointing_alias_without_a_warning_once_the_harness_w
     from peft import LoraConfig, PeftModel
 
     from harness.lm.hf_load import wrap_lora
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -339,7 +339,7 @@ def test_saving_the_adapter_of_the_embedded_default_names_its_hub_id_and_warns_n
     the harness alias; saving it offline warns nothing, and harness reads it back as the embedded default."""
     import warnings
 
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
     from trainers.profiles import resolve_profile
     from trainers.recipe import save_adapter
     from trainers.trainer import add_lora

@@ -11,7 +11,7 @@ TARGETS_PER_SEQ = 4
 
 
 def write_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
-    from tiny_models import tiny_llama_model
+    from harness.testing import tiny_llama_model
 
     model = tiny_llama_model(len(tokenizer), seed=seed)
     model.save_pretrained(folder)

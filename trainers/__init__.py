@@ -4,7 +4,8 @@
   in the :data:`~trainers.objectives.OBJECTIVES` registry (``ntp``, ``concept``, ...) and the
   settings they read (:class:`~trainers.objectives.ObjectiveSettings`); imported at CLI start-up,
   so it imports torch only inside functions.
-- the objectives of related work, registered when this package is imported: :mod:`trainers.caft` (``caft``, as
+- the objectives of related work, each registered by its own module (found by :mod:`harness.plugins`, which walks
+  this package and imports the modules that register something): :mod:`trainers.caft` (``caft``, as
   published: heads from :mod:`trainers.caft_heads`, trained first by :mod:`trainers.caft_stage1`),
   :mod:`trainers.caft_joint` (``caft-joint``, a one-stage variant), :mod:`trainers.beyond_tokens` (``synonym-augment``, ``alternatives``), :mod:`trainers.weighted_ce`
   (``weighted-ce``).
@@ -18,5 +19,3 @@
 
 ``train-and-eval`` and ``sweep``, which also build concept files and evaluate, are in :mod:`workflows`.
 """
-
-from trainers import beyond_tokens, caft, caft_joint, weighted_ce  # noqa: E402,F401 - they register their objectives

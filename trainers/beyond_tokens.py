@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from harness.config import option
 from harness.errors import UserError
-from trainers.objectives import (ConceptBatch, LossOutput, ObjectiveSettings, _floats, combine, concept_logprob,
+from trainers.objectives import (ConceptBatch, LossOutput, ObjectiveSettings, to_floats, combine, concept_logprob,
                                  ntp_terms, register_objective)
 
 
@@ -72,7 +72,7 @@ def alternatives_objective(logits, labels, concepts: ConceptBatch | None, settin
     base = combine(ntp, None, None, settings)
     import torch
 
-    return LossOutput(loss=base.loss + weight * term, logs={**base.logs, **_floats(
+    return LossOutput(loss=base.loss + weight * term, logs={**base.logs, **to_floats(
         alternatives_loss=term, n_alternative_targets=torch.tensor(n_alt))})
 
 

@@ -72,7 +72,7 @@ def _frozen_heads_class():
     import torch
 
     from trainers.caft_heads import head_losses, schedule, weighted_sum
-    from trainers.objectives import _floats
+    from trainers.objectives import to_floats
 
     class FrozenHeads(torch.nn.Module):
         """``forward(hidden, labels, output_embeddings, progress) -> LossOutput``: the auxiliary term of the
@@ -89,7 +89,7 @@ def _frozen_heads_class():
             s = schedule(self.settings.caft_schedule, progress)
             weight = self.settings.caft_coef * s if self.training else 0.0
             logs = {f"caft_head{i}_loss": loss for i, loss in enumerate(losses, start=1)}
-            return LossOutput(loss=weight * aux, logs=_floats(caft_loss=aux, caft_weight=aux.new_tensor(weight),
+            return LossOutput(loss=weight * aux, logs=to_floats(caft_loss=aux, caft_weight=aux.new_tensor(weight),
                                                               **logs))
 
         def release(self) -> None:

@@ -26,7 +26,7 @@ from functools import cache
 
 from harness.config import option
 from harness.errors import UserError
-from trainers.objectives import (LossOutput, ObjectiveSettings, _floats, combine, ntp_objective, ntp_terms,
+from trainers.objectives import (LossOutput, ObjectiveSettings, to_floats, combine, ntp_objective, ntp_terms,
                                  register_objective)
 
 
@@ -94,7 +94,7 @@ def _heads_class():
                 loss_i = combine(ntp_terms(logits, labels[:, i:]), None, None, _NO_SETTINGS).loss
                 total = total + self.coef * self.decay ** i * loss_i
                 logs[f"caft_joint_head{i}_loss"] = loss_i
-            return LossOutput(loss=total, logs=_floats(caft_joint_loss=total, **logs))
+            return LossOutput(loss=total, logs=to_floats(caft_joint_loss=total, **logs))
 
     return Heads
 

@@ -66,7 +66,7 @@ class ConceptBatch:
 
 def declared_settings() -> list[type]:
     """The settings classes of the registered objectives (:attr:`Objective.settings`)."""
-    return list(dict.fromkeys(o.settings for o in OBJECTIVES.registered() if o.settings is not None))
+    return OBJECTIVES.settings_classes()
 
 
 @dataclass(frozen=True)
@@ -147,13 +147,15 @@ class Objective:
         return replace(settings, extra={k: v for k, v in settings.extra.items() if k in names})
 
 
-OBJECTIVES: Registry[Objective] = Registry("objective")
+OBJECTIVES: Registry[Objective] = Registry("objective", discover=True)  # found by walking trainers/ (harness.plugins)
 
 
 def register_objective(name: str, description: str, uses_concepts: bool = True, settings: type | None = None,
                        **hooks: Any):
     """``@register_objective("name", "what it does")`` over ``fn(logits, labels, concepts, settings)``;
-    ``hooks``: the other fields of :class:`Objective` (``reads_lambda``, ``needs_targets``, ``heads``, ``prepare``)."""
+    ``settings``: the objective's own settings dataclass (:class:`ObjectiveSettings`); ``hooks``: the other
+    fields of :class:`Objective` (``reads_lambda``, ``needs_targets``, ``heads``, ``prepare``). A module of
+    ``trainers/`` (or of a plugin package) that calls it at its top level is found by :mod:`harness.plugins`."""
 
     def wrap(fn):
         OBJECTIVES.register(name, Objective(name, fn, description, uses_concepts, settings, **hooks))
@@ -233,7 +235,7 @@ def combine(ntp: NtpTerms, concept: ConceptTerms | None, concepts: ConceptBatch 
     n_tok = ntp.n_tokens.clamp(min=1)
     ntp_loss = ntp.nll.sum() / n_tok
     if concept is None:
-        return LossOutput(loss=ntp_loss, logs=_floats(ntp_loss=ntp_loss, n_tokens=ntp.n_tokens))
+        return LossOutput(loss=ntp_loss, logs=to_floats(ntp_loss=ntp_loss, n_tokens=ntp.n_tokens))
     n_con = concept.nll.shape[0]
     concept_loss = (concept.nll * concept.keep).sum() / max(n_con, 1)
     lam = float(settings.lam)
@@ -244,13 +246,13 @@ def combine(ntp: NtpTerms, concept: ConceptTerms | None, concepts: ConceptBatch 
         loss = (ntp.nll * weight).sum() / n_tok + lam * concept_loss
     zeroed = (~concept.keep).sum() / max(n_con, 1)
     raw = concept.nll.detach().sum() / max(n_con, 1)
-    return LossOutput(loss=loss, logs=_floats(
+    return LossOutput(loss=loss, logs=to_floats(
         ntp_loss=ntp_loss, concept_loss=concept_loss, concept_nll_unthresholded=raw, zeroed_share=zeroed,
         set_mass=concept.mass.sum() / max(n_con, 1), n_tokens=ntp.n_tokens, n_concepts=torch.tensor(n_con)))
 
 
-def _floats(**values) -> dict[str, float]:
-    """Detached tensors -> floats with one device sync."""
+def to_floats(**values) -> dict[str, float]:
+    """Detached tensors -> floats with one device sync: what an objective puts in :attr:`LossOutput.logs`."""
     import torch
 
     names = list(values)

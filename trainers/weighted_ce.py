@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from harness.config import option
 from harness.errors import UserError
-from trainers.objectives import (ConceptBatch, LossOutput, ObjectiveSettings, _floats, content_mask, ntp_terms,
+from trainers.objectives import (ConceptBatch, LossOutput, ObjectiveSettings, to_floats, content_mask, ntp_terms,
                                  register_objective)
 
 
@@ -46,5 +46,5 @@ def weighted_ce_objective(logits, labels, concepts: ConceptBatch | None, setting
     content = content_mask(ntp, concepts)
     weight = torch.where(content, m, 1.0) * ntp.valid
     loss = (ntp.nll * weight).sum() / weight.sum().clamp(min=1e-12)
-    return LossOutput(loss=loss, logs=_floats(ntp_loss=ntp.nll.sum() / n_tok, content_nll=(ntp.nll * content).sum()
+    return LossOutput(loss=loss, logs=to_floats(ntp_loss=ntp.nll.sum() / n_tok, content_nll=(ntp.nll * content).sum()
                                               / content.sum().clamp(min=1), n_tokens=ntp.n_tokens))

@@ -58,12 +58,14 @@ def print_plan(cfg: TrainAndEval, file: TextIO, sweep: bool = False) -> None:
     from harness.models import EMBEDDED_DEFAULT
     from trainers.profile_sources import rows, settings, shown
     from trainers.profiles import resolve_profile
+    from tasks.heldout import heldout_settings
     from workflows.train_and_eval import concept_recipe, eval_options_for, training_setup
 
     t = cfg.train
     hyper = resolve_profile(t.profile, t.overrides)
     corpus, selector = training_setup(cfg, hyper)
     options = eval_options_for(cfg, hyper)
+    heldout = heldout_settings(options)
     judge, sample, sequences = concept_recipe(cfg, hyper)
     what = "settings every point shares" if sweep else f"objective {t.objective}"
     print(f"dry run: nothing is loaded or built. model {t.model}, {what}, profile {t.profile}", file=file)
@@ -77,12 +79,12 @@ def print_plan(cfg: TrainAndEval, file: TextIO, sweep: bool = False) -> None:
                   file=file)
         else:
             print(f"  judge: none (selector {selector} needs none)", file=file)
-        print("  sample: " + sample_line(corpus, sample, sequences, options.split_seed(), options.heldout_size()),
+        print("  sample: " + sample_line(corpus, sample, sequences, heldout.split_seed, heldout.heldout_size),
               file=file)
     profile = settings(t.profile)
     now = {**profile, **{name: getattr(hyper, name) for name in profile if hasattr(hyper, name)},
            "selector": selector, "concept_sequences": sequences, "judge": judge, "sample": sample,
-           "heldout_limit": options.task_option("heldout_limit")}
+           "heldout_limit": heldout.heldout_limit}
     print(f"training settings of profile {t.profile} (setting, flag, value, source: note):", file=file)
     width = max(map(len, profile))
     for name, flag, value, source, note in rows(t.profile):
@@ -94,6 +96,6 @@ def print_plan(cfg: TrainAndEval, file: TextIO, sweep: bool = False) -> None:
     if task_options["geometry_selector"] == "llm":
         geometry += f" (judge {task_options.get('geometry_judge') or EMBEDDED_DEFAULT})"
     print(f"evaluation: tasks {cfg.tasks}; LM corpora {task_options['corpus']}; "
-          f"held-out size {options.heldout_size()}, split seed {options.split_seed()}, held-out limit "
-          f"{options.heldout_limit() or 'all'}; evaluation seed {options.seed}; geometry sets from {geometry}",
+          f"held-out size {heldout.heldout_size}, split seed {heldout.split_seed}, held-out limit "
+          f"{heldout.sequence_limit(options.limit) or 'all'}; evaluation seed {options.seed}; geometry sets from {geometry}",
           file=file)

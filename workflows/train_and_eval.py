@@ -42,6 +42,7 @@ from harness.errors import UserError
 from harness.models import EMBEDDED_DEFAULT
 from harness.paths import slug_keeping_end
 from harness.task import EvalOptions
+from tasks.heldout import heldout_settings
 from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
 from trainers.profiles import CONCEPT_RECIPES, PAPER_JUDGE, Hyper, resolve_profile
 from trainers.recipe import TrainConfig, TrainResult
@@ -120,7 +121,8 @@ def build_settings(cfg: TrainAndEval, hyper: Hyper, selector: str, options: Eval
     backend only when not the defaults (first, embedded, hf): the keys of files built before they existed stay."""
     judge, sample, sequences = concept_recipe(cfg, hyper)
     settings: dict[str, Any] = dict(limit=sequences or None, max_synonyms=hyper.max_synonyms,
-                                    heldout_size=options.heldout_size(), split_seed=options.split_seed())
+                                    heldout_size=heldout_settings(options).heldout_size,
+                                    split_seed=heldout_settings(options).split_seed)
     given = {"sample": sample, **({"judge": judge, "judge_backend": cfg.judge_backend} if selector == "llm" else {})}
     return {**settings, **{k: v for k, v in given.items() if v not in (None, "first", "hf")}}
 
@@ -283,7 +285,7 @@ def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEva
     t2 = time.perf_counter()
     missing = missing_base_tasks(base_info, tasks, options)
     print(f"[3/4] base model {t.model}: evaluating {', '.join(missing) if missing else 'nothing (results exist)'}"
-          f" (held-out limit {options.heldout_limit() or 'none'})", file=file)
+          f" (held-out limit {heldout_settings(options).sequence_limit(options.limit) or 'none'})", file=file)
     base = evaluate(t.model, ",".join(missing), options, lm=lm) if missing else None
     seconds["eval_base"] = time.perf_counter() - t2
 

@@ -25,6 +25,6 @@ def run(args) -> int:
 
     print()
     for kind, registry in sorted(REGISTRIES.items()):
-        if registry is not TASKS and len(registry):
+        if registry is not TASKS and registry.listed and len(registry):
             print(f"{kind}s: {', '.join(registry)}")
     return 0
