@@ -13,7 +13,7 @@
    weights are loaded once and held once: the memory peak is the training step, not two copies of the
    weights; a folder already holding this finished run is reused, an interrupted one resumed;
 4. :func:`harness.runner.evaluate` of the loaded base model on every selected task whose result is
-   missing (or was computed with other evaluation options), then of the adapter, put on that same
+   missing (or computed with other evaluation options or an older protocol), then of the adapter, put on that same
    loaded base, with the SAME :class:`~harness.task.EvalOptions`, base first, so every adapter result
    carries the paired bootstrap comparison against the base. Evaluation follows training
    (:func:`eval_options_for`): unless given, the LM tasks' corpora are the training corpus (in-domain)
@@ -21,8 +21,7 @@
    held-out concept sets come from the training corpus with the training selector. Held-out sets use
    the fixed split seed (``--split-seed``), never the run seed, and the training concept file comes
    from the train part of that same split, so no run trains on a document it is evaluated on;
-5. the summary and the comparison table with 95% CIs (:func:`harness.runner.print_summary`);
-6. the leaderboard rebuilt from the results folder.
+5. the summary and the comparison table with 95% CIs (:func:`harness.runner.print_summary`); 6. the leaderboard.
 
 A sweep (λ grid, noise control) calls this once per setting with its own ``TrainAndEval``.
 """
@@ -216,12 +215,10 @@ def evaluation_seed(cfg: TrainAndEval) -> int:
 
 
 def refresh_leaderboard(results_dir: Path, file: TextIO) -> None:
-    """Rebuild the leaderboard (``leaderboard.md`` beside the results folder, as ``harness leaderboard build``
-    writes it for ``results/``)."""
+    """Rebuild ``leaderboard.md`` beside the results folder (as ``harness leaderboard build`` does)."""
     from leaderboard.build import build
 
-    results_dir = Path(results_dir)
-    report = build(results_dir, results_dir.parent / "leaderboard.md")
+    report = build(Path(results_dir), Path(results_dir).parent / "leaderboard.md")
     print(f"leaderboard: {report.markdown} ({report.n_models} models)", file=file)
 
 
