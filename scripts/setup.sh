@@ -39,7 +39,8 @@ fi
 # The embedded default, converted once from its GGUF file into the cache (about 30 s on 2 cores the first
 # time), so that the first run starts at once.
 python - <<'PYTHON'
-from harness.models import embedded_default_folder, embedded_default_target
+from harness.lm.load import embedded_default_folder
+from harness.models import embedded_default_target
 if not (embedded_default_target() / "config.json").is_file():
     print(f"setup: converting the embedded default model into {embedded_default_target()} (once, about 30 s)")
 embedded_default_folder()
