@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("harness", "tasks", "trainers", "leaderboard", "workflows")
+PACKAGES = ("harness", "concepts", "tasks", "trainers", "leaderboard", "workflows")
 # declared but never imported, each for a reason the code states
 NEEDED_UNIMPORTED = {
     "accelerate": "transformers.Trainer needs it",
