@@ -9,7 +9,7 @@ reused after it), on the embedded default model:
 - a 2-step ``harness train`` per objective (and the concept objective on the noise file).
 
 It writes ``OUT/digest.json``: every result's metrics, the sha256 of every concept file and of every file an adapter
-folder holds besides its records (weights, heads). ``python scripts/probe.py diff A B`` compares two digests and
+folder holds besides its records (weights, heads); ``digest OUT`` recomputes it. ``python scripts/probe.py diff A B`` compares two digests and
 exits 1 on any difference. Records that name times, paths or commits are left out of the digest on purpose: they
 change with every run, the numbers must not.
 """
@@ -85,12 +85,34 @@ def digest(out: Path) -> dict:
         record = json.loads(path.read_text())
         if isinstance(record, dict) and "metrics" in record:
             results[str(path.relative_to(out))] = {"metrics": record["metrics"], "undefined": record.get("undefined")}
-    concepts = {p.name: sha256(p) for p in sorted((out / "concepts").glob("*.jsonl"))}
+    concepts = {p.name: concept_file_digest(p) for p in sorted((out / "concepts").glob("*.jsonl"))}
     adapters = {}
     for folder in sorted((out / "train").iterdir()):
-        adapters[folder.name] = {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.rglob("*"))
+        adapters[folder.name] = {str(p.relative_to(folder)): adapter_file_digest(p) for p in sorted(folder.rglob("*"))
                                  if p.is_file() and p.name not in RECORDS and "checkpoint" not in str(p)}
     return {"results": results, "concepts": concepts, "adapters": adapters}
+
+
+def concept_file_digest(path: Path) -> str:
+    """sha256 of the file's bytes, the header's ``git_commit`` (the code's commit, which a move changes) blanked, and
+    of a noise file's source the path and sha256 (the source's own header names its commit)."""
+    head, _, rest = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    header["git_commit"] = None
+    if isinstance(header.get("randomized"), dict):
+        header["randomized"].update(source=None, source_sha256=None)
+    return hashlib.sha256(json.dumps(header).encode() + b"\n" + rest).hexdigest()
+
+
+def adapter_file_digest(path: Path) -> str:
+    """sha256 of the file; of ``adapter_config.json``, its settings with ``target_modules`` sorted: peft keeps them
+    as a set, written in an order that changes with Python's string-hash seed from one process to the next."""
+    if path.name != "adapter_config.json":
+        return sha256(path)
+    config = json.loads(path.read_text())
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
 def diff(a: Path, b: Path) -> int:
@@ -111,5 +133,7 @@ if __name__ == "__main__":
         run(Path(sys.argv[2]))
     elif len(sys.argv) == 4 and sys.argv[1] == "diff":
         sys.exit(diff(Path(sys.argv[2]), Path(sys.argv[3])))
+    elif len(sys.argv) == 3 and sys.argv[1] == "digest":  # recompute OUT/digest.json from what a run left
+        Path(sys.argv[2], "digest.json").write_text(json.dumps(digest(Path(sys.argv[2])), indent=1, sort_keys=True) + "\n")
     else:
-        sys.exit("usage: probe.py run OUT | probe.py diff A B")
+        sys.exit("usage: probe.py run OUT | probe.py digest OUT | probe.py diff A B")
