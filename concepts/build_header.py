@@ -44,6 +44,5 @@ def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[s
         "set_rule": "original token, then the first token of ' '+synonym (as it follows a word) per synonym; "
                     "de-duplicated",
         "batching": {"chunk_size": cfg.chunk_size, "max_batch_tokens": cfg.max_batch_tokens},
-        **({"extra": cfg.extra} if cfg.extra else {}),
         "versions": package_versions(), "git_commit": git_commit(),
     }

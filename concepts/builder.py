@@ -29,21 +29,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from concepts.build_header import make_header
 from concepts.build_stats import BuildStats, check_not_all_singletons, counts, file_stats
-from concepts.candidates import EMBEDDING_MODES
 from concepts.concept_file import ConceptRecord, ConceptTarget
 from concepts.concept_file_writer import ConceptFileWriter, finalize_header
 from concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
 from concepts.sample_rule import SAMPLE_RULES, apply_rule
-from concepts.selectors.llm import JUDGE_BACKENDS
-from harness.config import AT_LEAST_1, SEED, SHARE, Check, check_fields, option
+from concepts.selector_registry import SELECTORS, selector_settings, setting_names
+from harness.config import AT_LEAST_1, SEED, Check, check_fields, option, provided
 from harness.errors import UserError
-from harness.models import EMBEDDED_DEFAULT
 from harness.splits import HELDOUT_SIZE, SPLIT_SEED, VALIDATION_FRACTION
 
 SPLIT_PARTS = ("train", "validation", "heldout")
@@ -52,22 +50,17 @@ SPLIT_PARTS = ("train", "validation", "heldout")
 @dataclass
 class BuildConfig:
     """Everything that decides a concept file's content (all of it lands in the header); the option fields
-    are the flags of ``harness concepts build`` (:mod:`harness.config`)."""
+    are the flags of ``harness concepts build`` (:mod:`harness.config`). ``selector_settings`` holds the values
+    of the settings the registered selectors declare (``register_selector(..., settings=...)``), by field name:
+    their flags sit among these, and the chosen selector reads its own (:class:`~concepts.selector_registry.
+    SelectorContext`). Made from flat keyword settings by :func:`build_config`."""
 
     selector: str = option(help="synonym selector: llm, wordnet, embedding, gold (or a plugin's)")
     split: str = option("train", choices=SPLIT_PARTS,
                         help="part of the corpus split (train for training; heldout only for evaluation tasks)")
     k: int = option(200, check=AT_LEAST_1, help="top-k next-token candidates per content word")
     proportion: str = option("1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
-    judge: str | None = option(None, help=f"llm selector: instruct model spec (default: the embedded {EMBEDDED_DEFAULT})")
-    judge_backend: str = option("hf", choices=JUDGE_BACKENDS,
-                                help="llm selector: what runs the judge: hf (the model interface) or vllm")
-    hypernyms: bool = option(False, help="wordnet selector: also accept direct hypernyms")
-    gold: str | None = option(None, help="gold selector: CoInCo substitutes (coinco, coinco-dev, coinco-test or a "
-                              "coinco.xml.gz; default: the --corpus when it is CoInCo)")
-    threshold: float = option(0.75, check=SHARE, help="embedding selector: minimum cosine")
-    embedding_mode: str = option("contextual", choices=EMBEDDING_MODES, help="embedding selector: cosine of final "
-                                 "hidden states after the word's prefix (public code) or of input embeddings")
+    selector_settings: dict[str, Any] = provided(selector_settings)
     limit: int | None = option(None, type=int, check=AT_LEAST_1, help="only N sequences of the split part (--sample)")
     sample: str = option("first", choices=SAMPLE_RULES, help="which N: first (of the shuffled part) or paper (train "
                          "part: N whole documents of 50 < characters < 2,000 drawn with the split seed)")
@@ -80,20 +73,33 @@ class BuildConfig:
     chunk_size: int = option(32, check=AT_LEAST_1, help="sequences per processing chunk")
     max_batch_tokens: int = option(4096, check=AT_LEAST_1, help="padded tokens per forward batch")
     max_synonyms: int = MAX_SYNONYMS
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
-        from concepts.selectors import SELECTORS
-
-        SELECTORS.get(self.selector)
+        selector = SELECTORS.get(self.selector)
         self.proportion = parse_proportion(self.proportion)
-        check_fields(self)  # the declared checks (flags were checked when parsed; this is for Python callers)
-        if self.judge_backend == "vllm" and self.selector == "llm":
-            from concepts.selectors.judge_vllm import require_vllm
-
-            require_vllm()  # before any corpus or model is loaded
+        # the declared checks, the selectors' settings' too (flags were checked when parsed; this is for Python callers)
+        check_fields(self, provided=True)
+        if selector.check is not None:
+            selector.check(selector.typed(self.selector_settings))  # before any corpus or model is loaded
         if self.max_synonyms < 0:
             raise UserError(f"max_synonyms must be at least 0 (got {self.max_synonyms})")
+
+    def flat(self) -> dict[str, Any]:
+        """The fields with the selectors' settings inline: the keyword settings :func:`build_config` takes."""
+        values = asdict(self)
+        return {**values, **values.pop("selector_settings")}
+
+
+def build_config(selector: str, **settings: Any) -> BuildConfig:
+    """The :class:`BuildConfig` of flat keyword ``settings``: its own fields, and the registered selectors'
+    settings by field name (``threshold=0.5``); a name that is neither is a TypeError, as for any call."""
+    own = {f.name for f in fields(BuildConfig)}
+    unknown = [k for k in settings if k not in own and k not in setting_names()]
+    if unknown:
+        raise TypeError(f"build_config() got an unexpected keyword argument {unknown[0]!r}")
+    cfg = BuildConfig(selector=selector, **{k: v for k, v in settings.items() if k in own})
+    cfg.selector_settings.update({k: v for k, v in settings.items() if k not in own})
+    return cfg
 
 
 def corpus_part(corpus: Any, cfg: BuildConfig, quiet: bool = False) -> tuple[Any, list[str], dict[str, Any]]:
@@ -128,18 +134,17 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
                    overwrite: bool = False, device: str = "auto", dtype: str = "auto", nlp: Any = None,
                    **settings: Any) -> BuildStats:
     """Build (or resume) the concept file ``out``; ``model`` is a spec or a loaded model, ``corpus``
-    a name/path or a :class:`~harness.corpora.Corpus`; ``settings`` are :class:`BuildConfig` fields."""
-    from concepts.candidates import SelectorContext
-    from harness.lexsub_files.coinco import NAMES as COINCO_NAMES, is_coinco
+    a name/path or a :class:`~harness.corpora.Corpus`; ``settings`` are :func:`build_config`'s (the
+    :class:`BuildConfig` fields and the selectors' settings)."""
     from concepts.content_words import load_spacy
-    from concepts.selectors import SELECTORS
+    from concepts.selector_registry import SelectorContext
+    from harness.lexsub_files.coinco import NAMES as COINCO_NAMES
 
-    cfg = BuildConfig(selector=selector, **settings)
+    cfg = build_config(selector, **settings)
     cfg.check()
-    if cfg.selector == "llm":  # a judge this machine cannot get fails before the corpus and the model load
-        from concepts.judge_check import require_judge
-
-        require_judge(cfg.judge, "--judge")
+    selector_entry = SELECTORS.get(cfg.selector)
+    if selector_entry.preflight is not None:  # e.g. a judge this machine cannot get: before the corpus and model load
+        selector_entry.preflight(selector_entry.typed(cfg.selector_settings))
     out = Path(out)
     _check_out(out, resume, overwrite)
     t0 = time.perf_counter()
@@ -154,11 +159,9 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     if "causal_lm" not in loaded.capabilities:
         raise UserError(f"model {loaded.info.spec} is not a causal LM: it proposes no next-token candidates")
     nlp = nlp or load_spacy()
-    ctx = SelectorContext(model=loaded, nlp=nlp, judge=cfg.judge, judge_backend=cfg.judge_backend,
-                          hypernyms=cfg.hypernyms, threshold=cfg.threshold, embedding_mode=cfg.embedding_mode,
-                          max_synonyms=cfg.max_synonyms, max_batch_tokens=cfg.max_batch_tokens, device=device,
-                          dtype=dtype, gold=cfg.gold or (corpus_spec if is_coinco(corpus_spec) else None))
-    sel = SELECTORS.get(cfg.selector)(ctx)
+    ctx = SelectorContext(loaded, nlp, max_synonyms=cfg.max_synonyms, max_batch_tokens=cfg.max_batch_tokens,
+                          device=device, dtype=dtype, corpus=corpus_spec, **cfg.selector_settings)
+    sel = selector_entry(ctx)
     header = make_header(loaded, corpus, texts, split_record, cfg, sel)
     existed = out.exists()
     stats = BuildStats(out=str(out), setup_seconds=time.perf_counter() - t0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from concepts.concept_sets import MAX_SYNONYMS
+from concepts.selector_registry import SelectorContext  # noqa: F401  (what a selector factory gets; imported from here)
 
 
 @dataclass
@@ -35,25 +35,6 @@ class SelectionQuery:
 
 
 EMBEDDING_MODES = ("contextual", "static")  # the embedding selector's modes (concepts.selectors.embedding)
-
-
-@dataclass
-class SelectorContext:
-    """What a selector factory may use: the base model, spaCy, and the build's selector options."""
-
-    model: Any  # harness.lm.interface.LanguageModel (the base model the candidates come from)
-    nlp: Any = None
-    judge: str | None = None
-    judge_backend: str = "hf"
-    hypernyms: bool = False
-    threshold: float = 0.75
-    embedding_mode: str = "contextual"
-    max_synonyms: int = MAX_SYNONYMS
-    max_batch_tokens: int | None = None
-    device: str = "auto"
-    dtype: str = "auto"
-    batch_size: int = 16  # the llm judge's decode group (rows decoded together)
-    gold: str | None = None  # the gold selector's substitutes: a CoInCo name or path
 
 
 ANCHOR = "a"  # any short word: the context a token is decoded and encoded after

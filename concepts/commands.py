@@ -45,14 +45,12 @@ def add_parser(sub) -> None:
 
 
 def run_build(args) -> int:
-    from dataclasses import asdict
-
     from concepts.builder import build_concepts
     from harness.config import from_args
     from harness.plugins import load_plugins
 
     load_plugins()
-    settings = asdict(from_args(BuildConfig, args))
+    settings = from_args(BuildConfig, args).flat()
     stats = build_concepts(args.model, args.corpus, settings.pop("selector"), args.out, resume=args.resume,
                            overwrite=args.overwrite, device=args.device, dtype=args.dtype, **settings)
     print(stats.summary())

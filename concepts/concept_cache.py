@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from concepts.build_header import CANDIDATE_FILTER
-from concepts.builder import BuildConfig, build_concepts, corpus_part
+from concepts.builder import build_concepts, build_config, corpus_part
 from concepts.concept_file import FORMAT_VERSION
 
 
@@ -41,18 +41,18 @@ def concept_cache_path(info: Any, corpus: Any, split: str, selector: str, *, dty
                        **settings: Any) -> Path:
     """Where the concept file of base model ``info`` (a :class:`~harness.models.ModelInfo`) running in ``dtype``
     (a resolved name, :func:`harness.lm.load.resolved_dtype`), ``corpus`` (a name/path or a Corpus), ``split``
-    part, ``selector`` and :class:`BuildConfig` ``settings`` is cached (whether or not it was built yet); needs
+    part, ``selector`` and :func:`~concepts.builder.build_config` ``settings`` is cached (whether or not it was built yet); needs
     no model."""
     from harness.corpora import load_corpus, texts_sha256
     from harness.paths import cache_dir, slug
 
     corpus_obj = load_corpus(corpus) if isinstance(corpus, str) else corpus
-    cfg = BuildConfig(selector=selector, split=split, **settings)
+    cfg = build_config(selector, split=split, **settings)
     cfg.check()
     _, texts, record = corpus_part(corpus_obj, cfg, quiet=True)  # the key holds the part's texts: a new split method
     # is a new file; it names the embedding mode even when defaulted (the default went from static to contextual)
     if selector == "embedding":
-        settings = {**settings, "embedding_mode": cfg.embedding_mode}
+        settings = {**settings, "embedding_mode": cfg.selector_settings["embedding_mode"]}
     # the sample rule: first adds nothing (the keys it always had), another adds its record (limits, count, seed)
     settings = {k: v for k, v in settings.items() if not (k == "sample" and v == "first")}
     if "sample" in record:
@@ -67,7 +67,7 @@ def cached_concept_file(model: Any, corpus: Any, split: str, selector: str, sepa
     """The concept file for (base model, corpus, split, selector, settings), built on first use and reused.
 
     ``model`` is a spec or a loaded model (its ``info.id`` and dtype key the cache and it builds the file, so
-    the model is not loaded again); ``settings`` are :class:`BuildConfig` fields plus ``device``/``dtype``/``nlp``
+    the model is not loaded again); ``settings`` are :func:`~concepts.builder.build_config`'s plus ``device``/``dtype``/``nlp``
     for a build from a spec (the dtype they resolve to keys the cache). ``separate_process`` (a spec only): build in a spawned child process
     (module docstring); a user error there is raised here."""
     from filelock import FileLock

@@ -137,21 +137,32 @@ def _checked(kind: Callable[[str], Any], check: Check, flag: str) -> Callable[[s
     return parse
 
 
-def check_fields(config: Any) -> None:
-    """Apply the declared checks to the option fields of a config made in Python (nested ones included):
+def check_fields(config: Any, *, provided: bool = False) -> None:
+    """Apply the declared checks to the option fields of a config made in Python (nested ones included, and
+    with ``provided`` the values of its provided fields, against their classes' fields, in flag order):
     a one-line UserError naming the flag of the first value refused."""
-    from harness.errors import UserError
-
     for f in fields(config):
         spec, value = spec_of(f), getattr(config, f.name)
         if spec is not None and spec.kind == "nested" and is_dataclass(value):
-            check_fields(value)
-        elif spec is not None and spec.kind == "option" and value is not None:
-            problem = spec.check.value_problem(value)
-            if problem is None and spec.choices and value not in spec.choices:
-                problem = f"must be one of {', '.join(map(str, spec.choices))}, got {value!r}"
-            if problem:
-                raise UserError(f"{flag_of(f)} {problem}")
+            check_fields(value, provided=provided)
+        elif spec is not None and spec.kind == "option":
+            _check_value(f, value)
+        elif provided and spec is not None and spec.kind == "provided":
+            for g in (g for target in spec.target() for g in option_fields(target)):
+                _check_value(g, value.get(g.name))
+
+
+def _check_value(f: Field, value: Any) -> None:
+    from harness.errors import UserError
+
+    spec = spec_of(f)
+    if value is None:
+        return
+    problem = spec.check.value_problem(value)
+    if problem is None and spec.choices and value not in spec.choices:
+        problem = f"must be one of {', '.join(map(str, spec.choices))}, got {value!r}"
+    if problem:
+        raise UserError(f"{flag_of(f)} {problem}")
 
 
 def builtin_type(default: Any) -> Callable[[str], Any]:

@@ -6,7 +6,7 @@ new task is one file in ``tasks/`` and a new objective one file in ``trainers/``
 
 The walk imports the modules that *register* something: those whose top-level statements (decorators
 included) call a function or method whose name starts with ``register`` (``register_task(...)``,
-``@register_objective(...)``, ``PairSimilarity(...).register()``, ``SELECTORS.register(...)``), read from the
+``@register_objective(...)``, ``PairSimilarity(...).register()``, ``@register_selector(...)``), read from the
 source without importing it. A package's other modules (``trainers.trainer``, which subclasses
 transformers' ``Trainer``) are imported only by the code that needs them, so ``harness list`` stays fast.
 Plugins are named here, never imported statically (the engine imports no plugin package); plugin modules

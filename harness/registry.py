@@ -1,10 +1,10 @@
 """One typed registry: register, get, list. Duplicate names raise; unknown names
 suggest the nearest registered ones, as in ``did you mean simlex999?``.
 
-The one plugin idiom (tasks, objectives, aggregations; selectors next): a plugin is
+The one plugin idiom (tasks, objectives, aggregations, selectors): a plugin is
 
 - a **name** in the :class:`Registry` of its kind, registered by a module-level call of that kind's
-  register function (``register_task``, ``register_objective``, ``register_aggregation``);
+  register function (``register_task``, ``register_objective``, ``register_aggregation``, ``register_selector``);
 - its **settings**, a dataclass of :func:`harness.config.option` fields declared once beside it and passed as
   ``settings=``: the fields become flags (with their help, defaults and checks), reach the plugin as a typed
   instance and land in the records, by the machinery of :mod:`harness.config` (:meth:`Registry.settings_classes`

@@ -28,12 +28,14 @@ it at 10 in the same rank order: :func:`concepts.concept_sets.build_concept_set`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from concepts.candidates import EMBEDDING_MODES, SelectionQuery, SelectorContext
-from concepts.selector_registry import SELECTORS
+from concepts.selector_registry import register_selector
+from harness.config import SHARE, option
 from harness.errors import UserError
 
 WINDOW_BEFORE, WINDOW_AFTER = 300, 100
@@ -63,17 +65,26 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    threshold: float = option(0.75, check=SHARE, help="embedding selector: minimum cosine")
+    embedding_mode: str = option("contextual", choices=EMBEDDING_MODES, help="embedding selector: cosine of final "
+                                 "hidden states after the word's prefix (public code) or of input embeddings")
+
+
+@register_selector("embedding", settings=EmbeddingSettings)
 class EmbeddingSelector:
     name = "embedding"
 
     def __init__(self, ctx: SelectorContext) -> None:
         from concepts.content_words import load_spacy
 
-        if ctx.embedding_mode not in EMBEDDING_MODES:
-            raise UserError(f"--embedding-mode must be one of {', '.join(EMBEDDING_MODES)} (got {ctx.embedding_mode!r})")
-        self.mode = ctx.embedding_mode
+        own = ctx.settings(EmbeddingSettings)
+        if own.embedding_mode not in EMBEDDING_MODES:
+            raise UserError(f"--embedding-mode must be one of {', '.join(EMBEDDING_MODES)} (got {own.embedding_mode!r})")
+        self.mode = own.embedding_mode
         self.model = ctx.model
-        self.threshold = float(ctx.threshold)
+        self.threshold = float(own.threshold)
         self.max_batch_tokens = ctx.max_batch_tokens
         self.cap = int(ctx.max_synonyms) if self.mode == "contextual" else None
         if self.mode == "static":
@@ -153,6 +164,3 @@ class EmbeddingSelector:
             span = doc.char_span(s, e)
             out.append(span is not None and len(span) == 1 and span[0].pos_ == queries[qi].pos)
         return out
-
-
-SELECTORS.register("embedding", EmbeddingSelector)

@@ -21,11 +21,19 @@ is ``--gold`` (a CoInCo name or path), else the ``--corpus`` the file is built f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from concepts.candidates import SelectionQuery, SelectorContext, WholeWordVocab
-from concepts.selector_registry import SELECTORS
+from concepts.selector_registry import register_selector
+from harness.config import option
 from harness.errors import UserError
+
+
+@dataclass(frozen=True)
+class GoldSettings:
+    gold: str | None = option(None, help="gold selector: CoInCo substitutes (coinco, coinco-dev, coinco-test or a "
+                              "coinco.xml.gz; default: the --corpus when it is CoInCo)")
 
 
 def inflect(lemma: str, pos: str, tag: str) -> str:
@@ -40,16 +48,18 @@ def inflect(lemma: str, pos: str, tag: str) -> str:
     return forms[0] if forms else lemma
 
 
+@register_selector("gold", settings=GoldSettings)
 class GoldSelector:
     name = "gold"
 
     def __init__(self, ctx: SelectorContext) -> None:
         from harness.lexsub_files.coinco import is_coinco, read_coinco
 
-        if not ctx.gold or not is_coinco(ctx.gold):
+        gold = ctx.settings(GoldSettings).gold or (ctx.corpus if is_coinco(ctx.corpus) else None)
+        if not gold or not is_coinco(gold):
             raise UserError("the gold selector needs CoInCo substitutes: build from --corpus coinco / coinco-dev / "
                             "coinco-test (or a coinco.xml.gz), or pass --gold with one of them")
-        data = read_coinco(ctx.gold)
+        data = read_coinco(gold)
         self.source, self.part = data.source, data.part
         self.by_span = {(c.text, c.start, c.end): data.gold[c.key] for c in data.contexts}
         self.vocab = WholeWordVocab(ctx.model.tokenizer)
@@ -75,6 +85,3 @@ class GoldSelector:
                      if rule_against(w, q.word, q.pos, q.tag) is None and self.single_token(w)]
             out.append(words)
         return out
-
-
-SELECTORS.register("gold", GoldSelector)

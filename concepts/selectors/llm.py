@@ -19,11 +19,14 @@ through the same parser.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from concepts.candidates import SelectionQuery, SelectorContext
-from concepts.selector_registry import SELECTORS
+from concepts.selector_registry import register_selector
 from concepts.selectors.parse import parse_synonyms
+from harness.config import option
+from harness.models import EMBEDDED_DEFAULT
 
 DEFAULT_JUDGE = "smollm2-135m"
 REPETITION_PENALTY = 1.1
@@ -48,10 +51,33 @@ Example format: [word1, word2, word3]
 Synonyms for {target}:"""
 
 
+@dataclass(frozen=True)
+class LLMSettings:
+    judge: str | None = option(None, help=f"llm selector: instruct model spec (default: the embedded {EMBEDDED_DEFAULT})")
+    judge_backend: str = option("hf", choices=JUDGE_BACKENDS,
+                                help="llm selector: what runs the judge: hf (the model interface) or vllm")
+
+
+def check_backend(settings: LLMSettings) -> None:
+    """vLLM is needed before any corpus or model is loaded (and before a cache lookup names such a file)."""
+    if settings.judge_backend == "vllm":
+        from concepts.selectors.judge_vllm import require_vllm
+
+        require_vllm()
+
+
+def require_judge(settings: LLMSettings) -> None:
+    """A judge this machine cannot get fails before the corpus and the model load."""
+    from concepts.judge_check import require_judge as require
+
+    require(settings.judge, "--judge")
+
+
 def render_prompt(q: SelectionQuery) -> str:
     return PROMPT.format(target=q.word, input_sequence=q.text, decoded_tokens=", ".join(q.candidates))
 
 
+@register_selector("llm", settings=LLMSettings, check=check_backend, preflight=require_judge)
 class LLMSelector:
     name = "llm"
 
@@ -59,8 +85,9 @@ class LLMSelector:
                  max_batch_tokens: int = 16384) -> None:
         from harness.models import describe_spec
 
-        self.judge_spec = ctx.judge or DEFAULT_JUDGE
-        self.backend = ctx.judge_backend
+        own = ctx.settings(LLMSettings)
+        self.judge_spec = own.judge or DEFAULT_JUDGE
+        self.backend = own.judge_backend
         self.max_new_tokens = max_new_tokens
         self.max_batch_tokens = max_batch_tokens
         self.batch_size = ctx.batch_size
@@ -120,6 +147,3 @@ class LLMSelector:
             self.raw_answers[i] = ans
             out[i] = parse_synonyms(ans, queries[i].candidates, queries[i].word)
         return out
-
-
-SELECTORS.register("llm", LLMSelector)

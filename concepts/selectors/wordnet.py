@@ -9,14 +9,22 @@ map to WordNet n/v/a (adjective satellites included). Candidates keep the model'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from concepts.candidates import SelectionQuery, SelectorContext
-from concepts.selector_registry import SELECTORS
+from concepts.selector_registry import register_selector
+from harness.config import option
 
 WORDNET_POS = {"NOUN": "n", "VERB": "v", "ADJ": "a"}
 
 
+@dataclass(frozen=True)
+class WordNetSettings:
+    hypernyms: bool = option(False, help="wordnet selector: also accept direct hypernyms")
+
+
+@register_selector("wordnet", settings=WordNetSettings)
 class WordNetSelector:
     name = "wordnet"
 
@@ -24,7 +32,7 @@ class WordNetSelector:
         from harness.wordnet_data import load_wordnet
 
         self.wn = wordnet or load_wordnet()
-        self.hypernyms = bool(ctx.hypernyms)
+        self.hypernyms = bool(ctx.settings(WordNetSettings).hypernyms)
         self._memo: dict[tuple[str, str], frozenset] = {}
 
     def settings(self) -> dict[str, Any]:
@@ -50,6 +58,3 @@ class WordNetSelector:
             target = self.target_synsets(q.word, pos) if pos else frozenset()
             out.append([c for c in q.candidates if target and self._synsets(c.lower(), pos) & target])
         return out
-
-
-SELECTORS.register("wordnet", WordNetSelector)
