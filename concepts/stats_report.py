@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from concepts.file_stats import FileStats, PairStats
+from harness.atomic import atomic_path
 from harness.errors import UserError
 
 
@@ -108,11 +109,8 @@ def plot(stats: Sequence[FileStats], path: Path) -> None:
         for ax in row:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", metadata={"Software": None})
     except OSError as exc:
         raise UserError(f"cannot write {path} ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
