@@ -221,8 +221,7 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
                                                    cfg.max_synonyms)
                     targets.append(ConceptTarget(position=p, token_id=plan["ids"][p], word=word, pos=pos,
                                                  set_ids=ids, set_words=words))
-                    stats.with_synonyms += len(ids) > 1
-                    stats.set_size_sum += len(ids)
+                    stats.add_set(plan["ids"][p], ids)
                     stats.whole_word_targets += vocab.word(plan["ids"][p]) is not None
                 writer.append(ConceptRecord(index=plan["index"], text=plan["text"], input_ids=plan["ids"],
                                             targets=targets, candidates=counts(plan_counts[n])))
