@@ -87,7 +87,7 @@ def run_show(args) -> int:
           + (", fits the model's tokenizer" if tokenizer is not None else ""))
     candidates = h.block("build_stats").get("candidates")
     if candidates:
-        from concepts.build_stats import candidate_line
+        from concepts.build_summary import candidate_line
 
         print(f"candidates: {candidate_line(candidates)}")
     return 0

@@ -7,8 +7,8 @@ One target = one content word with its set T* (:mod:`concepts.concept_file`):
 - its set is *non-empty* when ``|syn(t)| ≥ 1`` (for a built set, whose ids are distinct, that is ``|T*| > 1``);
 - *mean set size* ``Σ |T*| / targets``, over all targets, ``|T*|`` as stored (original included in a built file).
 
-The build's summary and its header's ``build_stats`` (:mod:`concepts.build_stats`), ``harness concepts show``
-(:func:`concepts.commands.set_summary`) and ``harness concepts stats`` (:mod:`concepts.file_stats`) count with
+The build's summary and its header's ``build_stats`` (:mod:`concepts.build_summary`), ``harness concepts show``
+(:func:`concepts.commands.set_summary`) and ``harness concepts stats`` (:mod:`concepts.concept_figures`) count with
 :class:`SetCounts`.
 """
 

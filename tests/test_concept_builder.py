@@ -292,7 +292,7 @@ def test_cli_killed_and_resumed_equals_uninterrupted(tiny_folder, corpus_file, t
 def test_all_singleton_build_fails_loudly_once_there_is_evidence(tiny_llama, corpus_file, tmp_path, capsys):
     """A selector that accepts nothing (cosine ≥ 1 to a random embedding): below MIN_WORDS_ALL_SINGLETONS
     content words the build is kept and the summary says no set got a synonym; above, exit 2 and no file."""
-    from concepts.build_stats import MIN_WORDS_ALL_SINGLETONS
+    from concepts.build_summary import MIN_WORDS_ALL_SINGLETONS
     from harness.errors import UserError
 
     small = tmp_path / "small.jsonl"

@@ -301,7 +301,7 @@ def test_same_seed_same_numbers_and_protocol(two_runs):
 
 def test_paired_bootstrap_recomputes_geometry_metrics(two_runs):
     from concepts.concept_file import load_concept_file
-    from harness.stats import paired_bootstrap
+    from harness.bootstrap import paired_bootstrap
     from tasks.geometry import variant_hidden_states
     from tasks.geometry_data import choose_concepts
 

@@ -124,8 +124,9 @@ def check_not_all_singletons(stats: BuildStats, tokenizer_name: str, selector: s
             f"i.e. plain next-token training")
 
 
-def file_stats(path: Any) -> dict[str, Any]:
-    """The header's ``build_stats``: set statistics and candidate counts summed over every record of the
+def build_stats_block(path: Any) -> dict[str, Any]:
+    """The header's ``build_stats`` block (a recorded key, kept literally when this module was renamed from
+    ``build_stats``: a stable identifier of concept files): set statistics and candidate counts summed over every record of the
     file (so a resumed build reports the same as an uninterrupted one)."""
     from concepts.concept_file import iter_records
 

@@ -1,4 +1,4 @@
-"""Markdown and PNG of ``harness concepts stats`` (the figures: :mod:`concepts.file_stats`).
+"""Markdown and PNG of ``harness concepts stats`` (the figures: :mod:`concepts.concept_figures`).
 
 Markdown tables are GitHub's (tabulate ``github``); no cell holds a ``|``. The PNG (a bare matplotlib ``Figure``,
 rendered by Agg) is written under a temporary name and renamed; an existing file is replaced only with
@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from concepts.file_stats import FileStats, PairStats
+from concepts.concept_figures import FileStats, PairStats
 from harness.atomic import atomic_path
 from harness.errors import UserError
 

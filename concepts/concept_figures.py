@@ -1,5 +1,5 @@
 """What a concept file holds (``harness concepts stats``): coverage, set sizes, POS, frequent sets, set mass
-under the base model, and the agreement of two files' selectors. Rendering: :mod:`concepts.stats_report`.
+under the base model, and the agreement of two files' selectors. Rendering: :mod:`concepts.concept_report`.
 
 Definitions (one target = one content word with its set T*, :mod:`concepts.concept_file`; *synonyms*,
 *non-empty* and *mean set size* as :mod:`concepts.set_counts` defines them for every report):
