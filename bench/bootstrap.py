@@ -5,7 +5,7 @@
 By default two content-word results of ``sequences × tokens`` tokens (100,000) with per-sequence
 effects, built in memory the way the runner writes them (ids ``"s:p"``, clusters, ``nll`` /
 ``correct`` / ``count`` columns, the LM tasks' aggregations); with ``--results A B``, two real
-result files of one task. Prints the seconds of :func:`harness.stats.paired_bootstrap` with each
+result files of one task. Prints the seconds of :func:`harness.bootstrap.paired_bootstrap` with each
 unit (id pairing included), and, as the reference, the earlier way of bootstrapping tokens:
 gather every drawn token and recompute each metric from the gathered columns, per resample.
 """
@@ -75,7 +75,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from harness.result_files import load_result
-    from harness.stats import paired_bootstrap
+    from harness.bootstrap import paired_bootstrap
 
     if args.results:
         rec_a, rec_b = (load_result(Path(p)).record for p in args.results)

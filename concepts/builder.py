@@ -15,8 +15,8 @@ training):
 6. T* = original token + first tokens of ``" " + synonym`` (≤ 10, de-duplicated).
 
 Each record carries its candidate counts; when the build ends, the header gains ``build_stats``
-(their sums and the set statistics, :mod:`concepts.build_stats`). A build whose sets are
-all singletons stops with a user error (:func:`~concepts.build_stats.check_not_all_singletons`).
+(their sums and the set statistics, :mod:`concepts.build_summary`). A build whose sets are
+all singletons stops with a user error (:func:`~concepts.build_summary.check_not_all_singletons`).
 
 Sequences are processed in fixed chunks of ``chunk_size`` consecutive indices and written in
 index order, one flushed line each. ``resume`` keeps the finished lines and recomputes the
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from concepts.build_header import make_header
-from concepts.build_stats import BuildStats, check_not_all_singletons, counts, file_stats
+from concepts.build_summary import BuildStats, check_not_all_singletons, counts, build_stats_block
 from concepts.concept_file import ConceptRecord, ConceptTarget
 from concepts.concept_file_writer import ConceptFileWriter, finalize_header
 from concepts.concept_sets import MAX_SYNONYMS, build_concept_set, choose_targets, parse_proportion, sequence_rng
@@ -176,7 +176,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
         if not existed or overwrite:
             out.unlink(missing_ok=True)
         raise
-    finalize_header(out, {"build_stats": file_stats(out)})
+    finalize_header(out, {"build_stats": build_stats_block(out)})
     return stats
 
 
@@ -224,8 +224,7 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
                                                    cfg.max_synonyms)
                     targets.append(ConceptTarget(position=p, token_id=plan["ids"][p], word=word, pos=pos,
                                                  set_ids=ids, set_words=words))
-                    stats.with_synonyms += len(ids) > 1
-                    stats.set_size_sum += len(ids)
+                    stats.add_set(plan["ids"][p], ids)
                     stats.whole_word_targets += vocab.word(plan["ids"][p]) is not None
                 writer.append(ConceptRecord(index=plan["index"], text=plan["text"], input_ids=plan["ids"],
                                             targets=targets, candidates=counts(plan_counts[n])))

@@ -85,7 +85,7 @@ def run_show(args) -> int:
           + (", fits the model's tokenizer" if tokenizer is not None else ""))
     candidates = h.block("build_stats").get("candidates")
     if candidates:
-        from concepts.build_stats import candidate_line
+        from concepts.build_summary import candidate_line
 
         print(f"candidates: {candidate_line(candidates)}")
     return 0
@@ -94,10 +94,10 @@ def run_show(args) -> int:
 def set_summary(cf) -> str:
     """``N content words, X% with synonyms, mean set size S``; a noise control has random sets without
     the original token (loading the file checked that), so no share of synonyms."""
-    targets = [t for _, t in cf.targets()]
-    n = max(len(targets), 1)
-    mean = sum(len(t.set_ids) for t in targets) / n
+    from concepts.set_counts import SetCounts
+
+    sets = SetCounts.of(t for _, t in cf.targets())
+    mean, share = (sets.mean_size, sets.non_empty_share) if sets.targets else (0.0, 0.0)
     if cf.header.is_noise_control:
-        return f"{len(targets)} content words, random noise sets of mean size {mean:.2f} (never the original token)"
-    share = sum(len(t.set_ids) > 1 for t in targets) / n
-    return f"{len(targets)} content words, {share:.1%} with synonyms, mean set size {mean:.2f}"
+        return f"{sets.targets} content words, random noise sets of mean size {mean:.2f} (never the original token)"
+    return f"{sets.targets} content words, {share:.1%} with synonyms, mean set size {mean:.2f}"

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from concepts.build_header import CANDIDATE_FILTER
 from concepts.builder import build_concepts, build_config, corpus_part
 from concepts.concept_file import FORMAT_VERSION
+from harness.atomic import atomic_path
 
 
 def cache_key(model_id: str, dtype: str | None, corpus_sha: str, split: str, selector: str,
@@ -89,16 +89,12 @@ def cached_concept_file(model: Any, corpus: Any, split: str, selector: str, sepa
     with FileLock(str(path) + ".lock"):
         if path.is_file():
             return path
-        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-        try:
+        with atomic_path(path) as tmp:
             build = dict(split=split, overwrite=True, **run_opts, **settings)
             if separate_process:
                 _build_in_child(model, corpus, selector, tmp, build)
             else:
                 build_concepts(model, corpus_obj, selector, tmp, **build)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
     return path
 
 

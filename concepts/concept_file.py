@@ -19,7 +19,7 @@ built file the original token first, then the first token of ``" " + synonym`` f
 ``token_id`` and ``position`` say which token the text holds; no consumer may take column 0 of a
 set for it. ``set_words`` is parallel to ``set_ids``. The concept loss of the trainer is
 ``-log Σ_{t ∈ set_ids} p(t | input_ids[:position])``. ``candidates`` (built files) counts the
-sequence's candidates per filter step (:mod:`concepts.build_stats`); the header's
+sequence's candidates per filter step (:mod:`concepts.build_summary`); the header's
 ``build_stats`` block, added when a build ends, sums them over the file.
 
 A build streams its file through :class:`concepts.concept_file_writer.ConceptFileWriter`, which appends and

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from concepts.concept_file import DERIVED_KEYS, PROVENANCE_KEYS, ConceptRecord, json_line, read_header
+from harness.atomic import atomic_path
 from harness.errors import UserError
 
 
@@ -20,18 +21,13 @@ def finalize_header(path: Path | str, extra: dict[str, Any]) -> None:
     """Add ``extra`` to the header of the finished file ``path`` (a streamed copy, then an atomic rename)."""
     path = Path(path)
     header = {**read_header(path).raw, **extra}
-    tmp = path.with_name(f".{path.name}.header-{os.getpid()}")
-    try:
-        with open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
-            src.readline()
-            dst.write(json_line(header) + "\n")
-            for line in src:
-                dst.write(line)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
+        src.readline()
+        dst.write(json_line(header) + "\n")
+        for line in src:
+            dst.write(line)
+        dst.flush()
+        os.fsync(dst.fileno())
 
 
 class ConceptFileWriter:

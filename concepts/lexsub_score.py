@@ -51,7 +51,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
-from concepts.file_stats import ratio, synonym_words
+from concepts.concept_figures import synonym_words
+from concepts.set_counts import ratio
 from harness.lexsub_files.semeval2007 import GoldInstance, LexsubInstance
 
 Lemmatizer = Callable[[str, str], str]  # (lowercased word, WordNet POS letter) -> lemma

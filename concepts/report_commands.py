@@ -100,8 +100,8 @@ def _outputs(args) -> tuple[Path | None, Path | None]:
 def run_stats(args) -> int:
     from harness.atomic import atomic_write_text
     from concepts.concept_file import load_concept_file
-    from concepts.file_stats import compare_files, mass_stats, summarize_file
-    from concepts.stats_report import markdown, plot
+    from concepts.concept_figures import compare_files, mass_stats, summarize_file
+    from concepts.concept_report import markdown, plot
     from harness.errors import UserError
 
     md, png = _outputs(args)

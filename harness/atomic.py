@@ -1,15 +1,19 @@
 """Atomic file writes: readers see the old file or the new one, never half of it.
 
-The new text is written and fsynced into a temporary file beside the target, then renamed over it.
+The new text is written and fsynced into a temporary file beside the target, then renamed over it;
+:func:`atomic_path` does the same for a file or folder that another writer fills (savefig, safetensors,
+save_pretrained, a copied folder).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 
 def write_beside(path: Path, text: str) -> Path:
@@ -44,6 +48,29 @@ def atomic_write_text(path: Path, text: str) -> None:
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` (``.<name>.tmp-<pid>``, on the same file system) for the block to
+    fill, a file or a folder; when the block ends without error it is renamed over ``path`` (readers see the
+    old or the new one), and removed whatever happens. A folder replaces only a missing or empty ``path``
+    (``os.replace``); an error (the block's, or the rename's) propagates unchanged for the caller to word."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    _remove(tmp)  # left by a killed process that had this pid
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def umask() -> int:

@@ -2,7 +2,7 @@
 
 A full result keeps every per-item value: an LM task one item per scored token (~90,000 per corpus at 1,000
 held-out sequences), a similarity task run with ``--layers all`` one cosine per pair and layer. What the
-default bootstrap (``--bootstrap-unit sequence``, :mod:`harness.stats`) reads of them is less:
+default bootstrap (``--bootstrap-unit sequence``, :mod:`harness.bootstrap`) reads of them is less:
 
 - **Per cluster** (``items: per-cluster``). When items share clusters and every aggregation is a function of
   column sums (``mean``, ``ratio``, ``exp_ratio``), a resample only needs each cluster's column sums: it draws

@@ -1,5 +1,5 @@
 """A result's comparison block: B − A per metric with the paired bootstrap's interval (:class:`MetricComparison`,
-computed by :mod:`harness.stats`) against the base model's result of the same task (:class:`Comparison`), as a
+computed by :mod:`harness.bootstrap`) against the base model's result of the same task (:class:`Comparison`), as a
 result file stores it (:class:`harness.results.ResultRecord` reads it)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass
 class MetricComparison:
-    """B − A for one metric, with the paired bootstrap's percentile interval (:mod:`harness.stats`)."""
+    """B − A for one metric, with the paired bootstrap's percentile interval (:mod:`harness.bootstrap`)."""
 
     metric: str
     a: float

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.atomic import atomic_path
 from harness.errors import UserError
 from harness.paths import cache_dir, cache_root, offline, package_dir
 
@@ -157,9 +158,8 @@ def download(df: DataFile, dest: Path) -> None:
     if df.sha256 and hashlib.sha256(member).hexdigest() != df.sha256:
         raise OSError(f"sha256 mismatch for {df.member} from {df.url}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".part")
-    tmp.write_bytes(member)
-    os.replace(tmp, dest)
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(member)
 
 
 # ---------------------------------------------------------------- parsing helpers

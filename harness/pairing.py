@@ -50,9 +50,9 @@ def measured_by_older_protocol(record: ResultRecord) -> bool:
 
 def reference_bootstrap(reference: ResultRecord, record: ResultRecord, n_resamples: int = 1000, seed: int = 0,
                         unit: str = "sequence") -> list[MetricComparison]:
-    """:func:`harness.stats.paired_bootstrap` of ``record`` against its reference (the base model's result, or
+    """:func:`harness.bootstrap.paired_bootstrap` of ``record`` against its reference (the base model's result, or
     NTP's), refused (UserError) when the two were measured under different embedding protocols."""
-    from harness.stats import paired_bootstrap
+    from harness.bootstrap import paired_bootstrap
 
     differing = protocol_differences(reference, record)
     if differing:

@@ -198,7 +198,7 @@ def validate_untrusted(record: Any) -> list[str]:
 
 
 def _one_cluster_per_item(clusters: Any, n: int) -> bool:
-    """``items.clusters`` (optional): the resampling unit of each item, e.g. its sequence (harness.stats)."""
+    """``items.clusters`` (optional): the resampling unit of each item, e.g. its sequence (harness.bootstrap)."""
     return (isinstance(clusters, list) and len(clusters) == n
             and all(isinstance(c, (int, str)) and not isinstance(c, bool) for c in clusters))
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from harness.atomic import atomic_path
 from harness.errors import UserError
 
 SYSTEM_DIRS = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/usr/share/WordNet-3.0/dict",
@@ -154,17 +155,15 @@ def install_from(source: Path, nltk_root: Path) -> Path:
     if not _missing(target, NLTK_OPENS):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".wordnet.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for p in source.iterdir():
-        if p.is_file():
-            shutil.copyfile(p, tmp / p.name)
-    if not (tmp / LEXNAMES).is_file():
-        (tmp / LEXNAMES).write_text(lexnames_text(), encoding="ascii")
-    if target.exists():  # an incomplete copy (made before index.sense was required)
-        shutil.rmtree(target)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        tmp.mkdir()
+        for p in source.iterdir():
+            if p.is_file():
+                shutil.copyfile(p, tmp / p.name)
+        if not (tmp / LEXNAMES).is_file():
+            (tmp / LEXNAMES).write_text(lexnames_text(), encoding="ascii")
+        if target.exists():  # an incomplete copy (made before index.sense was required)
+            shutil.rmtree(target)
     return target
 
 

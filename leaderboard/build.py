@@ -9,6 +9,7 @@ always sees every file written before it.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,14 @@ class BuildReport:
     n_models: int = 0
     skipped: list[str] = field(default_factory=list)
     bootstrapped: int = 0
+
+    def line(self, bootstrap: bool = False) -> str:
+        """The one line every rebuild prints (``harness leaderboard build|add``, ``harness sweep``,
+        ``harness train-and-eval``); ``bootstrap``: the build was asked to bootstrap missing comparisons."""
+        extra = f", {len(self.skipped)} invalid file(s) skipped" if self.skipped else ""
+        boot = f", {self.bootstrapped} comparison(s) bootstrapped" if bootstrap else ""
+        return (f"leaderboard: {self.n_models} model(s) from {self.n_files} result file(s){extra}{boot} -> "
+                f"{self.markdown}, {self.csv}, {self.paper_csv}" + (f", {len(self.plots)} plot(s)" if self.plots else ""))
 
 
 def default_paths(out: Path) -> tuple[Path, Path]:
@@ -116,3 +125,10 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
         atomic_write_text(csv_path, render_csv(board))
         atomic_write_text(paper_csv, render_paper_csv(paper))
     return BuildReport(out, csv_path, paper_csv, [p for _, p in written], len(summaries), len(board.rows), skipped, n_boot)
+
+
+def rebuild(results_dir: Path, out: Path, *, file=None, **options) -> BuildReport:
+    """:func:`build` (``options``: its keyword arguments), then :meth:`BuildReport.line` on ``file`` (stdout)."""
+    report = build(results_dir, out, **options)
+    print(report.line(options.get("bootstrap", False)), file=file or sys.stdout)
+    return report

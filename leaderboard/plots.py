@@ -30,7 +30,7 @@ import math
 from pathlib import Path
 from typing import Callable
 
-from harness.atomic import atomic_write_text
+from harness.atomic import atomic_path, atomic_write_text
 from harness.errors import UserError
 from harness.paths import slug
 from leaderboard.ci_bars import draw_ci_bars
@@ -183,9 +183,8 @@ def save_png(fig, path: Path) -> None:
     """Atomically, with no version stamp: the same results give the same bytes. The saved area is the
     drawing's bounding box, so a legend wider than the panels is never cut off."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.1)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.1)
 
 
 def _digest(board: Leaderboard, family: str, columns: list[Column], panels: list[Panel], styles: _Styles) -> str:

@@ -1,7 +1,7 @@
 """Paired comparisons for the paper tables: a result against its base model's and against its NTP run's.
 
 Δ = metric(row) − metric(reference) with its 95% percentile interval from
-:func:`harness.stats.paired_bootstrap` (A = the reference, B = the row; the default ``sequence``
+:func:`harness.bootstrap.paired_bootstrap` (A = the reference, B = the row; the default ``sequence``
 unit, so an LM task resamples whole held-out sequences; ``n_resamples`` and ``seed`` fixed by the
 build, 1000 and 0 by default), so the same files always give the same marks. Both comparisons are
 computed from the items of the two files, so they share one seed and one unit; the comparison a

@@ -17,7 +17,7 @@ Centroids: μ_c = mean of the unit vectors of concept c (cosine ignores its leng
 ``centroid_similarity`` = mean over pairs c < c' of cos(μ_c, μ_c')
 = (‖Σ_c μ̂_c‖² − K) / (K(K−1)) with μ̂_c = μ_c / ‖μ_c‖.
 
-Per-concept values for the paired bootstrap (:mod:`harness.stats` resamples concepts):
+Per-concept values for the paired bootstrap (:mod:`harness.bootstrap` resamples concepts):
 ``intra_c`` is a per-concept value, so ``mean`` over a resample recomputes ``intra`` exactly.
 ``inter`` and ``centroid_similarity`` are ratio U-statistics over *pairs* of concepts,
 U = Σ_{c≠c'} h_cc' / Σ_{c≠c'} w_cc' = A / B. Each concept gets its row sums a_c = Σ_{c'≠c} h_cc'

@@ -17,7 +17,7 @@ from harness.errors import UserError
 from harness.result_checks import validate, validate_untrusted
 from harness.result_files import result_text
 from harness.results import ResultRecord
-from harness.stats import paired_bootstrap, pair_items
+from harness.bootstrap import paired_bootstrap, pair_items
 
 LM_AGGS = {"perplexity": {"fn": "exp_ratio", "columns": ["nll", "count"]},
            "nll": {"fn": "ratio", "columns": ["nll", "count"]},

@@ -12,7 +12,7 @@ import pytest
 
 from harness.cli import main
 from concepts.concept_file import load_concept_file
-from concepts.file_stats import compare_files, mass_stats, summarize_file
+from concepts.concept_figures import compare_files, mass_stats, summarize_file
 
 # (word, pos, synonyms as (id, word)) per target; ids are arbitrary (no tokenizer is involved without the mass)
 A_TARGETS = [[("big", "NOUN", [(11, "a"), (12, "b")]), ("go", "VERB", []), ("red", "ADJ", [(14, "d")])],

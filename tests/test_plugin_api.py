@@ -174,7 +174,7 @@ def test_task_and_aggregation_plugins_through_eval_flags_and_the_bootstrap(plugi
     from harness.commands.common import eval_options
     from harness.result_files import load_result
     from harness.runner import evaluate
-    from harness.stats import paired_bootstrap
+    from harness.bootstrap import paired_bootstrap
     from harness.testing import tiny_llama_model, tiny_lm
 
     args = build_parser().parse_args(["eval", "--model", "x", "--tasks", "plug_nll", "--plug-scale", "2.5",

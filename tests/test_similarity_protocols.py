@@ -40,7 +40,7 @@ def test_layers_all_scores_every_layer_and_keeps_the_main_metric(tiny_llama, dat
 
 def test_paired_bootstrap_compares_every_layer(smollm2_tokenizer, data_dir, tmp_path):
     from harness.runner import evaluate
-    from harness.stats import paired_bootstrap
+    from harness.bootstrap import paired_bootstrap
     from harness.testing import tiny_lm
 
     a, b = (evaluate(lm.info.spec, "wordsim353", _options(tmp_path / lm.info.name, data_dir, layers="0,2"), lm=lm).records[0]

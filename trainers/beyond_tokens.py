@@ -14,7 +14,7 @@ members of target i's concept set other than its original token x_i,
 N_A counting the targets with at least one alternative. The term carries its gradient (the released
 code computed it under ``no_grad``, so it trained nothing) and takes the log of the summed
 probabilities (the released code averaged log-probabilities, a different quantity: it rewards every
-alternative, not the set's mass). ``tests/test_beyond_tokens.py`` catches both mistakes.
+alternative, not the set's mass). ``tests/test_related_objectives.py`` catches both mistakes.
 """
 
 from __future__ import annotations

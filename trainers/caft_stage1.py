@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import atomic_path
 from trainers.caft_heads import ARCHITECTURE, head_layers, head_losses, weighted_sum
 
 CACHE_FOLDER = "caft_heads"
@@ -93,12 +94,8 @@ def cached_heads(model: Any, settings: Any, context: Any) -> tuple[Any, dict[str
 def _write(path: Path, tensors: dict, summary: dict, identity: dict) -> None:
     from safetensors.torch import save_file
 
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"summary": json.dumps(summary), "identity": json.dumps(identity)})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def train_device(name: str) -> Any:

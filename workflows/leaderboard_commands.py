@@ -63,15 +63,10 @@ def add_parser(sub) -> None:
 
 
 def _rebuild(args, results_dir: Path, bootstrap: bool = False, resamples: int = 1000) -> None:
-    from leaderboard.build import build
+    from leaderboard.build import rebuild
 
-    report = build(results_dir, Path(args.out), csv_path=args.csv, plots_dir=args.plots_dir,
-                   plots=not args.no_plots, bootstrap=bootstrap, n_resamples=resamples, overwrite=args.overwrite,
-                   layer=getattr(args, "layer", None))
-    extra = f", {len(report.skipped)} invalid file(s) skipped" if report.skipped else ""
-    boot = f", {report.bootstrapped} comparison(s) bootstrapped" if bootstrap else ""
-    print(f"leaderboard: {report.n_models} model(s) from {report.n_files} result file(s){extra}{boot} -> "
-          f"{report.markdown}, {report.csv}, {report.paper_csv}" + (f", {len(report.plots)} plot(s)" if report.plots else ""))
+    rebuild(results_dir, Path(args.out), csv_path=args.csv, plots_dir=args.plots_dir, plots=not args.no_plots,
+            bootstrap=bootstrap, n_resamples=resamples, overwrite=args.overwrite, layer=getattr(args, "layer", None))
 
 
 def run_build(args) -> int:

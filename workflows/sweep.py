@@ -234,7 +234,6 @@ def base_missing(cfg: TrainAndEval) -> bool:
 
 
 def _rebuild(sweep: Sweep) -> None:
-    from leaderboard.build import build
+    from leaderboard.build import rebuild
 
-    report = build(Path(sweep.point.options.results_dir), sweep.leaderboard, plots=not sweep.no_plots)
-    print(f"leaderboard: {report.markdown} ({report.n_models} models, {report.n_files} result files)")
+    rebuild(Path(sweep.point.options.results_dir), sweep.leaderboard, plots=not sweep.no_plots)

@@ -216,10 +216,9 @@ def evaluation_seed(cfg: TrainAndEval) -> int:
 
 def refresh_leaderboard(results_dir: Path, file: TextIO) -> None:
     """Rebuild ``leaderboard.md`` beside the results folder (as ``harness leaderboard build`` does)."""
-    from leaderboard.build import build
+    from leaderboard.build import rebuild
 
-    report = build(Path(results_dir), Path(results_dir).parent / "leaderboard.md")
-    print(f"leaderboard: {report.markdown} ({report.n_models} models)", file=file)
+    rebuild(Path(results_dir), Path(results_dir).parent / "leaderboard.md", file=file)
 
 
 def train_and_eval(cfg: TrainAndEval, file: TextIO | None = None) -> TrainAndEvalResult:

@@ -12,7 +12,7 @@ groups of similar length of at most ``batch_size`` rows and ``max_batch_tokens``
 
 The judge is ``--judge SPEC`` (any instruct causal LM spec :func:`harness.lm.load.load_model`
 accepts), the embedded SmolLM2-135M-Instruct by default. ``--judge-backend`` says what runs it: ``hf``
-(the model interface's greedy path, :mod:`harness.lm.greedy`) or ``vllm``
+(the model interface's greedy path, :meth:`harness.lm.hf_causal.HFCausalLM.generate`) or ``vllm``
 (:mod:`concepts.selectors.judge_vllm`); both get the same chat-templated prompts and their answers go
 through the same parser.
 """

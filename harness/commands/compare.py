@@ -55,7 +55,7 @@ def pair_results(a: str, b: str):
 def run(args) -> int:
     from harness.compaction import comparable
     from harness.runner import format_comparisons, side_labels
-    from harness.stats import paired_bootstrap
+    from harness.bootstrap import paired_bootstrap
 
     groups = []
     pairs = pair_results(args.a, args.b)

@@ -4,10 +4,10 @@ a progress bar over its tensors; :func:`harness.lm.load.embedded_default_folder`
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Iterator
 
+from harness.atomic import atomic_path
 from harness.lm.hf_load import loading_bars
 
 
@@ -51,7 +51,6 @@ def _convert_gguf(src: Path, gguf_file: str, target: Path) -> None:
     config = AutoConfig.for_model(model_type, **config_dict)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(gguf_model.state_dict())
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)

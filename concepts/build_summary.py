@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from concepts.candidate_rules import RULES
+from concepts.set_counts import SetCounts, ratio
 from harness.errors import UserError
 
 COUNT_KEYS = ("top_k", "whole_word", *RULES, "pool")
@@ -40,7 +41,7 @@ class BuildStats:
     dropped: int = 0  # sequences without a content word in ``last`` mode
     content_words: int = 0  # targets written
     whole_word_targets: int = 0  # targets whose own token the whole-word filter recognises
-    with_synonyms: int = 0  # targets whose set has at least one synonym
+    with_synonyms: int = 0  # targets whose set is non-empty (:mod:`concepts.set_counts`)
     set_size_sum: int = 0  # Σ |T*| (original token included)
     candidates: Counter = field(default_factory=Counter)  # COUNT_KEYS, summed over targets
     selector_seconds: float = 0.0
@@ -51,13 +52,20 @@ class BuildStats:
     setup_seconds: float = 0.0
     out: str = ""
 
+    def add_set(self, token_id: int, set_ids: list[int]) -> None:
+        """Count one written target's set (the build counts ``content_words`` itself)."""
+        counts = SetCounts()
+        counts.add_set(token_id, set_ids)
+        self.with_synonyms += counts.non_empty
+        self.set_size_sum += counts.size_sum
+
     @property
     def share_with_synonyms(self) -> float:
-        return self.with_synonyms / self.content_words if self.content_words else float("nan")
+        return ratio(self.with_synonyms, self.content_words)
 
     @property
     def mean_set_size(self) -> float:
-        return self.set_size_sum / self.content_words if self.content_words else float("nan")
+        return ratio(self.set_size_sum, self.content_words)
 
     @property
     def words_per_second(self) -> float:
@@ -116,18 +124,19 @@ def check_not_all_singletons(stats: BuildStats, tokenizer_name: str, selector: s
             f"i.e. plain next-token training")
 
 
-def file_stats(path: Any) -> dict[str, Any]:
-    """The header's ``build_stats``: set statistics and candidate counts summed over every record of the
+def build_stats_block(path: Any) -> dict[str, Any]:
+    """The header's ``build_stats`` block (a recorded key, kept literally when this module was renamed from
+    ``build_stats``: a stable identifier of concept files): set statistics and candidate counts summed over every record of the
     file (so a resumed build reports the same as an uninterrupted one)."""
     from concepts.concept_file import iter_records
 
-    words = with_synonyms = size_sum = 0
+    sets = SetCounts()
     total: Counter = Counter()
     for rec in iter_records(path):
         total.update(rec.candidates)
-        words += len(rec.targets)
-        with_synonyms += sum(len(t.set_ids) > 1 for t in rec.targets)
-        size_sum += sum(len(t.set_ids) for t in rec.targets)
-    return {"content_words": words, "with_synonyms": with_synonyms,
-            "share_with_synonyms": with_synonyms / words if words else None,
-            "mean_set_size": size_sum / words if words else None, "candidates": counts(total)}
+        for t in rec.targets:
+            sets.add(t)
+    some = bool(sets.targets)  # None, not NaN, for no target: the header is JSON
+    return {"content_words": sets.targets, "with_synonyms": sets.non_empty,
+            "share_with_synonyms": sets.non_empty_share if some else None,
+            "mean_set_size": sets.mean_size if some else None, "candidates": counts(total)}

@@ -1,4 +1,4 @@
-"""Markdown and PNG of ``harness concepts stats`` (the figures: :mod:`concepts.file_stats`).
+"""Markdown and PNG of ``harness concepts stats`` (the figures: :mod:`concepts.concept_figures`).
 
 Markdown tables are GitHub's (tabulate ``github``); no cell holds a ``|``. The PNG (a bare matplotlib ``Figure``,
 rendered by Agg) is written under a temporary name and renamed; an existing file is replaced only with
@@ -11,7 +11,8 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from concepts.file_stats import FileStats, PairStats
+from concepts.concept_figures import FileStats, PairStats
+from harness.atomic import atomic_path
 from harness.errors import UserError
 
 
@@ -108,11 +109,8 @@ def plot(stats: Sequence[FileStats], path: Path) -> None:
         for ax in row:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", metadata={"Software": None})
     except OSError as exc:
         raise UserError(f"cannot write {path} ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)

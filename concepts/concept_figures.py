@@ -1,10 +1,9 @@
 """What a concept file holds (``harness concepts stats``): coverage, set sizes, POS, frequent sets, set mass
-under the base model, and the agreement of two files' selectors. Rendering: :mod:`concepts.stats_report`.
+under the base model, and the agreement of two files' selectors. Rendering: :mod:`concepts.concept_report`.
 
-Definitions (one target = one content word with its set T*, :mod:`concepts.concept_file`):
+Definitions (one target = one content word with its set T*, :mod:`concepts.concept_file`; *synonyms*,
+*non-empty* and *mean set size* as :mod:`concepts.set_counts` defines them for every report):
 
-- a target's *synonyms* ``syn(t) = T* \\ {original token}`` (token ids; a built set puts the original first, a
-  noise control never holds it); the set is *non-empty* when ``|syn(t)| ≥ 1``;
 - *set size* ``|T*|`` as stored (original included in a built file), its histogram and mean;
 - per POS: targets, non-empty share and mean ``|T*|``;
 - most frequent sets: the non-empty ``(word, sorted synonym words)`` pairs (word lowercased), by count;
@@ -28,45 +27,19 @@ from typing import Any
 
 from concepts.concept_file import ConceptFile, ConceptRecord, ConceptTarget
 from concepts.concept_sets import DEFAULT_MASS_THRESHOLD
+from concepts.set_counts import SetCounts, ratio, synonym_ids_of
 
 TOP_SETS = 10
 
 
-def ratio(a: float, b: float) -> float:
-    """``a / b``, NaN when ``b`` is 0 (a share of nothing)."""
-    return a / b if b else float("nan")
-
-
 def synonym_ids(t: ConceptTarget) -> frozenset[int]:
     """``T* \\ {original token}``."""
-    return frozenset(i for i in t.set_ids if i != t.token_id)
+    return synonym_ids_of(t.token_id, t.set_ids)
 
 
 def synonym_words(t: ConceptTarget) -> tuple[str, ...]:
     """The words of :func:`synonym_ids`, in the set's order."""
     return tuple(w for i, w in zip(t.set_ids, t.set_words) if i != t.token_id)
-
-
-@dataclass
-class SetCounts:
-    """Targets, how many have a non-empty set, and Σ |T*|."""
-
-    targets: int
-    non_empty: int
-    size_sum: int
-
-    @property
-    def non_empty_share(self) -> float:
-        return ratio(self.non_empty, self.targets)
-
-    @property
-    def mean_size(self) -> float:
-        return ratio(self.size_sum, self.targets)
-
-    def add(self, t: ConceptTarget) -> None:
-        self.targets += 1
-        self.non_empty += bool(synonym_ids(t))
-        self.size_sum += len(t.set_ids)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Paired bootstrap (harness/stats.py) against an independent implementation in the test."""
+"""Paired bootstrap (harness/bootstrap.py) against an independent implementation in the test."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import UserError
 from harness.results import ResultRecord
-from harness.stats import paired_bootstrap
+from harness.bootstrap import paired_bootstrap
 
 AGGS = {"perplexity": {"fn": "exp_ratio", "columns": ["nll", "count"]},
         "accuracy": {"fn": "ratio", "columns": ["correct", "count"]}}
