@@ -21,11 +21,11 @@ a one-line user error saying why. "All" needs evidence:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from concepts.candidate_rules import RULES
-from concepts.set_counts import SetCounts, ratio
+from concepts.set_counts import SetCounts
 from harness.errors import UserError
 
 COUNT_KEYS = ("top_k", "whole_word", *RULES, "pool")
@@ -41,8 +41,7 @@ class BuildStats:
     dropped: int = 0  # sequences without a content word in ``last`` mode
     content_words: int = 0  # targets written
     whole_word_targets: int = 0  # targets whose own token the whole-word filter recognises
-    with_synonyms: int = 0  # targets whose set is non-empty (:mod:`concepts.set_counts`)
-    set_size_sum: int = 0  # Σ |T*| (original token included)
+    sets: SetCounts = field(default_factory=SetCounts)  # the written targets' sets (:mod:`concepts.set_counts`)
     candidates: Counter = field(default_factory=Counter)  # COUNT_KEYS, summed over targets
     selector_seconds: float = 0.0
     candidate_seconds: float = 0.0
@@ -53,29 +52,24 @@ class BuildStats:
     out: str = ""
 
     def add_set(self, token_id: int, set_ids: list[int]) -> None:
-        """Count one written target's set (the build counts ``content_words`` itself)."""
-        counts = SetCounts()
-        counts.add_set(token_id, set_ids)
-        self.with_synonyms += counts.non_empty
-        self.set_size_sum += counts.size_sum
+        """Count one written target's set (the build counts ``content_words`` itself: the same targets)."""
+        self.sets.add_set(token_id, set_ids)
+
+    @property
+    def with_synonyms(self) -> int:
+        return self.sets.non_empty
 
     @property
     def share_with_synonyms(self) -> float:
-        return ratio(self.with_synonyms, self.content_words)
+        return self.sets.non_empty_share
 
     @property
     def mean_set_size(self) -> float:
-        return ratio(self.set_size_sum, self.content_words)
+        return self.sets.mean_size
 
     @property
     def words_per_second(self) -> float:
         return self.content_words / self.seconds if self.seconds else float("nan")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.update(candidates=counts(self.candidates), share_with_synonyms=self.share_with_synonyms,
-                 mean_set_size=self.mean_set_size, words_per_second=self.words_per_second)
-        return d
 
     def summary(self) -> str:
         lines = [
