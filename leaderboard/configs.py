@@ -3,7 +3,8 @@ configuration, and the settings an NTP run must share with it to be its referenc
 
 A configuration is what a run was asked to do: its training record (``harness_train.json``, kept
 in ``model.training``) without the training seed and without what the run produced or where it ran
-(:data:`RUN_RECORD`: losses, steps, wall time, paths, versions, ...). Runs that differ only by seed
+(:data:`RUN_RECORD`: losses, steps, wall time, paths, versions, ...), the concept objective's own settings read
+as one fixed value in another objective's record (:data:`CONCEPT_ONLY`). Runs that differ only by seed
 are one configuration, shown as the mean and spread across seeds (:mod:`leaderboard.paper_tables`,
 :mod:`leaderboard.plot_data`).
 
@@ -41,6 +42,12 @@ RUN_RECORD = frozenset({
     "train_loss", "best_eval_loss", "best_checkpoint_step", "resumed_from", "log", "wall_time_s", "versions",
     "git_commit", "created",
 })
+# Settings of the concept objective (its own: trainers.objectives.ConceptSettings) that older code recorded for every
+# objective, a run of another objective holding the values it was given (ntp) or these defaults (the others). They
+# never changed such a run, so in another objective's record they read as these values whether present or not
+# (:func:`_settings`): its records from before and after are one configuration, the configurations of older records
+# keep their keys. Stable identifiers of recorded values (0.6 was DEFAULT_MASS_THRESHOLD): keep them literally.
+CONCEPT_ONLY = {"lambda_scope": "all", "mass_threshold": 0.6}
 NTP_SHARED = ("base", "corpus", "split", "profile", "hyperparameters", "dtype", "world_size")
 NTP_IGNORED_HYPER = frozenset({"selector", "max_synonyms"})  # shape the concept sets only
 
@@ -87,7 +94,7 @@ def configuration(model: ResultModel) -> Config:
     if not (training.get("method") or training.get("objective")):
         label = "Base" if c.method == "base" else display_name(model)
         return Config(c.group, c.method, None, "", "", label, _canonical({"model": model.id}), None, None)
-    settings = {k: v for k, v in training.items() if k not in RUN_RECORD}
+    settings = _settings(training)
     shared = {k: training.get(k) for k in NTP_SHARED}
     if isinstance(shared["hyperparameters"], dict):
         shared["hyperparameters"] = {k: v for k, v in shared["hyperparameters"].items() if k not in NTP_IGNORED_HYPER}
@@ -103,17 +110,26 @@ def configuration(model: ResultModel) -> Config:
 def trend_key(model: ResultModel) -> str:
     """Canonical JSON of the configuration without λ: the configurations of one key are one line against λ
     in the plots (:mod:`leaderboard.plot_data`)."""
-    settings = {k: v for k, v in (model.training or {}).items() if k not in RUN_RECORD and k != "lambda"}
+    settings = {k: v for k, v in _settings(model.training or {}).items() if k != "lambda"}
     return _canonical({"group": classify(model).group, **settings})
 
 
 def settings_differences(models: list[ResultModel]) -> list[dict[str, str]]:
     """Per model, ``key=value`` of the training settings (flattened, ``hyperparameters.lr``) in which the
     models differ: what tells apart configurations that share a label."""
-    flat = [_flatten({k: v for k, v in (m.training or {}).items() if k not in RUN_RECORD}) for m in models]
+    flat = [_flatten(_settings(m.training or {})) for m in models]
     keys = sorted({k for f in flat for k in f})
     differing = [k for k in keys if len({_canonical(f.get(k)) for f in flat}) > 1]
     return [{k: _canonical(f.get(k)).strip('"') for k in differing} for f in flat]
+
+
+def _settings(training: dict[str, Any]) -> dict[str, Any]:
+    """What a training record says the run was asked to do: the record without :data:`RUN_RECORD`, and for an
+    objective other than concept (a record that names one), :data:`CONCEPT_ONLY`'s values in place of its own."""
+    settings = {k: v for k, v in training.items() if k not in RUN_RECORD}
+    if training.get("objective") not in (None, "", "concept"):
+        settings.update(CONCEPT_ONLY)
+    return settings
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

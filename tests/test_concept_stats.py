@@ -120,9 +120,9 @@ def test_mass_share_against_an_independent_softmax(tiny_llama, tmp_path):
 
 def test_cli_stats_with_mass_writes_report_and_plot(tiny_llama, tmp_path, capsys):
     from concepts.concept_sets import DEFAULT_MASS_THRESHOLD
-    from trainers.objectives import ObjectiveSettings
+    from trainers.objectives import ConceptSettings
 
-    assert ObjectiveSettings().mass_threshold == DEFAULT_MASS_THRESHOLD  # the one default, shared
+    assert ConceptSettings().mass_threshold == DEFAULT_MASS_THRESHOLD  # the one default, shared
     folder = tmp_path / "tiny-model"
     tiny_llama.module.save_pretrained(folder)
     tiny_llama.tokenizer.save_pretrained(folder)

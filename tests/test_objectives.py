@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from harness.errors import UserError
-from trainers.objectives import (OBJECTIVES, ConceptBatch, LossOutput, ObjectiveSettings, combine, concept_terms,
-                                 method_name, ntp_terms)
+from trainers.objectives import (OBJECTIVES, ConceptBatch, ConceptSettings, LossOutput, ObjectiveSettings, combine,
+                                 concept_terms, method_name, ntp_terms)
 
 V = 37
 
@@ -77,8 +77,8 @@ def reference(logits, labels, chosen, sets, lam: float, scope: str, threshold: f
 
 
 def run(fn, logits, labels, chosen, sets, lam=0.25, scope="all", threshold=0.6) -> LossOutput:
-    return fn(logits, labels, to_concept_batch(chosen, sets), ObjectiveSettings(lam=lam, scope=scope,
-                                                                                mass_threshold=threshold))
+    return fn(logits, labels, to_concept_batch(chosen, sets), ObjectiveSettings(lam=lam, extra={
+        "lambda_scope": scope, "mass_threshold": threshold}))
 
 
 def check_values(fn, seed=0, lam=0.25, scope="all", threshold=1.0) -> None:
@@ -131,7 +131,7 @@ def broken_no_grad(logits, labels, concepts, settings):
     """The concept term computed under no_grad: it trains nothing."""
     ntp = ntp_terms(logits, labels)
     with torch.no_grad():
-        c = concept_terms(logits, ntp, concepts, settings.mass_threshold)
+        c = concept_terms(logits, ntp, concepts, settings.of(ConceptSettings).mass_threshold)
     return combine(ntp, c, concepts, settings)
 
 
@@ -141,7 +141,7 @@ def broken_mean_logprob(logits, labels, concepts, settings):
     logp = torch.log_softmax(logits[:, :-1], -1)
     rows = logp[concepts.batch_index.unsqueeze(1), (concepts.position - 1).unsqueeze(1), concepts.set_ids]
     mean_logp = (rows * concepts.set_mask).sum(-1) / concepts.set_mask.sum(-1)
-    c = concept_terms(logits, ntp, concepts, settings.mass_threshold)
+    c = concept_terms(logits, ntp, concepts, settings.of(ConceptSettings).mass_threshold)
     c.nll = -mean_logp
     return combine(ntp, c, concepts, settings)
 
@@ -214,7 +214,7 @@ def test_padded_set_entries_are_ignored():
             if int(labels[c[0], c[1]]) != 7]
     chosen, sets = [c for c, _ in keep], [s for _, s in keep]
     out = OBJECTIVES.get("concept")(logits, labels, to_concept_batch(chosen, sets, pad_id=7),
-                                    ObjectiveSettings(lam=0.25, mass_threshold=1.0))
+                                    ObjectiveSettings(lam=0.25, extra={"mass_threshold": 1.0}))
     ref = reference(logits, labels, chosen, sets, 0.25, "all", 1.0)
     assert out.logs["concept_loss"] == pytest.approx(ref["concept_loss"], rel=1e-5)
 
@@ -234,7 +234,7 @@ def test_no_targets_keeps_the_graph():
                                            (0.2, "all", 0.0)])
 def test_bad_settings_are_user_errors(lam, scope, thr):
     with pytest.raises(UserError):
-        ObjectiveSettings(lam=lam, scope=scope, mass_threshold=thr)
+        ObjectiveSettings(lam=lam, extra={"lambda_scope": scope, "mass_threshold": thr})
 
 
 def test_registry_and_method_names():

@@ -55,8 +55,8 @@ def test_noise_objective_at_lambda_one_never_raises_the_original_token(scope):
     for b, p in chosen:
         z[b, p - 1, labels[b, p]] += 2.0  # the model predicts the original best, as a trained LM mostly does
     logits = z.float().requires_grad_(True)
-    out = OBJECTIVES.get("concept")(logits, labels, concepts, ObjectiveSettings(lam=1.0, scope=scope,
-                                                                                 mass_threshold=1.0))
+    out = OBJECTIVES.get("concept")(logits, labels, concepts, ObjectiveSettings(lam=1.0, extra={
+        "lambda_scope": scope, "mass_threshold": 1.0}))
     (grad,) = torch.autograd.grad(out.loss, logits)
     zz = logits.detach().double().numpy()
     for (b, p), set_ in zip(chosen, sets):

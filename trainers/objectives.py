@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from concepts.concept_sets import DEFAULT_MASS_THRESHOLD
 from harness.config import SHARE, Check, check_fields, option, provided
-from harness.errors import UserError
 from harness.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,36 +63,42 @@ class ConceptBatch:
         return int(self.position.shape[0])
 
 
-def declared_settings() -> list[type]:
-    """The settings classes of the registered objectives (:attr:`Objective.settings`)."""
-    return OBJECTIVES.settings_classes()
-
-
 @dataclass(frozen=True)
 class ObjectiveSettings:
     """What an objective may read besides the tensors; each field is a flag of ``harness train``,
     ``train-and-eval`` and ``sweep`` and a key of ``harness_train.json`` (:mod:`harness.config`).
 
-    ``extra`` holds the settings objectives declare for themselves (a dataclass of :func:`harness.config.option`
-    fields passed as ``register_objective(..., settings=...)``): their flags join the commands and their
-    values arrive here by name; the objective reads them with :meth:`of`. So an objective with settings of
-    its own is one change in its own module."""
+    ``lam`` is shared though only objectives that read λ use it, because λ is a run's identity across objectives:
+    a sweep's dimension, the ``lam{λ}-...`` of run-folder names, "λ = 0 means NTP" (:func:`is_pure_ntp`), the
+    leaderboard's λ column. ``extra`` holds the settings objectives declare for themselves (a dataclass of
+    :func:`harness.config.option` fields passed as ``register_objective(..., settings=...)``, as
+    :class:`ConceptSettings`): their flags join the commands, their values arrive here by name and the objective
+    reads them with :meth:`of`. So an objective with settings of its own is one change in its own module."""
 
     lam: float = option(0.0, key="lambda", check=SHARE, help="concept-loss weight λ in [0, 1] (0 = pure NTP)")
-    scope: str = option("all", key="lambda_scope", choices=LAMBDA_SCOPES,
-                        help="all: L = (1−λ)·NTP + λ·concept (the paper's equation); content: (1−λ) scales NTP only "
-                             "at content-word positions (the paper's public code)")
-    mass_threshold: float = option(DEFAULT_MASS_THRESHOLD, check=Check(gt=0, le=1),
-                                   help="concept loss is 0 for a target once its set holds this much probability "
-                                        f"(default {DEFAULT_MASS_THRESHOLD})")
-    extra: dict[str, Any] = provided(declared_settings)
+    extra: dict[str, Any] = provided(lambda: OBJECTIVES.settings_classes())  # the registered ones' (Objective.settings)
 
-    def __post_init__(self) -> None:
-        check_fields(self)  # the declared checks, for settings made in Python (flags are checked when parsed)
+    def __post_init__(self) -> None:  # the declared checks, for settings made in Python (flags: where parsed)
+        check_fields(self, provided=True)
 
     def of(self, cls: type) -> Any:
         """The settings an objective declared (class ``cls``), from the values given (else its defaults)."""
         return cls(**{f.name: self.extra[f.name] for f in fields(cls) if self.extra.get(f.name) is not None})
+
+
+@dataclass(frozen=True)
+class ConceptSettings:
+    """The concept objective's own settings; recorded under their field names (``lambda_scope``, ``mass_threshold``)."""
+
+    lambda_scope: str = option("all", choices=LAMBDA_SCOPES,
+                               help="all: L = (1−λ)·NTP + λ·concept (the paper's equation); content: (1−λ) scales "
+                                    "NTP only at content-word positions (the paper's public code)")
+    mass_threshold: float = option(DEFAULT_MASS_THRESHOLD, check=Check(gt=0, le=1),
+                                   help="concept loss is 0 for a target once its set holds this much probability "
+                                        f"(default {DEFAULT_MASS_THRESHOLD})")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -104,15 +109,11 @@ class LossOutput:
     logs: dict[str, float]
 
 
-def _never(settings: ObjectiveSettings) -> bool:
-    return False
-
-
 @dataclass(frozen=True)
 class Objective:
     """A named loss. ``uses_concepts``: it reads the concept batch (the collator always builds one);
     ``settings``: a dataclass of its own settings (see :class:`ObjectiveSettings`), or None;
-    ``reads_lambda``: λ, its scope and the mass threshold are its settings (they name its runs);
+    ``reads_lambda``: λ is its setting (it names its runs, a sweep trains it at every λ; else see :meth:`own`);
     ``needs_targets(settings)``: a concept file without targets is a user error;
     ``heads(base model, own settings, HeadsContext)``: extra modules (built before LoRA is added), attached to
     the model and run inside its forward pass as ``heads(final hidden states, labels, output embeddings,
@@ -127,7 +128,7 @@ class Objective:
     uses_concepts: bool = True
     settings: type | None = None
     reads_lambda: bool = False
-    needs_targets: Callable[[ObjectiveSettings], bool] = _never
+    needs_targets: Callable[[ObjectiveSettings], bool] = lambda settings: False
     heads: Callable[[Any, Any], Any] | None = None
     prepare: Callable[[list, Any, Any, int], list] | None = None
 
@@ -136,7 +137,7 @@ class Objective:
 
     def own(self, settings: ObjectiveSettings) -> ObjectiveSettings:
         """``settings`` holding only this objective's own extra settings (those it records), checked. An
-        objective with settings of its own that does not read λ gets λ's defaults (recorded λ = 0), so a λ
+        objective with settings of its own that does not read λ gets λ's default (recorded λ = 0), so a λ
         flag never makes two of its runs differ (``ntp`` keeps the λ given, as its runs always recorded)."""
         if self.settings is None:
             return replace(settings, extra={})
@@ -225,8 +226,9 @@ def content_mask(ntp: NtpTerms, concepts: ConceptBatch) -> "torch.Tensor":
 
 
 def combine(ntp: NtpTerms, concept: ConceptTerms | None, concepts: ConceptBatch | None,
-            settings: ObjectiveSettings) -> LossOutput:
-    """THE place losses are normalised and mixed (formulas in the module docstring).
+            settings: ObjectiveSettings, scope: str = "all") -> LossOutput:
+    """THE place losses are normalised and mixed (formulas in the module docstring), with λ = ``settings.lam``
+    and the λ ``scope`` (the concept objective's ``ConceptSettings.lambda_scope``).
 
     Per-micro-batch means: NTP over the batch's label tokens, L_concept over its N targets
     (an empty set of targets gives 0 and still carries the graph)."""
@@ -239,7 +241,7 @@ def combine(ntp: NtpTerms, concept: ConceptTerms | None, concepts: ConceptBatch 
     n_con = concept.nll.shape[0]
     concept_loss = (concept.nll * concept.keep).sum() / max(n_con, 1)
     lam = float(settings.lam)
-    if settings.scope == "all":
+    if scope == "all":
         loss = (1.0 - lam) * ntp_loss + lam * concept_loss
     else:
         weight = torch.where(content_mask(ntp, concepts), 1.0 - lam, 1.0)
@@ -271,12 +273,13 @@ def ntp_objective(logits, labels, concepts, settings: ObjectiveSettings) -> Loss
 
 @register_objective("concept", "L = (1−λ)·L_NTP + λ·L_concept, L_concept = −log Σ_{t∈T*} p(t|prefix), zeroed "
                                "once p(T*) reaches the mass threshold; λ scope all (paper) or content (public code)",
-                    reads_lambda=True, needs_targets=lambda settings: not is_pure_ntp("concept", settings.lam))
+                    settings=ConceptSettings, reads_lambda=True,
+                    needs_targets=lambda settings: not is_pure_ntp("concept", settings.lam))
 def concept_objective(logits, labels, concepts: ConceptBatch | None, settings: ObjectiveSettings) -> LossOutput:
     if concepts is None:
         raise ValueError("the concept objective needs a concept batch")
-    ntp = ntp_terms(logits, labels)
-    return combine(ntp, concept_terms(logits, ntp, concepts, settings.mass_threshold), concepts, settings)
+    own, ntp = settings.of(ConceptSettings), ntp_terms(logits, labels)
+    return combine(ntp, concept_terms(logits, ntp, concepts, own.mass_threshold), concepts, settings, own.lambda_scope)
 
 
 def is_pure_ntp(objective: str, lam: float) -> bool:

@@ -28,6 +28,10 @@ RUN_FILE = "run.json"  # identity of the run an output folder holds (written bef
 LOG_FILE = "train_log.jsonl"
 CHECKPOINTS = "checkpoints"
 LOCK_FILE = ".run.lock"  # held while a process trains into the folder (run_lock)
+# Keys older code put in the run.json of every objective's runs, now only in the concept objective's (its own
+# settings, trainers.objectives.ConceptSettings): another objective never read them, so a folder of one of its runs
+# that holds them is still that run. Stable identifiers of an older layout: keep them literally as they are.
+FORMERLY_SHARED_KEYS = ("lambda_scope", "mass_threshold")
 
 
 def last_checkpoint(checkpoint_dir: Path) -> Path | None:
@@ -81,7 +85,9 @@ class RunFolder:
     def state(self, resume: bool) -> str:
         """``new`` | ``finished`` | ``resume``; a folder holding anything else is a user error. A folder that
         holds only what a run writes before its first checkpoint (a run that failed or was killed early) is
-        ``new``, and cleared (on the main process): nothing there is worth keeping, so it never blocks a retry."""
+        ``new``, and cleared (on the main process): nothing there is worth keeping, so it never blocks a retry.
+        The run held is this run when its ``run.json`` equals the identity, keys of :data:`FORMERLY_SHARED_KEYS`
+        that the identity lacks aside (a folder written by older code)."""
         from harness.outputs import check_output_folder as check_place
 
         out = self.out
@@ -98,6 +104,7 @@ class RunFolder:
             held = json.loads(run_file.read_text())
         except (OSError, json.JSONDecodeError):
             raise UserError(f"--out {out}: {RUN_FILE} cannot be read; choose another folder") from None
+        held = {k: v for k, v in held.items() if k in self.identity or k not in FORMERLY_SHARED_KEYS}
         if held != self.identity:
             diff = sorted(k for k in set(held) | set(self.identity) if held.get(k) != self.identity.get(k))
             raise UserError(f"--out {out} holds another run ({', '.join(diff)} differ); choose another folder")

@@ -42,7 +42,7 @@ from harness.models import EMBEDDED_DEFAULT
 from harness.paths import slug_keeping_end
 from harness.task import EvalOptions
 from tasks.heldout import heldout_settings
-from trainers.objectives import OBJECTIVES, ObjectiveSettings, method_name
+from trainers.objectives import OBJECTIVES, ConceptSettings, ObjectiveSettings, method_name
 from trainers.profiles import CONCEPT_RECIPES, PAPER_JUDGE, Hyper, resolve_profile
 from trainers.recipe import TrainConfig, TrainResult
 
@@ -97,8 +97,8 @@ def default_out(cfg: TrainAndEval, selector: str, corpus: str) -> Path:
     t = cfg.train
     method = method_name(t.objective, t.settings.lam, cfg.randomize)
     objective = OBJECTIVES.get(t.objective)
-    if objective.reads_lambda or objective.settings is None:
-        tag = f"lam{t.settings.lam:g}-{t.settings.scope}"
+    if objective.reads_lambda or objective.settings is None:  # ntp: the --lambda-scope given, as its names always had
+        tag = f"lam{t.settings.lam:g}-{t.settings.of(ConceptSettings).lambda_scope}"
     else:
         own = recorded(t.settings.of(objective.settings))
         tag = "-".join(f"{key.split('_')[-1]}{value if isinstance(value, str) else format(value, 'g')}"
