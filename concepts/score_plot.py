@@ -36,6 +36,7 @@ def score_figure(scores: list[ScoreEntry]) -> Any:
     colors = {label: COLORS[i % len(COLORS)] for i, label in enumerate(dict.fromkeys(s.label for s in scores))}
     for ax, (gold, entries) in zip(axes, golds):
         tops = [0.05, 0.05]  # the highest bar end on x and y (the axes start at 0 and leave room for the labels)
+        seen: dict[tuple[float, float], int] = {}
         for s in entries:
             p, r = s.measures["all"].get("precision"), s.measures["all"].get("recall")
             if p is None or r is None or p.value != p.value or r.value != r.value:
@@ -43,13 +44,16 @@ def score_figure(scores: list[ScoreEntry]) -> Any:
             ex, ey = _err(p.value, p.low, p.high), _err(r.value, r.low, r.high)
             ax.errorbar([p.value], [r.value], xerr=[[ex[0]], [ex[1]]], yerr=[[ey[0]], [ey[1]]], fmt="o", ms=5,
                         capsize=3, color=colors[s.label])
-            ax.annotate(s.label, (p.value, r.value), xytext=(5, 4), textcoords="offset points", fontsize=8)
+            spot = (round(p.value, 2), round(r.value, 2))  # labels of points that (nearly) coincide are stacked
+            seen[spot] = seen.get(spot, -1) + 1
+            ax.annotate(s.label, (p.value, r.value), xytext=(5, 4 + 10 * seen[spot]), textcoords="offset points",
+                        fontsize=8)
             tops = [max(tops[0], p.value + ex[1]), max(tops[1], r.value + ey[1])]
         ax.set_title(gold_title(gold), fontsize=10)
         ax.set_xlabel("set precision (95% CI)")
         ax.set_ylabel("set recall (95% CI)")
-        ax.set_xlim(0, min(1.0, 1.3 * tops[0]))
-        ax.set_ylim(0, min(1.0, 1.2 * tops[1]))
+        ax.set_xlim(0, min(1.05, 1.3 * tops[0]))
+        ax.set_ylim(0, min(1.05, 1.2 * tops[1]))
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
