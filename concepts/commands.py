@@ -1,5 +1,5 @@
-"""``harness concepts build`` (corpus -> concept-set file), ``randomize`` (noise control), ``show``; ``stats`` and
-``score`` (reports on a file) live in :mod:`concepts.report_commands`."""
+"""``harness concepts build`` (corpus -> concept-set file), ``randomize`` (noise control), ``show``; ``stats``,
+``score``, ``pool-recall`` and ``score-table`` (reports) live in :mod:`concepts.report_commands`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 
 from concepts.builder import BuildConfig
 from harness.commands.common import add_device_args
-from concepts.report_commands import add_pool_parser, add_score_parser, add_stats_parser
+from concepts.report_commands import add_pool_parser, add_score_parser, add_score_table_parser, add_stats_parser
 from harness.config import SEED, add_arguments, add_flag
 from harness.models import EMBEDDED_DEFAULT
 
@@ -41,6 +41,7 @@ def add_parser(sub) -> None:
     add_stats_parser(csub)
     add_score_parser(csub)
     add_pool_parser(csub)
+    add_score_table_parser(csub)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 

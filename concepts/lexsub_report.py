@@ -31,7 +31,9 @@ def counts(s: LexsubScore, left_out: dict[str, int] | None = None) -> list[tuple
     return [(a, int(b)) for a, b in rows]
 
 
-def _cell(iv: Interval) -> str:
+def format_interval(iv: Interval) -> str:
+    """``0.170 [0.160, 0.181]`` (three decimals; the value alone when there is no interval, ``–`` for NaN)."""
+
     def f(x: float) -> str:
         return "–" if x != x else f"{x:.3f}"
 
@@ -47,7 +49,7 @@ def score_markdown(s: LexsubScore, name: str, cis: dict[str, dict[str, Interval]
     parts = [p for p in cis if p != "all"]
     heads = ["measure", f"all ({s.gold_instances})",
              *[f"{POS_NAMES[p]} ({s.subset(p).gold_instances})" for p in parts]]
-    table = [[LABELS[m], *[_cell(cis[p][m]) for p in ["all", *parts]]] for m in MEASURES]
+    table = [[LABELS[m], *[format_interval(cis[p][m]) for p in ["all", *parts]]] for m in MEASURES]
     return "\n".join([f"## {name} against human substitutes", "",
                       tabulate([[a, str(b)] for a, b in counts(s, left_out)], headers=["count", "value"],
                                tablefmt="github", disable_numparse=True), "",
@@ -56,9 +58,19 @@ def score_markdown(s: LexsubScore, name: str, cis: dict[str, dict[str, Interval]
                       tabulate(table, headers=heads, tablefmt="github", disable_numparse=True), ""])
 
 
+HEADER_KEYS = ("model", "corpus", "split", "selector", "randomized", "k", "proportion", "seed", "max_synonyms")
+
+
 def score_json(s: LexsubScore, name: str, gold: str, cis: dict[str, dict[str, Interval]],
-               left_out: dict[str, int] | None = None, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    return {"concept_file": name, "gold": gold, "counts": dict(counts(s, left_out)),
-            "measures": {p: {m: iv.as_dict() for m, iv in ms.items()} for p, ms in cis.items()},
-            "bootstrap": {"unit": "target", "n_resamples": n_resamples, "seed": seed, "interval": "percentile 95%"},
-            "instances": [{**asdict(r), "key": list(r.key)} for r in s.rows]}
+               left_out: dict[str, int] | None = None, n_resamples: int = 1000, seed: int = 0,
+               header: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The figures, every target's columns and (``concept_header``) the blocks of the concept file's header that
+    say what was scored: model, corpus, split, selector with its settings, the noise control's ``randomized``
+    block (what ``concepts score-table`` labels a row with)."""
+    out = {"concept_file": name, "gold": gold, "counts": dict(counts(s, left_out)),
+           "measures": {p: {m: iv.as_dict() for m, iv in ms.items()} for p, ms in cis.items()},
+           "bootstrap": {"unit": "target", "n_resamples": n_resamples, "seed": seed, "interval": "percentile 95%"},
+           "instances": [{**asdict(r), "key": list(r.key)} for r in s.rows]}
+    if header is not None:
+        out["concept_header"] = {k: header[k] for k in HEADER_KEYS if k in header}
+    return out

@@ -1,5 +1,6 @@
-"""``harness concepts stats`` (what one or two concept files hold) and ``harness concepts score`` (their sets
-against human substitutes). Parsers here import nothing heavy; the work is imported inside the run functions."""
+"""``harness concepts stats`` (what one or two concept files hold), ``harness concepts score`` (their sets
+against human substitutes), ``pool-recall`` (the candidate pool's ceiling) and ``score-table`` (several scores side
+by side). Parsers here import nothing heavy; the work is imported inside the run functions."""
 
 from __future__ import annotations
 
@@ -167,7 +168,37 @@ def run_score(args) -> int:
         text += (f"\n{result.unmatched[NOT_IN_FILE]} contexts are not in the concept file: build it with --split "
                  f"heldout --heldout-size {len({c.text for c in contexts})} (or more) to hold every context.\n")
     write_reports(text, out, out_json, lambda: score_json(result, name, args.gold, cis, left_out, args.resamples,
-                                                          args.seed))
+                                                          args.seed, header=header.raw))
+    return 0
+
+
+def add_score_table_parser(csub) -> None:
+    s = csub.add_parser("score-table", help="several concept files' scores side by side: scores.md, scores.csv and "
+                                            "scores.png (precision against recall) from concepts score --json files")
+    s.add_argument("scores", nargs="+", help="JSON files of harness concepts score --json (one row each, in this order)")
+    s.add_argument("--pool", action="append", default=[], help="a JSON file of harness concepts pool-recall --json "
+                                                               "(the pool's ceiling; repeat for more)")
+    s.add_argument("--out", required=True, help="output folder (created if missing)")
+    s.add_argument("--overwrite", action="store_true", help="replace existing scores.md / scores.csv / scores.png")
+    s.set_defaults(func=run_score_table)
+
+
+def run_score_table(args) -> int:
+    from harness.atomic import atomic_write_text
+    from concepts.score_plot import write_score_plot
+    from concepts.score_table import load_pool, load_score, scores_csv, scores_markdown
+    from harness.outputs import check_output_file, check_output_folder
+
+    folder = check_output_folder(args.out, "--out")
+    paths = [check_output_file(folder / name, "--out", overwrite=args.overwrite)
+             for name in ("scores.md", "scores.csv", "scores.png")]
+    scores, pools = [load_score(p) for p in args.scores], [load_pool(p) for p in args.pool]
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(paths[0], scores_markdown(scores, pools))
+    atomic_write_text(paths[1], scores_csv(scores, pools))
+    write_score_plot(scores, paths[2])
+    for p in paths:
+        print(f"wrote {p}")
     return 0
 
 
