@@ -38,6 +38,7 @@ def make_header(loaded: Any, corpus: Any, texts: list[str], split_record: dict[s
         # a recorded string (every concept file's header): a stable identifier of the rule, kept literally although
         # the module it names is now concepts.content_words
         "content_words": "harness.concepts.content_words: whole-word single-token NOUN/VERB/ADJ (spaCy-aligned)",
+        **({"heads_only": "only content words whose span is a head the corpus marks"} if cfg.heads_only else {}),
         "selector": {"name": cfg.selector, "settings": selector.settings()},
         "k": cfg.k, "candidate_filter": CANDIDATE_FILTER,
         "proportion": cfg.proportion, "seed": cfg.seed, "max_synonyms": cfg.max_synonyms,

@@ -5,7 +5,8 @@ Pipeline, over one part of the corpus split (``train`` by default; ``validation`
 training):
 
 1. content words of each sequence (:mod:`concepts.content_words`);
-2. the share of them that gets a concept set (``proportion``, :mod:`concepts.concept_sets`);
+2. the share of them that gets a concept set (``proportion``, :mod:`concepts.concept_sets`), of those
+   that are heads the corpus marks with ``heads_only`` (a lexical-substitution corpus: what its gold scores);
 3. the base model's top-``k`` next tokens at each kept position, one batched forward pass per
    batch of sequences (:mod:`concepts.candidates`);
 4. the whole-word alphabetic candidates, less what :mod:`concepts.candidate_rules` removes
@@ -62,6 +63,8 @@ class BuildConfig:
     proportion: str = option("1.0", help="share of content words per sequence: 1.0, 0.5, 0.25 or last")
     selector_settings: dict[str, Any] = provided(selector_settings)
     limit: int | None = option(None, type=int, check=AT_LEAST_1, help="only N sequences of the split part (--sample)")
+    heads_only: bool = option(False, help="a lexical-substitution corpus (.xml, coinco-*): sets for its marked heads "
+                              "only, the words its gold scores (other content words of a context are never scored)")
     sample: str = option("first", choices=SAMPLE_RULES, help="which N: first (of the shuffled part) or paper (train "
                          "part: N whole documents of 50 < characters < 2,000 drawn with the split seed)")
     seed: int = option(0, check=SEED, help="seed of the proportion draws")
@@ -150,6 +153,9 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     t0 = time.perf_counter()
     corpus_spec = corpus if isinstance(corpus, str) else corpus.name if corpus.name in COINCO_NAMES else ""
     corpus, texts, split_record = corpus_part(corpus, cfg)
+    if cfg.heads_only and corpus.heads is None:
+        raise UserError(f"--heads-only needs a lexical-substitution corpus (a SemEval-2007 .xml or coinco, coinco-dev, "
+                        f"coinco-test); {corpus.name} marks no heads")
     if isinstance(model, str):
         from harness.lm.load import load_model
 
@@ -168,7 +174,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
     try:
         with ConceptFileWriter.open(out, header, resume=resume) as writer:
             stats.already_done = len(writer.done)
-            _run(loaded, nlp, sel, texts, cfg, writer, stats)
+            _run(loaded, nlp, sel, texts, cfg, writer, stats, corpus.heads if cfg.heads_only else None)
         if stats.content_words == 0 and stats.already_done == 0:
             raise UserError(f"corpus {corpus.name} ({cfg.split} part, {len(texts)} sequences) has no content words: "
                             f"nothing to build concept sets for")
@@ -181,7 +187,7 @@ def build_concepts(model: Any, corpus: Any, selector: str, out: Path | str, *, r
 
 
 def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, writer: ConceptFileWriter,
-         stats: BuildStats) -> None:
+         stats: BuildStats, heads: dict[str, set[tuple[int, int]]] | None) -> None:
     from tqdm import tqdm
 
     from concepts.candidates import WholeWordVocab
@@ -199,7 +205,7 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
             t = time.perf_counter()
             found = find_content_words([texts[i] for i in chunk], tok, nlp=nlp)
             stats.content_word_seconds += time.perf_counter() - t
-            plans = [_plan(i, cw, cfg) for i, cw in zip(chunk, found)]
+            plans = [_plan(i, cw, cfg, heads) for i, cw in zip(chunk, found)]
             t = time.perf_counter()
             tops = loaded.top_k_next([p["ids"] for p in plans], [p["positions"] for p in plans], cfg.k,
                                      max_batch_tokens=cfg.max_batch_tokens)
@@ -237,9 +243,19 @@ def _run(loaded: Any, nlp: Any, sel: Any, texts: list[str], cfg: BuildConfig, wr
     stats.seconds = time.perf_counter() - start
 
 
-def _plan(index: int, cw: Any, cfg: BuildConfig) -> dict[str, Any]:
-    """Which content words of one sequence get a set (and, in ``last`` mode, where the sequence ends)."""
-    keep = choose_targets(len(cw.positions), cfg.proportion, sequence_rng(cfg.seed, index))
+def _span(cw: Any, j: int) -> tuple[int, int]:
+    """The character span of content word ``j`` of ``cw`` in its text (its token's end less the word)."""
+    end = cw.offsets[cw.positions[j]][1]
+    return end - len(cw.words[j]), end
+
+
+def _plan(index: int, cw: Any, cfg: BuildConfig, heads: dict[str, set[tuple[int, int]]] | None) -> dict[str, Any]:
+    """Which content words of one sequence get a set (and, in ``last`` mode, where the sequence ends): the
+    ``proportion`` of them, or of those whose span is one of ``heads[text]`` when ``heads`` is given."""
+    eligible = list(range(len(cw.positions)))
+    if heads is not None:
+        eligible = [j for j in eligible if _span(cw, j) in heads.get(cw.text, ())]
+    keep = [eligible[j] for j in choose_targets(len(eligible), cfg.proportion, sequence_rng(cfg.seed, index))]
     positions = [cw.positions[j] for j in keep]
     ids, text = list(cw.input_ids), cw.text
     if cfg.proportion == "last" and positions:
@@ -247,7 +263,7 @@ def _plan(index: int, cw: Any, cfg: BuildConfig) -> dict[str, Any]:
         ids, text = ids[: p + 1], text[: cw.offsets[p][1]]
     return {"index": index, "text": text, "ids": ids, "positions": positions,
             "words": [cw.words[j] for j in keep], "pos": [cw.pos[j] for j in keep], "tags": [cw.tags[j] for j in keep],
-            "spans": [(cw.offsets[cw.positions[j]][1] - len(cw.words[j]), cw.offsets[cw.positions[j]][1]) for j in keep],
+            "spans": [_span(cw, j) for j in keep],
             "drop": cfg.proportion == "last" and not positions}
 
 

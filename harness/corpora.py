@@ -76,6 +76,9 @@ class Corpus:
     limit_chars: tuple[int, int] = (50, 2000)
     documents: list[int] = field(default_factory=list)  # documents[i]: the document sequence i came from
     whole: list[bool] = field(default_factory=list)  # whole[i]: sequence i is its document, neither cut nor trimmed
+    # a lexical-substitution corpus (an .xml, CoInCo): the character spans of each text's marked heads (the words a
+    # gold has substitutes for), so a build can give sets to those only (concepts build --heads-only)
+    heads: dict[str, set[tuple[int, int]]] | None = None
 
     def __post_init__(self) -> None:
         if not self.documents:  # none given: every sequence is its own document
@@ -225,17 +228,25 @@ def load_corpus(name_or_path: str, limit_chars: tuple[int, int] = (50, 2000), ma
     else:  # user files are read every time: they may change between calls
         path = Path(name).expanduser()
         if path.suffix.lower() == ".xml":
-            return _corpus(path.stem, *_lexsub_texts(path), str(path.resolve()), limit_chars, eval_only=True)
+            return _lexsub_corpus(path, limit_chars)
         return _corpus(path.stem, *_file_texts(path, lo, hi), str(path.resolve()), limit_chars)
     _MEMO[key] = (texts, documents, whole, source)
     return _corpus(name, texts, documents, whole, source, limit_chars)
 
 
 def _corpus(name: str, texts: list[str], documents: list[int], whole: list[bool], source: str,
-            limit_chars: tuple[int, int], eval_only: bool = False) -> Corpus:
+            limit_chars: tuple[int, int], eval_only: bool = False, heads: dict | None = None) -> Corpus:
     return Corpus(name=name, texts=list(texts), source=source, sha256=texts_sha256(texts),
                   eval_only=eval_only or name in EVAL_ONLY, limit_chars=tuple(limit_chars), documents=list(documents),
-                  whole=list(whole))
+                  whole=list(whole), heads=heads)
+
+
+def head_spans(contexts: Iterable[Any]) -> dict[str, set[tuple[int, int]]]:
+    """``{text: {(start, end) of each head marked in it}}`` of lexical-substitution contexts."""
+    out: dict[str, set[tuple[int, int]]] = {}
+    for c in contexts:
+        out.setdefault(c.text, set()).add((c.start, c.end))
+    return out
 
 
 def _coinco_corpus(name: str, limit_chars: tuple[int, int]) -> Corpus:
@@ -245,15 +256,17 @@ def _coinco_corpus(name: str, limit_chars: tuple[int, int]) -> Corpus:
     data = read_coinco(name)
     return _corpus(corpus_name(name), data.sentences, data.documents, [True] * len(data.sentences),
                    data.source + (f" ({data.part} part)" if data.part else ""), limit_chars,
-                   eval_only=corpus_name(name) in EVAL_ONLY or data.part is None)
+                   eval_only=corpus_name(name) in EVAL_ONLY or data.part is None, heads=head_spans(data.contexts))
 
 
-def _lexsub_texts(path: Path) -> tuple[list[str], list[int], list[bool]]:
+def _lexsub_corpus(path: Path, limit_chars: tuple[int, int]) -> Corpus:
     """The distinct contexts of a lexical-substitution XML, in file order, each its own (whole) document."""
     from harness.lexsub_files.semeval2007 import read_contexts
 
-    texts = list(dict.fromkeys(c.text for c in read_contexts(path)))
-    return texts, list(range(len(texts))), [True] * len(texts)
+    contexts = read_contexts(path)
+    texts = list(dict.fromkeys(c.text for c in contexts))
+    return _corpus(path.stem, texts, list(range(len(texts))), [True] * len(texts), str(path.resolve()), limit_chars,
+                   eval_only=True, heads=head_spans(contexts))
 
 
 def _file_texts(path: Path, lo: int, hi: int) -> tuple[list[str], list[int], list[bool]]:

@@ -3,7 +3,8 @@
 # golds, CoInCo test and SemEval-2007 test, scored against their substitutes; the candidate pool's ceiling; then one
 # table, one CSV and one plot (harness concepts score-table) in OUT_DIR.
 #   bash scripts/concept_set_scores.sh OUT_DIR [--llm-limit N]     # docs/results/concept-sets as OUT_DIR
-# Per gold: builds with wordnet, wordnet --hypernyms, embedding contextual and static, the llm judge on the first N
+# Per gold (sets for the gold's marked heads only: --heads-only; the other words of a context are never scored):
+# builds with wordnet, wordnet --hypernyms, embedding contextual and static, the llm judge on the first N
 # sequences of the (shuffled) held-out part (--llm-limit, default 300), the gold selector (CoInCo only: the human
 # sets through the candidate rules), the noise control (concepts randomize of the wordnet file, seed 0); each file
 # scored (concepts score --json, 1000 resamples, seed 0); pool-recall at k = 10, 50, 200.
@@ -46,7 +47,7 @@ build() {  # build NAME CORPUS HELDOUT_SIZE FLAGS...: WORK/NAME.jsonl, its summa
   if complete "$out"; then echo "skip: $out"; return; fi
   [[ -f $out ]] && resume=(--resume)
   "${HARNESS[@]}" concepts build --model "$MODEL" --corpus "$corpus" --split heldout --heldout-size "$size" \
-    --out "$out" --device "$DEVICE" "${resume[@]}" "$@" | tee "$WORK/$name.log"
+    --heads-only --out "$out" --device "$DEVICE" "${resume[@]}" "$@" | tee "$WORK/$name.log"
 }
 
 score() {  # score NAME GOLD [--contexts XML]: WORK/NAME.score.json and .md
