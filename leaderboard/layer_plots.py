@@ -22,6 +22,7 @@ from typing import Callable
 from harness.paths import slug
 from leaderboard.ci_bars import draw_ci_bars
 from leaderboard.plot_data import LAYER_METHODS, LayerLine, layer_lines
+from leaderboard.render import panel_title
 from leaderboard.table import EXTERNAL_GROUP, Column, Leaderboard
 
 NTP_COLOR = "#d62728"
@@ -71,7 +72,7 @@ def layer_figure(title: str, columns: list[Column], lines: dict[str, list[LayerL
         draw_ci_bars(ax, bars, caps=False, alpha=0.45)
         ax.autoscale_view()
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(col.result_key, fontsize=9)
+        ax.set_title(panel_title(col), fontsize=9)
         ax.set_xlabel("hidden-state layer (0 = embeddings)", fontsize=8)
         ax.set_ylabel(f"{col.metric} {col.arrow}".strip(), fontsize=8)
         ax.tick_params(labelsize=7)

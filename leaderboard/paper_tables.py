@@ -34,7 +34,7 @@ from harness.results import ResultModel
 from leaderboard.configs import Config, configuration, settings_differences
 from leaderboard.reader import Summary
 from leaderboard.significance import Comparer, seed_mark
-from leaderboard.table import EXTERNAL, EXTERNAL_GROUP, METHOD_ORDER
+from leaderboard.table import EXTERNAL, EXTERNAL_GROUP, METHOD_ORDER, TASK_TITLES
 
 SIMILARITY, LM = "similarity", "lm_geometry"
 LM_TASKS = ("content_word_ppl", "global_ppl")
@@ -48,8 +48,7 @@ class PaperColumn:
     variant: str = ""  # the LM tasks' evaluated corpus
 
 
-SIMILARITY_COLUMNS = (PaperColumn("MEN", "men"), PaperColumn("WordSim353", "wordsim353"),
-                      PaperColumn("SimLex-999", "simlex999"), PaperColumn("STS-B", "stsb"))
+SIMILARITY_COLUMNS = tuple(PaperColumn(TASK_TITLES[t], t) for t in ("men", "wordsim353", "simlex999", "stsb"))
 
 
 def lm_columns(corpus: str, oods: list[str]) -> list[PaperColumn]:

@@ -4,8 +4,8 @@ One PNG per family (semantic similarity, language modelling, ...), one panel per
 ↑ better higher, ↓ lower; x: λ), one shared legend below the panels, outside every axes. Colour = base
 model; style = method: concept runs a solid line with circles, concept runs of content scope a dotted
 line with diamonds, noise runs dashed with crosses, other λ objectives dash-dotted with triangles (fill:
-the training corpus and selector, when there are several). NTP (λ = 0) is a square edged in red; the base
-model a dash-dotted horizontal line; models without λ (other objectives such as CAFT, external models and
+the training corpus and selector, when there are several). NTP (λ = 0) is a square edged in red, its level a red dotted
+horizontal line; the base model a dash-dotted one; models without λ (other objectives such as CAFT, external models and
 encoders) grey horizontal lines with their own dashes.
 
 A configuration trained with several seeds is drawn once at its λ (:mod:`leaderboard.plot_data`): the
@@ -35,7 +35,7 @@ from harness.errors import UserError
 from harness.paths import slug
 from leaderboard.ci_bars import draw_ci_bars
 from leaderboard.plot_data import Panel, ci_bar, panel_data
-from leaderboard.render import family_title, method_label
+from leaderboard.render import family_title, method_label, panel_title
 from leaderboard.table import Column, Leaderboard
 
 __all__ = ["ci_bar", "family_plots", "plot_filename", "write_plots"]  # ci_bar: its home is plot_data
@@ -43,11 +43,12 @@ TREND_STYLE = {"concept": ("o", "-"), "concept (content scope)": ("D", (0, (1, 1
 OTHER_STYLE = ("^", (0, (5, 1.5, 1, 1.5)))
 FILLS = ("full", "none")  # per training corpus/selector (cycling when there are more than two)
 BASE_DASH = (0, (8, 3, 2, 3))
+NTP_DASH = (0, (1, 2))  # NTP's level across λ, a thin red dotted line
 EXTERNAL_DASHES = [(0, d) for d in ((1, 1.5), (6, 2), (3, 1, 1, 1, 1, 1), (12, 2, 2, 2), (2, 4))]
 SEED_OFFSET = 0.045  # single seeds' dots, right of the mean's marker and CI bar (in λ)
 LOG_SPAN = 50.0
 MANIFEST = ".plots-manifest.json"
-STYLE_VERSION = 5  # bump when the drawing code changes, so cached plots are redrawn
+STYLE_VERSION = 6  # bump when the drawing code changes, so cached plots are redrawn
 # matplotlib's tab10, spelled out so that a build whose plots are all unchanged never imports matplotlib
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 CI_LABEL = "95% CI of Δ vs base (paired bootstrap);\nseed groups: mean of the seeds' bounds"
@@ -80,6 +81,7 @@ def _draw_panel(ax, panel: Panel, col: Column, styles: _Styles) -> None:
 
     hlines = [(lv.value.mean, styles.color[lv.group], BASE_DASH, 1.2) if lv.kind == "base"
               else (lv.value.mean, "0.35", styles.dash[lv.key], 1.4) for lv in panel.levels]
+    hlines += [(p.mean, "red", NTP_DASH, 0.9) for t in panel.trends if t.method == "ntp" for p in t.points]
     marks: dict[tuple[str, str, bool], list[tuple[float, float, str]]] = {}  # (marker, fill, ntp) -> x, y, colour
     bars: list[tuple[float, float, float, str]] = []  # x, CI low, CI high, colour
     seeds: list[tuple[float, float, str]] = []
@@ -116,7 +118,7 @@ def _draw_panel(ax, panel: Panel, col: Column, styles: _Styles) -> None:
     ax.autoscale_view()
     ax.set_xlim(-0.05, 1.05)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
-    ax.set_title(col.result_key if col.layer is None else f"{col.result_key} (layer {col.layer})", fontsize=9)
+    ax.set_title(panel_title(col), fontsize=9)
     ax.set_xlabel("λ", fontsize=8)
     ax.set_ylabel(f"{col.metric} {col.arrow}".strip(), fontsize=8)
     ax.tick_params(labelsize=7)
@@ -140,8 +142,8 @@ def _legend_handles(board: Leaderboard, styles: _Styles, panels: list[Panel]):
     if any(lv.kind == "base" for lv in levels):
         handles.append(Line2D([], [], color="black", linestyle=BASE_DASH, label="base model"))
     if any(t.method == "ntp" for t in trends):
-        handles.append(Line2D([], [], color="black", marker="s", linestyle="none", markeredgecolor="red",
-                              label="NTP (λ = 0)"))
+        handles.append(Line2D([], [], color="red", marker="s", linestyle=NTP_DASH, linewidth=0.9,
+                              markerfacecolor="black", markeredgecolor="red", label="NTP (λ = 0), its level dotted"))
     if len(styles.fill) > 1:
         for (corpus, selector), fill in styles.fill.items():
             if any(t.training == (corpus, selector) for t in trends):

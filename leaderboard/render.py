@@ -10,7 +10,7 @@ import csv
 import io
 import math
 
-from leaderboard.table import Column, Leaderboard, Row
+from leaderboard.table import TASK_TITLES, Column, Leaderboard, Row
 
 NOT_SIGNIFICANT = "†"
 METHOD_LABELS = {"base": "Base", "ntp": "NTP", "concept": "Concept", "noise": "Noise", "external": "External"}
@@ -46,6 +46,13 @@ def method_label(method: str) -> str:
 
 def family_title(family: str) -> str:
     return FAMILY_TITLES.get(family, family.replace("_", " ").capitalize())
+
+
+def panel_title(col: Column) -> str:
+    """A plot panel's title: the benchmark's own name (MEN, SimLex-999: the paper's), the corpus evaluated
+    (``Content words (lee)``) and, for a chosen layer's column, the layer."""
+    title = TASK_TITLES.get(col.task, col.task) + (f" ({col.variant})" if col.variant else "")
+    return title if col.layer is None else f"{title}, layer {col.layer}"
 
 
 def _optional_fields(board: Leaderboard) -> list[str]:

@@ -29,6 +29,9 @@ EXTERNAL = "external"
 EXTERNAL_GROUP = ""  # the group key of models with no base model on the board
 FAMILY_ORDER = {"pair_similarity": 0}
 TASK_ORDER = {"men": 0, "wordsim353": 1, "simlex999": 2, "stsb": 3}  # the paper's column order
+TASK_TITLES = {"men": "MEN", "wordsim353": "WordSim353", "simlex999": "SimLex-999", "stsb": "STS-B",  # their own names
+               "content_word_ppl": "Content words", "global_ppl": "Every token", "clustering": "Clustering",
+               "centroid_similarity": "Centroid similarity"}
 
 
 @dataclass(frozen=True)
