@@ -82,10 +82,12 @@ def output_paths(out: Path, csv_path: Path | str | None = None, plots_dir: Path 
 
 def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path | None = None,
           plots_dir: Path | None = None, plots: bool = True, bootstrap: bool = False,
-          n_resamples: int = 1000, seed: int = 0, overwrite: bool = False, layer: int | None = None) -> BuildReport:
+          n_resamples: int = 1000, seed: int = 0, overwrite: bool = False, layer: int | None = None,
+          unit: str = "sequence") -> BuildReport:
     """``layer``: also a column of each main metric at that hidden-state layer, where results have it.
     ``n_resamples`` and ``seed``: the paired bootstraps (``bootstrap``: of the main tables' cells that store
-    none; always: of the paper tables' comparisons against the base model and NTP, :mod:`leaderboard.significance`)."""
+    none; always: of the paper tables' comparisons against the base model and NTP, :mod:`leaderboard.significance`,
+    resampling ``unit``: held-out sequences, or single tokens for ``item`` on full result files)."""
     from leaderboard.paper_render import render_paper_csv, render_paper_markdown
     from leaderboard.paper_tables import build_paper_tables
     from leaderboard.reader import read_summaries, warn_skipped
@@ -112,7 +114,7 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
                             f"replace it with an empty leaderboard)")
         board = build_table(summaries, layer)
         n_boot = bootstrap_missing(board, n_resamples=n_resamples, seed=seed) if bootstrap else 0
-        paper = build_paper_tables(summaries, board.group_names, Comparer(n_resamples, seed))
+        paper = build_paper_tables(summaries, board.group_names, Comparer(n_resamples, seed, unit))
         paper_csv = paper_csv_path(csv_path)
         written = []
         if plots and board.rows:
@@ -120,7 +122,7 @@ def build(results_dir: Path, out: Path = Path("leaderboard.md"), csv_path: Path 
 
             written = write_plots(board, plots_dir, overwrite)
         links = [(title, Path(os.path.relpath(p, out.parent if str(out.parent) else ".")).as_posix()) for title, p in written]
-        sections = render_paper_markdown(paper, n_resamples, seed, paper_csv.name) + render_runs(summaries)
+        sections = render_paper_markdown(paper, n_resamples, seed, paper_csv.name, unit) + render_runs(summaries)
         atomic_write_text(out, render_markdown(board, links, n_files=len(summaries), sections=sections))
         atomic_write_text(csv_path, render_csv(board))
         atomic_write_text(paper_csv, render_paper_csv(paper))

@@ -25,7 +25,8 @@ PAPER_CSV_COLUMNS = (
 )
 
 
-def legend(n_resamples: int, seed: int, csv_name: str) -> str:
+def legend(n_resamples: int, seed: int, csv_name: str, unit: str = "sequence") -> str:
+    resampled = "held-out sequences" if unit == "sequence" else "single tokens"
     return (
         "One pair of tables per training corpus, shaped as the paper's tables 3–6. A row is a configuration: "
         "runs that differ only by training seed are one row, their mean ± sample standard deviation (n − 1) "
@@ -34,7 +35,7 @@ def legend(n_resamples: int, seed: int, csv_name: str) -> str:
         "next-token prediction, Global: every token; ↑/↓: higher/lower is better; **bold**: the best of its base "
         f"model. {BASE_MARKS[BETTER]}/{BASE_MARKS[WORSE]}: significantly better/worse than the base model, "
         f"{NTP_MARKS[BETTER]}/{NTP_MARKS[WORSE]}: than NTP (λ = 0, same base model, seed and training settings): "
-        f"the 95% paired bootstrap interval of Δ ({n_resamples} resamples of held-out sequences, pairs or "
+        f"the 95% paired bootstrap interval of Δ ({n_resamples} resamples of {resampled}, pairs or "
         f"concepts, seed {seed}) excludes 0; for several seeds, only when every seed's interval does, on the same "
         f"side. No mark: not significant, or not compared; —: no result. `{csv_name}` has every seed, with Δ and its interval "
         "against both."
@@ -86,11 +87,12 @@ def markdown_table(table: PaperTable) -> list[str]:
     return lines
 
 
-def render_paper_markdown(tables: list[PaperTable], n_resamples: int, seed: int, csv_name: str) -> list[str]:
+def render_paper_markdown(tables: list[PaperTable], n_resamples: int, seed: int, csv_name: str,
+                          unit: str = "sequence") -> list[str]:
     """The paper sections' lines (nothing when there is no table)."""
     if not tables:
         return []
-    lines = ["## Paper tables", "", legend(n_resamples, seed, csv_name), ""]
+    lines = ["## Paper tables", "", legend(n_resamples, seed, csv_name, unit), ""]
     for table in tables:
         lines += [f"## {title(table)}", ""] + markdown_table(table) + [""]
     return lines

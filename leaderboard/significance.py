@@ -2,8 +2,9 @@
 
 Δ = metric(row) − metric(reference) with its 95% percentile interval from
 :func:`harness.bootstrap.paired_bootstrap` (A = the reference, B = the row; the default ``sequence``
-unit, so an LM task resamples whole held-out sequences; ``n_resamples`` and ``seed`` fixed by the
-build, 1000 and 0 by default), so the same files always give the same marks. Both comparisons are
+unit by default, so an LM task resamples whole held-out sequences; ``item``, single tokens, as the paper's
+appendix C did, needs the full result files; ``n_resamples`` and ``seed`` fixed by the build, 1000 and 0 by
+default), so the same files always give the same marks. Both comparisons are
 computed from the items of the two files, so they share one seed and one unit; the comparison a
 result file stores (made at evaluation time, with that run's seed) is used only when a file holds no
 items (a result imported without them).
@@ -34,8 +35,8 @@ BETTER, WORSE, NONE = 1, -1, 0
 class Comparer:
     """Bootstraps between result files, each pair once (see the module docstring)."""
 
-    def __init__(self, n_resamples: int = 1000, seed: int = 0) -> None:
-        self.n_resamples, self.seed = n_resamples, seed
+    def __init__(self, n_resamples: int = 1000, seed: int = 0, unit: str = "sequence") -> None:
+        self.n_resamples, self.seed, self.unit = n_resamples, seed, unit
         self._references: dict[Path, ResultRecord | None] = {}
         self._pairs: dict[tuple[Path, Path], dict[str, MetricComparison]] = {}
 
@@ -69,7 +70,8 @@ class Comparer:
             # no items to resample: the file's own comparison, if it is against this very reference
             return dict(row.comparison) if row.compared_against == ref.model.id else {}
         try:
-            comps = reference_bootstrap(reference, record, n_resamples=self.n_resamples, seed=self.seed)
+            comps = reference_bootstrap(reference, record, n_resamples=self.n_resamples, seed=self.seed,
+                                        unit=self.unit)
         except UserError as exc:  # e.g. no common items: the cell goes unmarked
             print(f"harness: warning: no comparison of {row.model.name} with {ref.model.name} on {row.key}: {exc}",
                   file=sys.stderr)

@@ -47,8 +47,9 @@ def write(root: Path, model: dict, record: dict) -> None:
     path.write_text(json.dumps({"schema_version": 1, "model": model, **record}, indent=1))
 
 
-def write_lm(root: Path, model: dict, corpus: str, shift: float, training_corpus: str | None) -> None:
-    """content_word_ppl on ``corpus``: the base's per-token NLL + ``shift``, the base's correct flags."""
+def write_lm(root: Path, model: dict, corpus: str, shift, training_corpus: str | None) -> None:
+    """content_word_ppl on ``corpus``: the base's per-token NLL + ``shift`` (a number, or an array that broadcasts
+    to (sequence, token)), the base's correct flags."""
     nll = BASE_NLL[corpus] + shift
     write(root, model, {
         "task": "content_word_ppl", "variant": corpus,

@@ -42,6 +42,9 @@ def add_parser(sub) -> None:
                    help="compute the paired bootstrap against the base where a result stores none (slower)")
     add_flag(b, "--bootstrap-resamples", "bootstrap_resamples", 1000,
              "resamples of --bootstrap and of the paper tables' comparisons", check=AT_LEAST_1)
+    b.add_argument("--bootstrap-unit", choices=("sequence", "item"), default="sequence",
+                   help="what the paper tables' comparisons resample: held-out sequences (default) or single tokens "
+                        "(item: the paper's appendix C; needs full result files, not compact copies)")
     b.add_argument("--layer", type=int, help="also show each similarity metric at this hidden-state layer "
                                              "(results of harness eval --layers)")
     b.set_defaults(func=run_build)
@@ -62,15 +65,16 @@ def add_parser(sub) -> None:
     a.set_defaults(func=run_add)
 
 
-def _rebuild(args, results_dir: Path, bootstrap: bool = False, resamples: int = 1000) -> None:
+def _rebuild(args, results_dir: Path, bootstrap: bool = False, resamples: int = 1000, unit: str = "sequence") -> None:
     from leaderboard.build import rebuild
 
     rebuild(results_dir, Path(args.out), csv_path=args.csv, plots_dir=args.plots_dir, plots=not args.no_plots,
-            bootstrap=bootstrap, n_resamples=resamples, overwrite=args.overwrite, layer=getattr(args, "layer", None))
+            bootstrap=bootstrap, n_resamples=resamples, overwrite=args.overwrite, layer=getattr(args, "layer", None),
+            unit=unit)
 
 
 def run_build(args) -> int:
-    _rebuild(args, Path(args.results_dir), args.bootstrap, args.bootstrap_resamples)
+    _rebuild(args, Path(args.results_dir), args.bootstrap, args.bootstrap_resamples, args.bootstrap_unit)
     return 0
 
 
