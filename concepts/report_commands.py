@@ -78,7 +78,8 @@ def load_gold(gold: str, contexts: str | None, header, what: str) -> tuple[list,
 
     if is_coinco(gold):
         data = read_coinco(gold)
-        return data.contexts, data.gold, {"problematic": data.problematic, "not aligned to the text": data.unaligned}
+        left_out = {"problematic": data.problematic, "not aligned to the text": data.unaligned}
+        return data.contexts, data.gold, left_out | ({"sentence in the test part too": data.in_test} if data.in_test else {})
     contexts_path = contexts or header.block("corpus").get("source")
     if not contexts_path or not str(contexts_path).lower().endswith(".xml"):
         raise UserError(f"{what}: pass --contexts (the SemEval-2007 XML)")

@@ -25,7 +25,9 @@ scores it as it scores SemEval-2007):
   than two responses.
 - **parts**: the official dev/test split lists target ids (``devset-tokenIDs.txt``, ``testset-tokenIDs.txt``,
   beside the XML); CoInCo chose whole MASC files for each, so a sentence's targets all fall in one part, and a
-  part is the sentences whose targets are in its list.
+  part is the sentences whose targets are in its list. Two short sentences of the dev files occur word for word in
+  test files too ("I nodded.", "I asked."): the dev part leaves out a sentence whose text the test part holds,
+  with its targets (counted: ``in_test``), so a model trained on dev never saw a test sentence.
 
 As a corpus (``--corpus coinco``, ``coinco-dev``, ``coinco-test`` read ``$HARNESS_DATA_DIR/lexsub/coinco/``, or a
 path to ``coinco.xml.gz``): one sequence per distinct sentence, kept whole (no character range, no cutting: the
@@ -65,6 +67,7 @@ class CoincoData:
     part: str | None = None
     problematic: int = 0  # targets marked problematic="yes" (left out)
     unaligned: int = 0  # targets whose wordform could not be placed in the sentence text (left out)
+    in_test: int = 0  # dev part: targets of sentences whose text the test part also holds (left out)
     tags: dict[tuple[str, str], str] = field(default_factory=dict)  # key -> posMASC (Penn tag)
 
 
@@ -123,12 +126,16 @@ def read_coinco(name: str) -> CoincoData:
     except (OSError, EOFError, ET.ParseError) as exc:
         raise UserError(f"{path} is not a gzipped CoInCo XML ({exc})") from None
     keep = part_ids(path.parent, part) if part else None
+    test_ids = part_ids(path.parent, "test") if part == "dev" else set()
+    test_texts: set[str] = set()
     out = CoincoData(contexts=[], gold={}, sentences=[], documents=[], source=str(path.resolve()), part=part)
     seen: dict[str, int] = {}
     files: dict[str, int] = {}
     for sent in root.iter("sent"):
         text = " ".join((sent.findtext("targetsentence") or "").split())
         tokens = sent.findall("./tokens/token")
+        if any(t.get("id") in test_ids for t in tokens):
+            test_texts.add(text)
         targets = [t for t in tokens if t.get("id", "XXX") != "XXX" and (keep is None or t.get("id") in keep)]
         if not text or not targets:
             continue
@@ -161,10 +168,25 @@ def read_coinco(name: str) -> CoincoData:
             seen[text] = len(out.sentences)
             out.sentences.append(text)
             out.documents.append(files.setdefault(sent.get("MASCfile", ""), len(files)))
+    if test_texts & set(out.sentences):
+        _leave_out(out, test_texts)
     if not out.gold:
         raise UserError(f"{path} holds no CoInCo target{f' of the {part} part' if part else ''}: no <sent> with "
                         f"<tokens><token id=...> and <subst> children")
     return out
+
+
+def _leave_out(data: CoincoData, texts: set[str]) -> None:
+    """Remove the sentences ``texts`` and their targets from ``data``, counting the targets in ``in_test``."""
+    gone = [c.key for c in data.contexts if c.text in texts]
+    data.in_test += len(gone)
+    for key in gone:
+        del data.gold[key]
+        data.tags.pop(key, None)
+    data.contexts = [c for c in data.contexts if c.text not in texts]
+    kept = [i for i, t in enumerate(data.sentences) if t not in texts]
+    data.sentences = [data.sentences[i] for i in kept]
+    data.documents = [data.documents[i] for i in kept]
 
 
 def corpus_name(name: str) -> str:
